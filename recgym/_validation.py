@@ -1,0 +1,136 @@
+"""Argument checks shared by every public entry point.
+
+Each check raises ``TypeError`` for the wrong kind of value and ``ValueError`` for a
+wrong value, with a message that names the argument in backticks and ends with the
+offending value, e.g. ``"`n_items` must be a positive integer, got 0"``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = [
+    "check_array",
+    "check_choice",
+    "check_nonnegative_float",
+    "check_positive_int",
+    "check_seed",
+]
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def check_positive_int(value: Any, name: str) -> int:
+    """Return ``value`` as a Python ``int`` if it is an integer ``>= 1``.
+
+    Args:
+        value: The candidate; a Python or numpy integer (``bool`` is rejected).
+        name: The argument name used in error messages.
+
+    Returns:
+        int: ``value`` converted to a Python ``int``.
+
+    Raises:
+        TypeError: If ``value`` is not an integer.
+        ValueError: If ``value < 1``.
+    """
+    if not _is_int(value):
+        raise TypeError(f"`{name}` must be a positive integer, got {value!r}")
+    if value < 1:
+        raise ValueError(f"`{name}` must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def check_nonnegative_float(value: Any, name: str) -> float:
+    """Return ``value`` as a Python ``float`` if it is a finite real number ``>= 0``.
+
+    Integers such as ``0`` are accepted (their meaning is unambiguous); ``bool`` is not.
+
+    Args:
+        value: The candidate.
+        name: The argument name used in error messages.
+
+    Returns:
+        float: ``value`` converted to a Python ``float``.
+
+    Raises:
+        TypeError: If ``value`` is not a real number.
+        ValueError: If ``value`` is negative, NaN or infinite.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"`{name}` must be a non-negative float, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"`{name}` must be a non-negative finite float, got {value!r}")
+    return value
+
+
+def check_choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
+    """Return ``value`` if it is one of ``choices``.
+
+    Raises:
+        TypeError: If ``value`` is not a string.
+        ValueError: If ``value`` is not one of ``choices``.
+    """
+    if not isinstance(value, str):
+        raise TypeError(f"`{name}` must be one of {list(choices)}, got {value!r}")
+    if value not in choices:
+        raise ValueError(f"`{name}` must be one of {list(choices)}, got {value!r}")
+    return value
+
+
+def check_seed(value: Any, name: str) -> int | None:
+    """Return ``value`` as a non-negative Python ``int``, or ``None``.
+
+    Raises:
+        TypeError: If ``value`` is neither ``None`` nor an integer.
+        ValueError: If ``value`` is negative.
+    """
+    if value is None:
+        return None
+    if not _is_int(value):
+        raise TypeError(f"`{name}` must be a non-negative integer or None, got {value!r}")
+    if value < 0:
+        raise ValueError(f"`{name}` must be a non-negative integer or None, got {value!r}")
+    return int(value)
+
+
+def check_array(value: Any, name: str, shape: tuple[int | None, ...]) -> NDArray[Any]:
+    """Check a user-given real-valued array and return it unchanged.
+
+    Args:
+        value: The candidate; must already be a ``numpy.ndarray`` (lists are rejected so
+            that a nested list is never silently reinterpreted).
+        name: The argument name used in error messages.
+        shape: The expected shape; ``None`` entries match any length.
+
+    Returns:
+        numpy.ndarray: ``value`` itself.
+
+    Raises:
+        TypeError: If ``value`` is not an ndarray of integers or floats.
+        ValueError: If its shape differs from ``shape`` or it holds NaN or inf.
+    """
+    if not isinstance(value, np.ndarray):
+        raise TypeError(f"`{name}` must be a numpy array, got {type(value).__name__}")
+    if (
+        value.dtype == np.bool_
+        or not np.issubdtype(value.dtype, np.number)
+        or (np.issubdtype(value.dtype, np.complexfloating))
+    ):
+        raise TypeError(f"`{name}` must hold real numbers, got dtype {value.dtype}")
+    expected = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ")"
+    if value.ndim != len(shape) or any(
+        s is not None and s != actual for s, actual in zip(shape, value.shape)
+    ):
+        raise ValueError(f"`{name}` must have shape {expected}, got {value.shape}")
+    if not np.isfinite(value).all():
+        raise ValueError(f"`{name}` must hold finite values, got NaN or inf")
+    return value

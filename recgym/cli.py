@@ -1,0 +1,64 @@
+"""The ``recgym`` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = ["main"]
+
+
+def _demo(args: argparse.Namespace) -> int:
+    """Run the single-user example: a random recommender for a few episodes."""
+    import gymnasium as gym
+
+    import recgym  # noqa: F401 - registers RECEnv-v0
+
+    env = gym.make("RECEnv-v0", n_items=args.items, obs_std=args.obs_std)
+    rng = np.random.default_rng(args.seed)
+    env.action_space.seed(args.seed)
+    print(f"RECEnv-v0: {env.unwrapped.n_items} items, {env.unwrapped.n_users} users")
+    for episode in range(args.episodes):
+        _, info = env.reset(seed=int(rng.integers(2**31)))
+        total, done = 0.0, False
+        while not done:
+            _, reward, done, truncated, info = env.step(env.action_space.sample())
+            total += reward
+            done = done or truncated
+        print(f"episode {episode}: user {info['user_id']:>3}  return {total:+.3f}")
+    env.close()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``recgym`` command."""
+    parser = argparse.ArgumentParser(
+        prog="recgym", description="Simulate how recommendations change people."
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    demo = commands.add_parser(
+        "demo", help="run the single-user RECEnv-v0 with a random recommender"
+    )
+    demo.add_argument("--episodes", type=int, default=5, help="episodes to run (default 5)")
+    demo.add_argument("--items", type=int, default=100, help="number of items (default 100)")
+    demo.add_argument("--obs-std", type=float, default=0.0, help="observation noise (default 0)")
+    demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    demo.set_defaults(run=_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``recgym`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (TypeError, ValueError) as error:
+        print(f"recgym: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

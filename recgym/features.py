@@ -1,0 +1,49 @@
+"""Feature tables of users and items: generation and normalisation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["FEATURE_NORMALIZATIONS", "generate_features", "normalize_features"]
+
+#: ``"spectral"``: the whole table divided by its largest singular value (the original
+#: RECGym; rows end up shorter than 1). ``"row"``: every row scaled to unit length (the
+#: setting of Dean & Morgenstern's theory).
+FEATURE_NORMALIZATIONS = ("spectral", "row")
+
+
+def normalize_features(table: NDArray[Any], method: str) -> NDArray[np.float64]:
+    """Return a normalised float64 copy of a feature table.
+
+    Args:
+        table: Real array of shape ``(n_rows, dim)``.
+        method: ``"spectral"`` divides by the spectral norm ``σ_max(table)``;
+            ``"row"`` divides each row by its Euclidean norm. All-zero tables and rows
+            are left at zero (there is no direction to keep).
+
+    Returns:
+        numpy.ndarray: A new float64 array of shape ``(n_rows, dim)``.
+    """
+    table = np.array(table, dtype=np.float64)
+    if method == "spectral":
+        scale = np.linalg.norm(table, ord=2)
+        return table / scale if scale > 0 else table
+    norms = np.linalg.norm(table, axis=1, keepdims=True)
+    return np.divide(table, norms, out=table, where=norms > 0)
+
+
+def generate_features(rng: np.random.Generator, n_rows: int, dim: int) -> NDArray[np.float64]:
+    """Draw a feature table uniformly on ``[-1, 1)``.
+
+    Args:
+        rng: The generator to draw from (``n_rows * dim`` uniforms).
+        n_rows: Number of rows (users or items).
+        dim: Feature dimension.
+
+    Returns:
+        numpy.ndarray: float64 array of shape ``(n_rows, dim)``, not normalised.
+    """
+    return rng.uniform(-1.0, 1.0, size=(n_rows, dim))

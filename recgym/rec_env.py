@@ -1,0 +1,270 @@
+"""The single-user Gymnasium environment ``RECEnv`` (``"RECEnv-v0"``)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, SupportsFloat
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+from numpy.typing import NDArray
+
+from recgym.errors import ResetNeeded
+from recgym.population.core import Population, PopulationConfig
+from recgym.user_model import BaseUserModel, UserModel
+
+__all__ = ["RENDER_MODES", "RECEnv", "check_render_mode", "render_text"]
+
+#: Render modes of every recgym environment: ``"human"`` prints, ``"ansi"`` returns text.
+RENDER_MODES = ["human", "ansi"]
+
+
+def check_render_mode(render_mode: Any) -> str | None:
+    """Return ``render_mode`` if it is None or one of :data:`RENDER_MODES`."""
+    if render_mode is not None and render_mode not in RENDER_MODES:
+        raise ValueError(
+            f"`render_mode` must be one of {RENDER_MODES} or None, got {render_mode!r}"
+        )
+    return render_mode
+
+
+def render_text(header: str, rows: list[tuple[Any, NDArray[Any], NDArray[Any], Any]]) -> str:
+    """Format a header line and ``(user_id, state, observation, last_reward)`` rows."""
+    lines = [header]
+    with np.printoptions(precision=3, suppress=True, floatmode="fixed", sign=" "):
+        for user_id, state, obs, reward in rows:
+            reward_text = "   n/a" if reward is None else f"{reward:+.3f}"
+            lines.append(f"  user {user_id:>6}  reward {reward_text}  state {state}  obs {obs}")
+    return "\n".join(lines)
+
+
+class RECEnv(gym.Env[NDArray[np.float64], np.int64]):
+    """A recommender system with one user per episode (RECGym, rebuilt).
+
+    ## Description
+    A user, drawn from a pool of ``n_users`` at every reset, holds a hidden preference
+    vector ``s``. At each step the agent recommends one of ``n_items`` items with feature
+    vector ``v``; the user returns a reward computed on ``s`` and then moves it
+    (``s ← normalise(s + α⟨s, v⟩v)`` with the default :class:`~recgym.UserModel`).
+    This is the population core of :mod:`recgym.population` with a population of one.
+
+    ## Action Space
+    ``Discrete(n_items)``: the recommended item. Python or numpy integers, or 0-d /
+    shape-``(1,)`` integer arrays; anything else raises ``TypeError``/``ValueError``.
+
+    ## Observation Space
+    ``Box(-1, 1, (user_feature_dim,), float64)``: ``clip(s + obs_std·ε, -1, 1)``.
+
+    ## Rewards
+    Continuous: ``⟨s, v⟩ + reward_std·ξ``. Binary: ``Bernoulli(sigmoid(⟨s, v⟩))``.
+    Computed on the state before the transition.
+
+    ## Starting State
+    A user drawn uniformly from the pool (``options={"user_id": k}`` picks user ``k``),
+    with their initial features as the state.
+
+    ## Episode End
+    ``terminated=True`` after ``step_per_episode`` steps; there is no hidden reset
+    inside ``step``, and ``step`` after the end (or before the first reset) raises
+    :class:`recgym.errors.ResetNeeded`.
+
+    ## Seeding
+    ``reset(seed=s)`` makes everything that follows reproducible: user draws,
+    observation noise and reward noise come from generators spawned from ``s``. The
+    first reset without a seed uses ``random_state`` (so an environment built with a
+    ``random_state`` is reproducible as in the original); later unseeded resets continue
+    the streams.
+
+    ## Arguments
+    ```python
+    import gymnasium as gym
+    import recgym  # registers "RECEnv-v0"
+
+    env = gym.make("RECEnv-v0", n_items=100, obs_std=0.1)
+    ```
+
+    Args:
+        step_per_episode: Steps per episode (default 10).
+        n_items: Number of items (default 5, as the original's code).
+        n_users: Number of users in the pool (default 100).
+        item_feature_dim: Item feature dimension (default 5).
+        user_feature_dim: User feature dimension (default 5).
+        item_feature_vector: Item table ``(n_items, item_feature_dim)``; drawn if None.
+        user_feature_vector: User pool ``(n_users, user_feature_dim)``; drawn if None.
+        reward_type: ``"continuous"`` (default) or ``"binary"``.
+        reward_std: Continuous reward noise (default 0).
+        obs_std: Observation noise (default 0).
+        UserModel: A :class:`~recgym.BaseUserModel` subclass, instantiated with the
+            dims, reward type, reward noise and ``random_state``; or an instance (a
+            private copy is used).
+        random_state: Seed of the features and of the first unseeded reset, or None.
+        feature_normalization: ``"spectral"`` (default, the original's) or ``"row"``.
+        render_mode: None, ``"human"`` or ``"ansi"``.
+
+    ## Version History
+    * v0: the SCOPE-RL RECGym interface on Gymnasium 1.x, with its bugs fixed.
+    """
+
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": RENDER_MODES, "render_fps": 4}
+
+    def __init__(
+        self,
+        step_per_episode: int = 10,
+        n_items: int = 5,
+        n_users: int = 100,
+        item_feature_dim: int = 5,
+        user_feature_dim: int = 5,
+        item_feature_vector: NDArray[Any] | None = None,
+        user_feature_vector: NDArray[Any] | None = None,
+        reward_type: str = "continuous",
+        reward_std: float = 0.0,
+        obs_std: float = 0.0,
+        UserModel: type[BaseUserModel] | BaseUserModel = UserModel,
+        random_state: int | None = None,
+        *,
+        feature_normalization: str = "spectral",
+        render_mode: str | None = None,
+    ):
+        self.config = PopulationConfig.from_arguments(
+            step_per_episode=step_per_episode,
+            n_items=n_items,
+            n_users=n_users,
+            item_feature_dim=item_feature_dim,
+            user_feature_dim=user_feature_dim,
+            item_feature_vector=item_feature_vector,
+            user_feature_vector=user_feature_vector,
+            reward_type=reward_type,
+            reward_std=reward_std,
+            obs_std=obs_std,
+            UserModel=UserModel,
+            random_state=random_state,
+            feature_normalization=feature_normalization,
+        )
+        self.render_mode = check_render_mode(render_mode)
+        self._population = Population(self.config, n=1)
+        self.observation_space = spaces.Box(
+            -1.0, 1.0, shape=(self.config.user_feature_dim,), dtype=np.float64
+        )
+        self.action_space = spaces.Discrete(self.config.n_items)
+        self.reward_range = (0.0, 1.0) if reward_type == "binary" else (-np.inf, np.inf)
+        self._n_items = self.config.n_items
+        self._obs: NDArray[np.float64] | None = None
+        self._last_reward: float | None = None
+        self._needs_reset = True
+
+    # Original attribute names, read-only views of the configuration.
+    step_per_episode = property(lambda self: self.config.step_per_episode)
+    n_items = property(lambda self: self.config.n_items)
+    n_users = property(lambda self: self.config.n_users)
+    user_feature_dim = property(lambda self: self.config.user_feature_dim)
+    item_feature_dim = property(lambda self: self.config.item_feature_dim)
+    reward_type = property(lambda self: self.config.reward_type)
+    reward_std = property(lambda self: self.config.reward_std)
+    obs_std = property(lambda self: self.config.obs_std)
+    random_state = property(lambda self: self.config.random_state)
+    user_model = property(lambda self: self.config.user_model)
+    user_feature_vector = property(lambda self: self.config.user_features)
+    item_feature_vector = property(lambda self: self.config.item_features)
+
+    @property
+    def user_id(self) -> int:
+        """Pool index of the current user."""
+        return int(self._population.user_ids[0])
+
+    @property
+    def state(self) -> NDArray[np.float64]:
+        """A copy of the current user's true preference, shape ``(user_feature_dim,)``."""
+        return self._population.states[0].copy()
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[NDArray[np.float64], dict[str, Any]]:
+        """Draw a user and return the first observation and ``{"user_id", "state"}``.
+
+        Args:
+            seed: Reseeds every random stream of the environment.
+            options: ``{"user_id": k}`` starts the episode with pool user ``k``;
+                unknown keys are ignored.
+
+        Returns:
+            tuple: ``(observation (user_feature_dim,) float64, info)``.
+        """
+        population = self._population
+        if seed is None and self._np_random is None:
+            seed = self.config.random_state
+        super().reset(seed=seed)
+        if seed is not None or not population.seeded:
+            population.seed(self.np_random.bit_generator.seed_seq)
+        user_ids = population.sample_users()
+        if options is not None and options.get("user_id") is not None:
+            user_ids = np.array([_check_user_id(options["user_id"], self.config.n_users)])
+        obs = population.reset(user_ids)[0]
+        self._obs, self._last_reward, self._needs_reset = obs, None, False
+        return obs, self._info()
+
+    def step(
+        self, action: Any
+    ) -> tuple[NDArray[np.float64], SupportsFloat, bool, bool, dict[str, Any]]:
+        """Recommend one item; returns ``(obs, reward, terminated, truncated, info)``."""
+        if self._needs_reset:
+            raise ResetNeeded(
+                "Cannot call `step` before `reset` or after the episode ended "
+                f"(step_per_episode={self.config.step_per_episode}); call `reset` first"
+            )
+        population = self._population
+        observations, rewards = population.step(_check_action(action, self._n_items))
+        self._obs, self._last_reward = observations[0], float(rewards[0])
+        terminated = population.done
+        self._needs_reset = terminated
+        if self.render_mode == "human":
+            self.render()
+        return self._obs, self._last_reward, terminated, False, self._info()
+
+    def _info(self) -> dict[str, Any]:
+        population = self._population
+        return {"user_id": int(population.user_ids[0]), "state": population.states[0].copy()}
+
+    def render(self) -> str | None:
+        """Render the current user: ``"ansi"`` returns the text, ``"human"`` prints it."""
+        if self.render_mode is None:
+            gym.logger.warn(
+                "You are calling render method without specifying any render mode. "
+                "Set `render_mode` at initialization, e.g. RECEnv(render_mode='ansi')."
+            )
+            return None
+        population = self._population
+        if population.states is None:
+            text = "RECEnv: not reset yet"
+        else:
+            text = render_text(
+                f"RECEnv step {population.t}/{self.config.step_per_episode}",
+                [(self.user_id, population.states[0], self._obs, self._last_reward)],
+            )
+        if self.render_mode == "ansi":
+            return text
+        print(text)
+        return None
+
+    def close(self) -> None:
+        """Nothing to release; safe to call any number of times."""
+
+
+def _check_user_id(user_id: Any, n_users: int) -> int:
+    if isinstance(user_id, (bool, np.bool_)) or not isinstance(user_id, (int, np.integer)):
+        raise TypeError(f"`options['user_id']` must be an integer, got {user_id!r}")
+    if not 0 <= user_id < n_users:
+        raise ValueError(f"`options['user_id']` must lie in [0, {n_users}), got {user_id!r}")
+    return int(user_id)
+
+
+def _check_action(action: Any, n_items: int) -> NDArray[np.int64]:
+    """Validate one action and return it as an int64 array of shape ``(1,)``."""
+    if isinstance(action, np.ndarray) and action.shape in ((), (1,)):
+        if action.dtype == np.bool_ or not np.issubdtype(action.dtype, np.integer):
+            raise TypeError(f"`action` must be an integer item index, got {action!r}")
+        action = action.reshape(())[()]
+    if isinstance(action, (bool, np.bool_)) or not isinstance(action, (int, np.integer)):
+        raise TypeError(f"`action` must be an integer item index, got {action!r}")
+    if not 0 <= action < n_items:
+        raise ValueError(f"`action` must lie in [0, {n_items}), got {action!r}")
+    return np.array([action], dtype=np.int64)

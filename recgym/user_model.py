@@ -1,0 +1,317 @@
+"""User models: how a recommended item rewards a user and moves their preference.
+
+The primary interface is *batched*: given true preference states of shape
+``(n, user_feature_dim)``, integer actions of shape ``(n,)`` and the item table of
+shape ``(n_items, item_feature_dim)``, a model returns rewards ``(n,)`` and new states
+``(n, user_feature_dim)``. The single-user methods of the original RECGym,
+:meth:`BaseUserModel.reward_function` and :meth:`BaseUserModel.user_preference_dynamics`,
+keep working: a model written only in that form runs everywhere through a per-user
+fallback, and the built-in :class:`UserModel` answers them by calling its batched code
+with ``n = 1``.
+
+This module is pure numpy; it knows nothing of Gymnasium or PettingZoo.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.special import expit
+
+from recgym._validation import (
+    check_choice,
+    check_nonnegative_float,
+    check_positive_int,
+    check_seed,
+)
+from recgym.types import Action
+
+__all__ = ["REWARD_TYPES", "BaseUserModel", "UserModel"]
+
+#: The reward types understood by :class:`UserModel` and the environments.
+REWARD_TYPES = ("continuous", "binary")
+
+_SINGLE_USER = ("reward_function", "user_preference_dynamics")
+_BATCHED = ("batch_reward_function", "batch_user_preference_dynamics")
+
+
+def _overrides(cls: type, name: str) -> bool:
+    return getattr(cls, name) is not getattr(BaseUserModel, name)
+
+
+class BaseUserModel:
+    """Base class of user models.
+
+    A subclass implements, for the reward and for the preference dynamics each, either
+    the single-user method or the batched one (or both):
+
+    ============================================  =========================================
+    single user (the original RECGym interface)   batched (fast path)
+    ============================================  =========================================
+    ``reward_function(state, action, item_feature_vector) -> float``
+                                                  ``batch_reward_function(states, actions,
+                                                  item_feature_vector) -> (n,)``
+    ``user_preference_dynamics(state, action, item_feature_vector, alpha=1.0) -> (d,)``
+                                                  ``batch_user_preference_dynamics(states,
+                                                  actions, item_feature_vector) -> (n, d)``
+    ============================================  =========================================
+
+    A missing batched method falls back to calling the single-user one once per user (a
+    Python loop: correct, documented, slower); a missing single-user method calls the
+    batched one with ``n = 1``. Instantiating a class that implements neither form of
+    either method raises ``TypeError``.
+
+    Randomness: the environment gives the model a seeded ``numpy.random.Generator`` in
+    the attribute ``random_`` at every seeded reset; draw from ``self.random_`` only.
+    """
+
+    random_: np.random.Generator
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> BaseUserModel:
+        """Refuse to create a model that lacks a reward or a dynamics method."""
+        missing = [
+            f"`{single}` or `{batched}`"
+            for single, batched in zip(_SINGLE_USER, _BATCHED)
+            if not (_overrides(cls, single) or _overrides(cls, batched))
+        ]
+        if missing:
+            raise TypeError(
+                f"Can't instantiate user model {cls.__name__}: it must implement "
+                + " and ".join(missing)
+            )
+        return super().__new__(cls)
+
+    @classmethod
+    def is_batched(cls) -> bool:
+        """Whether both batched methods are implemented natively (no per-user loop)."""
+        return all(_overrides(cls, name) for name in _BATCHED)
+
+    def reward_function(
+        self, state: NDArray[Any], action: Action, item_feature_vector: NDArray[Any]
+    ) -> float:
+        """Reward of one user for one recommended item.
+
+        Args:
+            state: The user's true preference, float array of shape ``(user_feature_dim,)``.
+            action: The recommended item index.
+            item_feature_vector: Item table, float array ``(n_items, item_feature_dim)``.
+
+        Returns:
+            float: The reward.
+        """
+        states = np.asarray(state)[np.newaxis]
+        actions = np.asarray(action, dtype=np.int64).reshape(1)
+        return float(self.batch_reward_function(states, actions, item_feature_vector)[0])
+
+    def user_preference_dynamics(
+        self,
+        state: NDArray[Any],
+        action: Action,
+        item_feature_vector: NDArray[Any],
+        alpha: float | None = None,
+    ) -> NDArray[Any]:
+        """New preference of one user after being shown one item.
+
+        Args:
+            state: The user's true preference, float array of shape ``(user_feature_dim,)``.
+            action: The recommended item index.
+            item_feature_vector: Item table, float array ``(n_items, item_feature_dim)``.
+            alpha: Step size; ``None`` (the default) uses the model's own ``alpha``.
+                Models without an ``alpha`` field ignore it.
+
+        Returns:
+            numpy.ndarray: The new state, shape ``(user_feature_dim,)``.
+        """
+        states = np.asarray(state)[np.newaxis]
+        actions = np.asarray(action, dtype=np.int64).reshape(1)
+        if alpha is None or not hasattr(self, "alpha"):
+            return self.batch_user_preference_dynamics(states, actions, item_feature_vector)[0]
+        saved, self.alpha = self.alpha, alpha
+        try:
+            return self.batch_user_preference_dynamics(states, actions, item_feature_vector)[0]
+        finally:
+            self.alpha = saved
+
+    def batch_reward_function(
+        self,
+        states: NDArray[Any],
+        actions: NDArray[np.int64],
+        item_feature_vector: NDArray[Any],
+    ) -> NDArray[Any]:
+        """Rewards of ``n`` users, computed on their states *before* the transition.
+
+        The base implementation is the per-user fallback: it calls
+        :meth:`reward_function` once per user, in user order.
+
+        Args:
+            states: True preferences, float array ``(n, user_feature_dim)``.
+            actions: Recommended items, int64 array ``(n,)``, already validated.
+            item_feature_vector: Item table, float array ``(n_items, item_feature_dim)``.
+
+        Returns:
+            numpy.ndarray: Rewards, array ``(n,)`` of the states' dtype.
+        """
+        rewards = [
+            self.reward_function(state, int(action), item_feature_vector=item_feature_vector)
+            for state, action in zip(states, actions)
+        ]
+        return np.asarray(rewards, dtype=states.dtype).reshape(len(states))
+
+    def batch_user_preference_dynamics(
+        self,
+        states: NDArray[Any],
+        actions: NDArray[np.int64],
+        item_feature_vector: NDArray[Any],
+    ) -> NDArray[Any]:
+        """New preferences of ``n`` users after each was shown one item.
+
+        The base implementation is the per-user fallback: it calls
+        :meth:`user_preference_dynamics` once per user (without ``alpha``, as the
+        original environment did).
+
+        Args:
+            states: True preferences, float array ``(n, user_feature_dim)``.
+            actions: Recommended items, int64 array ``(n,)``, already validated.
+            item_feature_vector: Item table, float array ``(n_items, item_feature_dim)``.
+
+        Returns:
+            numpy.ndarray: New states, a new array ``(n, user_feature_dim)`` of the
+            states' dtype.
+        """
+        new_states = np.empty_like(states)
+        for i, (state, action) in enumerate(zip(states, actions)):
+            new_states[i] = self.user_preference_dynamics(
+                state, int(action), item_feature_vector=item_feature_vector
+            )
+        return new_states
+
+    def batch_step(
+        self,
+        states: NDArray[Any],
+        actions: NDArray[np.int64],
+        item_feature_vector: NDArray[Any],
+    ) -> tuple[NDArray[Any], NDArray[Any]]:
+        """Rewards on the current states, then the transition: one environment step.
+
+        Args:
+            states: True preferences, float array ``(n, user_feature_dim)``; not modified.
+            actions: Recommended items, int64 array ``(n,)``, already validated.
+            item_feature_vector: Item table, float array ``(n_items, item_feature_dim)``.
+
+        Returns:
+            tuple: ``(rewards (n,), new_states (n, user_feature_dim))``.
+        """
+        rewards = self.batch_reward_function(states, actions, item_feature_vector)
+        new_states = self.batch_user_preference_dynamics(states, actions, item_feature_vector)
+        return rewards, new_states
+
+
+@dataclass
+class UserModel(BaseUserModel):
+    """The default, natively batched user model (inner-product affinity).
+
+    With ``s`` a user's true preference and ``v`` the recommended item's feature vector:
+
+    * reward, computed on the state *before* the transition:
+      ``⟨s, v⟩ + reward_std·ξ`` (``ξ ~ N(0, 1)``) if ``reward_type == "continuous"``,
+      ``Bernoulli(sigmoid(⟨s, v⟩))`` if ``reward_type == "binary"``;
+    * preference dynamics (biased assimilation, Dean & Morgenstern 2022):
+      ``s ← (s + α⟨s, v⟩v) / ‖s + α⟨s, v⟩v‖``, left unnormalised where that vector is 0.
+
+    Random draws: ``n`` standard normals per step for continuous rewards with
+    ``reward_std > 0`` (none at ``reward_std == 0``), ``n`` uniforms per step for binary
+    rewards; all from ``self.random_``.
+
+    Args:
+        user_feature_dim: Dimension of user preferences.
+        item_feature_dim: Dimension of item features; must equal ``user_feature_dim``.
+        reward_type: ``"continuous"`` or ``"binary"``.
+        reward_std: Standard deviation of the continuous reward noise (ignored for
+            binary rewards).
+        random_state: Seed of ``random_`` until an environment reseeds it.
+        alpha: Step size of the preference dynamics, ``>= 0``.
+    """
+
+    user_feature_dim: int
+    item_feature_dim: int
+    reward_type: str = "continuous"
+    reward_std: float = 0.0
+    random_state: int | None = None
+    alpha: float = 1.0
+
+    def __post_init__(self) -> None:
+        self.user_feature_dim = check_positive_int(self.user_feature_dim, "user_feature_dim")
+        self.item_feature_dim = check_positive_int(self.item_feature_dim, "item_feature_dim")
+        if self.item_feature_dim != self.user_feature_dim:
+            raise ValueError(
+                "`item_feature_dim` must equal `user_feature_dim` for the "
+                f"inner-product UserModel, got item_feature_dim={self.item_feature_dim} "
+                f"and user_feature_dim={self.user_feature_dim}"
+            )
+        self.reward_type = check_choice(self.reward_type, "reward_type", REWARD_TYPES)
+        self.reward_std = check_nonnegative_float(self.reward_std, "reward_std")
+        self.random_state = check_seed(self.random_state, "random_state")
+        self.alpha = check_nonnegative_float(self.alpha, "alpha")
+        self.random_ = np.random.default_rng(self.random_state)
+
+    def batch_step(
+        self,
+        states: NDArray[Any],
+        actions: NDArray[np.int64],
+        item_feature_vector: NDArray[Any],
+    ) -> tuple[NDArray[Any], NDArray[Any]]:
+        """One step for ``n`` users, sharing the affinity ``⟨s, v⟩`` between reward and dynamics.
+
+        Args:
+            states: True preferences, float array ``(n, d)``; not modified.
+            actions: Recommended items, int64 array ``(n,)``, already validated.
+            item_feature_vector: Item table, float array ``(n_items, d)``.
+
+        Returns:
+            tuple: ``(rewards (n,), new_states (n, d))``, new arrays of the states' dtype.
+        """
+        items = item_feature_vector.take(actions, axis=0)
+        affinity = np.vecdot(states, items)
+        return self._reward(affinity), self._transition(states, items, affinity)
+
+    def batch_reward_function(
+        self,
+        states: NDArray[Any],
+        actions: NDArray[np.int64],
+        item_feature_vector: NDArray[Any],
+    ) -> NDArray[Any]:
+        """Rewards of ``n`` users; see the class docstring. Returns an array ``(n,)``."""
+        items = item_feature_vector.take(actions, axis=0)
+        return self._reward(np.vecdot(states, items))
+
+    def batch_user_preference_dynamics(
+        self,
+        states: NDArray[Any],
+        actions: NDArray[np.int64],
+        item_feature_vector: NDArray[Any],
+    ) -> NDArray[Any]:
+        """New preferences of ``n`` users; see the class docstring. Returns ``(n, d)``."""
+        items = item_feature_vector.take(actions, axis=0)
+        return self._transition(states, items, np.vecdot(states, items))
+
+    def _reward(self, affinity: NDArray[Any]) -> NDArray[Any]:
+        if self.reward_type == "binary":
+            uniform = self.random_.random(affinity.shape[0], dtype=affinity.dtype)
+            return (uniform < expit(affinity)).astype(affinity.dtype)
+        if self.reward_std > 0.0:
+            noise = self.random_.standard_normal(affinity.shape[0], dtype=affinity.dtype)
+            return affinity + self.reward_std * noise
+        return affinity
+
+    def _transition(
+        self, states: NDArray[Any], items: NDArray[Any], affinity: NDArray[Any]
+    ) -> NDArray[Any]:
+        moved = np.multiply(items, (self.alpha * affinity)[:, np.newaxis], out=items)
+        moved += states
+        norms = np.sqrt(np.vecdot(moved, moved))[:, np.newaxis]
+        norms[norms == 0.0] = 1.0  # a zero vector has no direction: leave it at zero
+        moved /= norms
+        return moved
