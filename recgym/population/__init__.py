@@ -3,5 +3,6 @@
 from __future__ import annotations
 
 from recgym.population.core import PerUserFallbackWarning, Population, PopulationConfig
+from recgym.population.env import PopulationEnv
 
-__all__ = ["PerUserFallbackWarning", "Population", "PopulationConfig"]
+__all__ = ["PerUserFallbackWarning", "Population", "PopulationConfig", "PopulationEnv"]

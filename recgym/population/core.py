@@ -217,9 +217,13 @@ class Population:
     """
 
     def __init__(self, config: PopulationConfig, n: int, dtype: DTypeLike = np.float64):
-        dtype = np.dtype(dtype)
-        if dtype not in (np.float32, np.float64):
-            raise ValueError(f"`dtype` must be float32 or float64, got {dtype}")
+        try:
+            resolved = np.dtype(dtype)
+        except TypeError:
+            resolved = None
+        if resolved not in (np.float32, np.float64):
+            raise ValueError(f"`dtype` must be numpy.float32 or numpy.float64, got {dtype!r}")
+        dtype = resolved
         self.config = config
         self.n = n
         self.dtype = dtype

@@ -1,0 +1,468 @@
+"""``PopulationEnv``: a population of users as a PettingZoo ``ParallelEnv``.
+
+The module also exposes the factory trio PettingZoo's registry and test helpers expect:
+:func:`parallel_env`, :func:`env` (the AEC form) and :func:`raw_env`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+from gymnasium import logger, spaces
+from numpy.typing import DTypeLike, NDArray
+from pettingzoo import AECEnv, ParallelEnv
+from pettingzoo.utils.conversions import parallel_to_aec
+
+from recgym._validation import check_array, check_positive_int
+from recgym.errors import ResetNeeded
+from recgym.population.core import Population, PopulationConfig, check_actions
+from recgym.rendering import RENDER_MODES, check_render_mode, render_text
+from recgym.user_model import BaseUserModel, UserModel
+
+__all__ = ["PopulationEnv", "env", "parallel_env", "raw_env"]
+
+AgentID = str
+
+
+class PopulationEnv(ParallelEnv[AgentID, NDArray[np.floating], np.int64]):
+    """A population of users, each an agent, stepped together in one batched numpy step.
+
+    ## Description
+    ``n_users`` users ``"user_0"`` … ``"user_{n_users-1}"`` start from their initial
+    preferences (the user pool) and are all stepped at once: each agent's action is the
+    item recommended to that user, its observation is the user's noisy preference
+    ``clip(s + obs_std·ε, -1, 1)`` and its reward is the user's response (see
+    :class:`recgym.UserModel`). The same constructor parameters and semantics as
+    :class:`recgym.RECEnv`; ``RECEnv`` is the population of one.
+
+    ## Two APIs on one object
+    * The PettingZoo dict API, :meth:`reset` / :meth:`step`, for compatibility.
+    * The array API, :meth:`reset_batch` / :meth:`step_batch`, for throughput: arrays
+      shaped ``(n_users, …)``, row ``i`` is ``"user_i"``. Given the same seed and
+      actions both produce exactly the same numbers.
+
+    ## Spaces
+    Every agent shares one observation space ``Box(-1, 1, (user_feature_dim,), dtype)``
+    and one action space ``Discrete(n_items)`` (the same objects: seeding one seeds all).
+    ``state()`` is the matrix of true preferences, in ``state_space`` =
+    ``Box(-1, 1, (n_users, user_feature_dim), dtype)``.
+
+    ## Episode End
+    All users terminate together after ``step_per_episode`` steps; with ``max_cycles``
+    set they are truncated after ``max_cycles`` steps. ``step`` after the end, or before
+    the first reset, raises :class:`recgym.errors.ResetNeeded`.
+
+    ## Arguments
+    The parameters of :class:`recgym.RECEnv`, plus:
+
+    Args:
+        dtype: ``numpy.float64`` (default) or ``numpy.float32`` for observations,
+            states and rewards; float32 halves memory.
+        render_mode: None, ``"human"`` or ``"ansi"``.
+        max_cycles: Truncate every user after this many steps (PettingZoo's
+            convention); None for no truncation.
+    """
+
+    metadata: ClassVar[dict[str, Any]] = {
+        "name": "recgym_population_v0",
+        "render_modes": RENDER_MODES,
+        "render_fps": 4,
+        "is_parallelizable": True,
+    }
+
+    def __init__(
+        self,
+        step_per_episode: int = 10,
+        n_items: int = 5,
+        n_users: int = 100,
+        item_feature_dim: int = 5,
+        user_feature_dim: int = 5,
+        item_feature_vector: NDArray[Any] | None = None,
+        user_feature_vector: NDArray[Any] | None = None,
+        reward_type: str = "continuous",
+        reward_std: float = 0.0,
+        obs_std: float = 0.0,
+        UserModel: type[BaseUserModel] | BaseUserModel = UserModel,
+        random_state: int | None = None,
+        *,
+        feature_normalization: str = "spectral",
+        dtype: DTypeLike = np.float64,
+        render_mode: str | None = None,
+        max_cycles: int | None = None,
+    ):
+        self.config = PopulationConfig.from_arguments(
+            step_per_episode=step_per_episode,
+            n_items=n_items,
+            n_users=n_users,
+            item_feature_dim=item_feature_dim,
+            user_feature_dim=user_feature_dim,
+            item_feature_vector=item_feature_vector,
+            user_feature_vector=user_feature_vector,
+            reward_type=reward_type,
+            reward_std=reward_std,
+            obs_std=obs_std,
+            UserModel=UserModel,
+            random_state=random_state,
+            feature_normalization=feature_normalization,
+        )
+        self.render_mode = check_render_mode(render_mode)
+        self.max_cycles = (
+            None if max_cycles is None else check_positive_int(max_cycles, "max_cycles")
+        )
+        self._population = Population(self.config, n=self.config.n_users, dtype=dtype)
+        dtype = self._population.dtype
+        shape = (self.config.user_feature_dim,)
+        self._observation_space = spaces.Box(-1.0, 1.0, shape=shape, dtype=dtype)
+        self._action_space = spaces.Discrete(self.config.n_items)
+        self.state_space = spaces.Box(-1.0, 1.0, shape=(self.config.n_users, *shape), dtype=dtype)
+        self._possible_agents: list[AgentID] | None = None
+        self._agent_index: dict[AgentID, int] | None = None
+        self._agents: list[AgentID] | None = []
+        self._live = False
+        self._last_rewards: NDArray[Any] | None = None
+        self._last_obs: NDArray[Any] | None = None
+
+    # --- configuration, under the original names -------------------------------------
+
+    n_users = property(lambda self: self.config.n_users)
+    n_items = property(lambda self: self.config.n_items)
+    step_per_episode = property(lambda self: self.config.step_per_episode)
+    user_feature_dim = property(lambda self: self.config.user_feature_dim)
+    item_feature_dim = property(lambda self: self.config.item_feature_dim)
+    user_model = property(lambda self: self.config.user_model)
+    dtype = property(lambda self: self._population.dtype)
+
+    @property
+    def item_features(self) -> NDArray[np.floating]:
+        """The normalised item table ``(n_items, item_feature_dim)`` (read-only view)."""
+        view = self._population.item_features.view()
+        view.flags.writeable = False
+        return view
+
+    @property
+    def user_features(self) -> NDArray[np.floating]:
+        """The users' initial preferences ``(n_users, user_feature_dim)`` (read-only view)."""
+        view = self._population.user_features.view()
+        view.flags.writeable = False
+        return view
+
+    @property
+    def t(self) -> int:
+        """Steps taken since the last reset."""
+        return self._population.t
+
+    # --- agents (built lazily: the array API never needs the names) ------------------
+
+    @property
+    def possible_agents(self) -> list[AgentID]:
+        """``["user_0", …, "user_{n_users-1}"]``, built on first use."""
+        if self._possible_agents is None:
+            self._possible_agents = [f"user_{i}" for i in range(self.config.n_users)]
+        return self._possible_agents
+
+    @property
+    def agents(self) -> list[AgentID]:
+        """The live agents: every user during an episode, none before or after."""
+        if self._agents is None:
+            self._agents = list(self.possible_agents)
+        return self._agents
+
+    @property
+    def num_agents(self) -> int:
+        """Number of live agents."""
+        return self.config.n_users if self._live else 0
+
+    @property
+    def max_num_agents(self) -> int:
+        """Number of possible agents."""
+        return self.config.n_users
+
+    def _index(self) -> dict[AgentID, int]:
+        if self._agent_index is None:
+            self._agent_index = {agent: i for i, agent in enumerate(self.possible_agents)}
+        return self._agent_index
+
+    def observation_space(self, agent: AgentID) -> spaces.Box:
+        """The observation space shared by every agent (one object)."""
+        self._check_agent(agent)
+        return self._observation_space
+
+    def action_space(self, agent: AgentID) -> spaces.Discrete:
+        """The action space shared by every agent (one object)."""
+        self._check_agent(agent)
+        return self._action_space
+
+    def _check_agent(self, agent: AgentID) -> None:
+        if agent not in self._index():
+            raise KeyError(
+                f"unknown agent {agent!r}; agents are 'user_0' … 'user_{self.n_users - 1}'"
+            )
+
+    # --- array API ---------------------------------------------------------------------
+
+    def reset_batch(
+        self, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[NDArray[np.floating], dict[str, NDArray[Any]]]:
+        """Start an episode for every user; the array form of :meth:`reset`.
+
+        Args:
+            seed: Reseeds every random stream (observation and reward noise).
+                The first reset without a seed uses ``random_state``; later unseeded
+                resets continue the streams.
+            options: ``{"states": array (n_users, user_feature_dim)}`` starts the
+                users from the given true preferences instead of the pool's; unknown
+                keys are ignored.
+
+        Returns:
+            tuple: ``(observations (n_users, user_feature_dim), info)`` with ``info``
+            ``{"user_id": int64 (n_users,), "state": (n_users, user_feature_dim)}``.
+        """
+        population = self._population
+        if seed is None and not population.seeded:
+            seed = self.config.random_state
+        if seed is not None or not population.seeded:
+            population.seed(_check_reset_seed(seed))
+        obs = population.reset(np.arange(self.config.n_users))
+        if options is not None and options.get("states") is not None:
+            states = check_array(
+                options["states"], "options['states']", population.user_features.shape
+            )
+            population.states = states.astype(population.dtype, copy=True)
+            obs = population.observe()
+        self._live, self._agents, self._last_rewards, self._last_obs = True, None, None, obs
+        return obs, self._infos()
+
+    def step_batch(
+        self, actions: NDArray[np.integer]
+    ) -> tuple[
+        NDArray[np.floating],
+        NDArray[np.floating],
+        NDArray[np.bool_],
+        NDArray[np.bool_],
+        dict[str, NDArray[Any]],
+    ]:
+        """Recommend one item to every user; the array form of :meth:`step`.
+
+        Args:
+            actions: Integer array ``(n_users,)``; ``actions[i]`` is the item shown to
+                ``"user_i"``. Validated with vectorised checks.
+
+        Returns:
+            tuple: ``(observations (n_users, d), rewards (n_users,), terminations
+            (n_users,) bool, truncations (n_users,) bool, infos)``, all new arrays;
+            ``infos`` is ``{"user_id": (n_users,), "state": (n_users, d)}``.
+
+        Raises:
+            recgym.errors.ResetNeeded: Before the first reset or after the episode ended.
+            TypeError: If ``actions`` is not an integer ndarray.
+            ValueError: If ``actions`` has the wrong shape or an item out of range.
+        """
+        if not self._live:
+            raise ResetNeeded(
+                "Cannot call `step` before `reset` or after the episode ended "
+                f"(step_per_episode={self.config.step_per_episode}"
+                + (f", max_cycles={self.max_cycles}" if self.max_cycles else "")
+                + "); call `reset` first"
+            )
+        population = self._population
+        actions = check_actions(actions, self.config.n_users, self.config.n_items)
+        obs, rewards = population.step(actions)
+        terminated = population.done
+        truncated = self.max_cycles is not None and population.t >= self.max_cycles
+        if terminated or truncated:
+            self._live, self._agents = False, []
+        self._last_rewards, self._last_obs = rewards, obs
+        if self.render_mode == "human":
+            self.render()
+        n = self.config.n_users
+        return (
+            obs,
+            rewards,
+            np.full(n, terminated),
+            np.full(n, truncated),
+            self._infos(),
+        )
+
+    def _infos(self) -> dict[str, NDArray[Any]]:
+        population = self._population
+        return {"user_id": population.user_ids.copy(), "state": population.states.copy()}
+
+    # --- PettingZoo dict API -----------------------------------------------------------
+
+    def reset(
+        self, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[AgentID, NDArray[np.floating]], dict[AgentID, dict[str, Any]]]:
+        """Start an episode; returns per-agent observations and infos.
+
+        Same arguments as :meth:`reset_batch`.
+        """
+        obs, infos = self.reset_batch(seed=seed, options=options)
+        agents = self.agents
+        return dict(zip(agents, obs)), self._agent_infos(agents, infos)
+
+    def step(
+        self, actions: dict[AgentID, Any]
+    ) -> tuple[
+        dict[AgentID, NDArray[np.floating]],
+        dict[AgentID, float],
+        dict[AgentID, bool],
+        dict[AgentID, bool],
+        dict[AgentID, dict[str, Any]],
+    ]:
+        """Recommend one item to every live agent.
+
+        Args:
+            actions: One integer item per live agent, keyed by agent name.
+
+        Returns:
+            tuple: ``(observations, rewards, terminations, truncations, infos)``, dicts
+            keyed by the agents live at the start of the step (Python ``float`` rewards,
+            Python ``bool`` flags, a new info dict per agent).
+
+        Raises:
+            recgym.errors.ResetNeeded: Before the first reset or after the episode ended.
+            ValueError: If live agents are missing, unknown or finished agents are
+                given, or an action is out of range.
+            TypeError: If an action is not an integer.
+        """
+        if not self._live:
+            self.step_batch(np.zeros(0, dtype=np.int64))  # raises ResetNeeded
+        agents = self.agents
+        obs, rewards, terminations, truncations, infos = self.step_batch(
+            self._actions_array(actions, agents)
+        )
+        return (
+            dict(zip(agents, obs)),
+            dict(zip(agents, rewards.tolist())),
+            dict(zip(agents, terminations.tolist())),
+            dict(zip(agents, truncations.tolist())),
+            self._agent_infos(agents, infos),
+        )
+
+    def _actions_array(self, actions: Any, agents: list[AgentID]) -> NDArray[Any]:
+        if not isinstance(actions, dict):
+            raise TypeError(
+                f"`actions` must be a dict mapping agent names to items, got "
+                f"{type(actions).__name__}"
+            )
+        if len(actions) != len(agents) or actions.keys() != set(agents):
+            live = set(agents)
+            missing = [agent for agent in agents if agent not in actions]
+            foreign = [agent for agent in actions if agent not in live]
+            problems = []
+            if missing:
+                problems.append(f"missing live agents {_sample(missing)}")
+            if foreign:
+                problems.append(f"unknown or finished agents {_sample(foreign)}")
+            raise ValueError(
+                f"`actions` must hold one action per live agent: {'; '.join(problems)}"
+            )
+        values = np.array([actions[agent] for agent in agents])
+        if values.dtype == object or values.shape != (len(agents),):
+            raise TypeError("`actions` values must be integer item indices (scalars)")
+        try:
+            return check_actions(values, len(agents), self.config.n_items)
+        except (TypeError, ValueError) as error:
+            bad = [
+                f"{agent}: {actions[agent]!r}"
+                for agent in agents
+                if not _valid_item(actions[agent], self.config.n_items)
+            ]
+            raise type(error)(
+                f"`actions` values must be integer items in [0, {self.config.n_items}), "
+                f"got {_sample(bad)}"
+            ) from None
+
+    @staticmethod
+    def _agent_infos(
+        agents: list[AgentID], infos: dict[str, NDArray[Any]]
+    ) -> dict[AgentID, dict[str, Any]]:
+        return {
+            agent: {"user_id": user_id, "state": state}
+            for agent, user_id, state in zip(agents, infos["user_id"].tolist(), infos["state"])
+        }
+
+    # --- the rest of the ParallelEnv contract ------------------------------------------
+
+    def state(self) -> NDArray[np.floating]:
+        """A copy of the true preferences of every user, ``(n_users, user_feature_dim)``."""
+        if self._population.states is None:
+            raise ResetNeeded("Cannot call `state` before `reset`; call `reset` first")
+        return self._population.states.copy()
+
+    def render(self) -> str | None:
+        """Render a summary and the first users: ``"ansi"`` returns it, ``"human"`` prints."""
+        if self.render_mode is None:
+            logger.warn(
+                "You are calling render method without specifying any render mode. "
+                "Set `render_mode` at initialization, e.g. PopulationEnv(render_mode='ansi')."
+            )
+            return None
+        population = self._population
+        if population.states is None:
+            text = "PopulationEnv: not reset yet"
+        else:
+            rewards = self._last_rewards
+            shown = min(5, self.config.n_users)
+            header = (
+                f"PopulationEnv step {population.t}/{self.config.step_per_episode}: "
+                f"{self.config.n_users} users"
+                + ("" if rewards is None else f", mean reward {float(rewards.mean()):+.4f}")
+            )
+            obs = self._last_obs
+            text = render_text(
+                header,
+                [
+                    (i, population.states[i], obs[i], None if rewards is None else rewards[i])
+                    for i in range(shown)
+                ],
+            )
+        if self.render_mode == "ansi":
+            return text
+        print(text)
+        return None
+
+    def close(self) -> None:
+        """Nothing to release; safe to call any number of times."""
+
+
+def _check_reset_seed(seed: Any) -> int | None:
+    if seed is None:
+        return None
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"`seed` must be a non-negative integer or None, got {seed!r}")
+    if seed < 0:
+        raise ValueError(f"`seed` must be a non-negative integer or None, got {seed!r}")
+    return int(seed)
+
+
+def _valid_item(action: Any, n_items: int) -> bool:
+    if isinstance(action, np.ndarray) and action.shape == ():
+        action = action[()]
+    return (
+        isinstance(action, (int, np.integer))
+        and not isinstance(action, (bool, np.bool_))
+        and 0 <= action < n_items
+    )
+
+
+def _sample(items: list[Any], limit: int = 5) -> str:
+    shown = ", ".join(str(item) if ":" in str(item) else repr(item) for item in items[:limit])
+    more = f" and {len(items) - limit} more" if len(items) > limit else ""
+    return f"[{shown}]{more}"
+
+
+def parallel_env(**kwargs: Any) -> PopulationEnv:
+    """Create a :class:`PopulationEnv` (PettingZoo's ``parallel_env`` factory)."""
+    return PopulationEnv(**kwargs)
+
+
+def raw_env(**kwargs: Any) -> AECEnv:
+    """The AEC form of :class:`PopulationEnv` (``parallel_to_aec``), unwrapped."""
+    return parallel_to_aec(PopulationEnv(**kwargs))
+
+
+def env(**kwargs: Any) -> AECEnv:
+    """The AEC form of :class:`PopulationEnv` (PettingZoo's ``env`` factory)."""
+    return raw_env(**kwargs)

@@ -1,0 +1,32 @@
+"""Text rendering shared by recgym's environments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["RENDER_MODES", "check_render_mode", "render_text"]
+
+#: Render modes of every recgym environment: ``"human"`` prints, ``"ansi"`` returns text.
+RENDER_MODES = ["human", "ansi"]
+
+
+def check_render_mode(render_mode: Any) -> str | None:
+    """Return ``render_mode`` if it is None or one of :data:`RENDER_MODES`."""
+    if render_mode is not None and render_mode not in RENDER_MODES:
+        raise ValueError(
+            f"`render_mode` must be one of {RENDER_MODES} or None, got {render_mode!r}"
+        )
+    return render_mode
+
+
+def render_text(header: str, rows: list[tuple[Any, NDArray[Any], NDArray[Any], Any]]) -> str:
+    """Format a header line and ``(user_id, state, observation, last_reward)`` rows."""
+    lines = [header]
+    with np.printoptions(precision=3, suppress=True, floatmode="fixed", sign=" "):
+        for user_id, state, obs, reward in rows:
+            reward_text = "   n/a" if reward is None else f"{reward:+.3f}"
+            lines.append(f"  user {user_id:>6}  reward {reward_text}  state {state}  obs {obs}")
+    return "\n".join(lines)

@@ -1,0 +1,201 @@
+"""``RECVectorEnv``: a native Gymnasium vector environment of independent users."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+from gymnasium import logger, spaces
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+from numpy.typing import NDArray
+
+from recgym._validation import check_positive_int
+from recgym.population.core import Population, PopulationConfig, check_actions
+from recgym.rendering import check_render_mode, render_text
+from recgym.user_model import BaseUserModel, UserModel
+
+__all__ = ["RECVectorEnv"]
+
+
+class RECVectorEnv(VectorEnv[NDArray[np.float64], NDArray[np.int64], NDArray[np.float64]]):
+    """``num_envs`` independent copies of :class:`recgym.RECEnv`, stepped as one array.
+
+    ``gymnasium.make_vec("RECEnv-v0", num_envs=n)`` returns this class. Sub-environment
+    ``i`` holds one user drawn from the pool; all sub-environments run the population
+    core in one batched numpy step.
+
+    Honest only while users do not influence each other: a ``VectorEnv`` promises
+    independent sub-environments, which holds for recgym's user models (each user's
+    reward and transition depend on that user's state and item only). For populations
+    whose users interact, use :class:`recgym.population.PopulationEnv`.
+
+    ## Autoreset
+    ``NEXT_STEP`` (Gymnasium's default): the step on which a sub-environment ends
+    returns its terminal observation with ``terminated[i]`` (or ``truncated[i]``) set;
+    the next ``step`` ignores its action, draws a new user and returns that user's first
+    observation with reward 0 and both flags ``False``. All sub-environments start
+    together and have the same horizon, so they end and restart on the same steps.
+
+    ## Infos
+    ``{"user_id": int64 (n,), "state": float64 (n, d)}`` with Gymnasium's boolean masks
+    ``"_user_id"`` and ``"_state"``.
+
+    Args:
+        num_envs: Number of sub-environments (users stepped at once).
+        max_episode_steps: Truncate after this many steps (``make_vec`` passes the
+            spec's value); None for no truncation.
+        render_mode: None or ``"ansi"``.
+        **kwargs: The parameters of :class:`recgym.RECEnv` (``step_per_episode``,
+            ``n_items``, ``n_users``, …, ``random_state``, ``feature_normalization``).
+    """
+
+    metadata: ClassVar[dict[str, Any]] = {
+        "render_modes": ["ansi"],
+        "render_fps": 4,
+        "autoreset_mode": AutoresetMode.NEXT_STEP,
+    }
+
+    def __init__(
+        self,
+        num_envs: int = 1,
+        step_per_episode: int = 10,
+        n_items: int = 5,
+        n_users: int = 100,
+        item_feature_dim: int = 5,
+        user_feature_dim: int = 5,
+        item_feature_vector: NDArray[Any] | None = None,
+        user_feature_vector: NDArray[Any] | None = None,
+        reward_type: str = "continuous",
+        reward_std: float = 0.0,
+        obs_std: float = 0.0,
+        UserModel: type[BaseUserModel] | BaseUserModel = UserModel,
+        random_state: int | None = None,
+        *,
+        feature_normalization: str = "spectral",
+        max_episode_steps: int | None = None,
+        render_mode: str | None = None,
+    ):
+        self.num_envs = check_positive_int(num_envs, "num_envs")
+        self.config = PopulationConfig.from_arguments(
+            step_per_episode=step_per_episode,
+            n_items=n_items,
+            n_users=n_users,
+            item_feature_dim=item_feature_dim,
+            user_feature_dim=user_feature_dim,
+            item_feature_vector=item_feature_vector,
+            user_feature_vector=user_feature_vector,
+            reward_type=reward_type,
+            reward_std=reward_std,
+            obs_std=obs_std,
+            UserModel=UserModel,
+            random_state=random_state,
+            feature_normalization=feature_normalization,
+        )
+        self.max_episode_steps = (
+            None
+            if max_episode_steps is None
+            else check_positive_int(max_episode_steps, "max_episode_steps")
+        )
+        if render_mode == "human":
+            raise ValueError(f"`render_mode` must be 'ansi' or None, got {render_mode!r}")
+        self.render_mode = check_render_mode(render_mode)
+        self._population = Population(self.config, n=self.num_envs)
+        self.single_observation_space = spaces.Box(
+            -1.0, 1.0, shape=(self.config.user_feature_dim,), dtype=np.float64
+        )
+        self.single_action_space = spaces.Discrete(self.config.n_items)
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        self._autoreset = False
+        self._last_rewards: NDArray[np.float64] | None = None
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[NDArray[np.float64], dict[str, Any]]:
+        """Draw one user per sub-environment; returns observations ``(n, d)`` and infos.
+
+        Args:
+            seed: Reseeds every random stream. The first reset without a seed uses
+                ``random_state``; later unseeded resets continue the streams.
+            options: Ignored (accepted for API compatibility).
+        """
+        population = self._population
+        if seed is None and self._np_random is None:
+            seed = self.config.random_state
+        super().reset(seed=seed)
+        if seed is not None or not population.seeded:
+            population.seed(self.np_random.bit_generator.seed_seq)
+        self._autoreset = False
+        self._last_rewards = None
+        return population.reset(population.sample_users()), self._infos()
+
+    def step(
+        self, actions: NDArray[np.integer]
+    ) -> tuple[
+        NDArray[np.float64],
+        NDArray[np.float64],
+        NDArray[np.bool_],
+        NDArray[np.bool_],
+        dict[str, Any],
+    ]:
+        """Recommend one item per sub-environment (NEXT_STEP autoreset; see the class)."""
+        population = self._population
+        n = self.num_envs
+        actions = check_actions(actions, n, self.config.n_items)
+        if population.states is None:
+            raise ValueError("Cannot call `step` before `reset`; call `reset` first")
+        if self._autoreset:
+            obs = population.reset(population.sample_users())
+            rewards = np.zeros(n, dtype=np.float64)
+            terminated = truncated = False
+        else:
+            obs, rewards = population.step(actions)
+            terminated = population.done
+            truncated = (
+                self.max_episode_steps is not None and population.t >= self.max_episode_steps
+            )
+        self._autoreset = terminated or truncated
+        self._last_rewards = rewards
+        return (
+            obs,
+            np.asarray(rewards, dtype=np.float64),
+            np.full(n, terminated),
+            np.full(n, truncated),
+            self._infos(),
+        )
+
+    def _infos(self) -> dict[str, Any]:
+        population = self._population
+        mask = np.ones(self.num_envs, dtype=np.bool_)
+        return {
+            "user_id": population.user_ids.copy(),
+            "_user_id": mask,
+            "state": population.states.copy(),
+            "_state": mask.copy(),
+        }
+
+    def render(self) -> tuple[str, ...] | None:
+        """One text frame per sub-environment (``render_mode="ansi"``)."""
+        if self.render_mode is None:
+            logger.warn("You are calling render method without specifying any render mode.")
+            return None
+        population = self._population
+        if population.states is None:
+            raise ValueError("Cannot call `render` before `reset`; call `reset` first")
+        rewards = self._last_rewards
+        obs = np.clip(population.states, -1, 1)
+        return tuple(
+            render_text(
+                f"RECVectorEnv[{i}] step {population.t}/{self.config.step_per_episode}",
+                [
+                    (
+                        int(population.user_ids[i]),
+                        population.states[i],
+                        obs[i],
+                        None if rewards is None else rewards[i],
+                    )
+                ],
+            )
+            for i in range(self.num_envs)
+        )
