@@ -33,6 +33,29 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _study(args: argparse.Namespace) -> int:
+    """Compare recommendation policies on one population and write a report folder."""
+    from recgym.population.study import StudyConfig, run_study
+
+    policies = tuple(name.strip() for name in args.policies.split(",") if name.strip())
+    config = StudyConfig(
+        users=args.users,
+        items=args.items,
+        dim=args.dim,
+        steps=args.steps,
+        policies=policies,
+        seed=args.seed,
+    )
+    print(
+        f"recgym study: {config.users} users, {config.items} items, dim {config.dim}, "
+        f"{config.steps} steps, policies {', '.join(config.policies)}",
+        flush=True,
+    )
+    run_study(config, args.out, log=sys.stdout, progress=args.progress)
+    print(f"report written to {args.out}/ (metrics.csv, summary.json, *.png, histories/)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``recgym`` command."""
     parser = argparse.ArgumentParser(
@@ -47,6 +70,58 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--obs-std", type=float, default=0.0, help="observation noise (default 0)")
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     demo.set_defaults(run=_demo)
+
+    from recgym.population.policies import POLICIES
+    from recgym.population.study import StudyConfig
+
+    defaults = StudyConfig()
+    study = commands.add_parser(
+        "study",
+        help="compare recommendation policies on a population (filter bubbles, polarisation)",
+        description=(
+            "Run each policy on the same population of users (row-normalised features, "
+            "biased-assimilation dynamics) and write a report folder: metrics.csv, "
+            "summary.json, metric curves, preference scatter plots and item-exposure plots. "
+            "Policies already computed for the same settings in --out are reused."
+        ),
+    )
+    study.add_argument(
+        "--users",
+        type=int,
+        default=defaults.users,
+        help=f"number of users (default {defaults.users})",
+    )
+    study.add_argument(
+        "--items",
+        type=int,
+        default=defaults.items,
+        help=f"number of items (default {defaults.items})",
+    )
+    study.add_argument(
+        "--dim", type=int, default=defaults.dim, help=f"feature dimension (default {defaults.dim})"
+    )
+    study.add_argument(
+        "--steps",
+        type=int,
+        default=defaults.steps,
+        help=f"steps per policy (default {defaults.steps})",
+    )
+    study.add_argument(
+        "--policies",
+        default=",".join(defaults.policies),
+        help=f"comma-separated policy names (default all: {','.join(POLICIES)})",
+    )
+    study.add_argument(
+        "--seed", type=int, default=defaults.seed, help=f"random seed (default {defaults.seed})"
+    )
+    study.add_argument("--out", default="recgym-study", help="output folder (default recgym-study)")
+    study.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show progress bars (default: on a terminal, for long runs)",
+    )
+    study.set_defaults(run=_study)
     return parser
 
 

@@ -1,0 +1,151 @@
+"""Figures of rollouts (needs the ``plot`` extra: ``pip install "recgym[plot]"``).
+
+Figures are built with :class:`matplotlib.figure.Figure` directly, never through
+``pyplot``, so they need no display and leave global matplotlib state alone.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    from recgym.population.history import History
+
+__all__ = [
+    "plot_exposure",
+    "plot_metric_curves",
+    "plot_preference_scatter",
+    "principal_components",
+]
+
+
+def _figure(n_panels: int, *, columns: int = 3, size: float = 3.6) -> tuple[Any, list[Any]]:
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:  # pragma: no cover - exercised by a test that hides matplotlib
+        raise ModuleNotFoundError(
+            "Plotting needs matplotlib, which is not installed; install the plot extra: "
+            "pip install 'recgym[plot]'"
+        ) from None
+    columns = min(columns, n_panels)
+    rows = -(-n_panels // columns)
+    figure = Figure(figsize=(size * columns + 0.5, size * rows), layout="constrained")
+    axes = figure.subplots(rows, columns, squeeze=False).ravel().tolist()
+    for extra in axes[n_panels:]:
+        extra.set_visible(False)
+    return figure, axes[:n_panels]
+
+
+def _save(figure: Any, path: str | os.PathLike[str] | None) -> Any:
+    if path is not None:
+        from recgym.population.history import atomic_write
+
+        atomic_write(path, lambda tmp: figure.savefig(tmp, format="png", dpi=110))
+    return figure
+
+
+def plot_metric_curves(
+    histories: Sequence[History],
+    metrics: Sequence[str] | None = None,
+    *,
+    path: str | os.PathLike[str] | None = None,
+) -> Any:
+    """One panel per metric, one line per history (policy), metric value against step.
+
+    Args:
+        histories: Rollouts to compare.
+        metrics: Metric names; default every ungrouped metric of the first history.
+        path: If given, save the figure there as PNG.
+
+    Returns:
+        matplotlib.figure.Figure: The figure.
+    """
+    if metrics is None:
+        metrics = [name for name in histories[0].metrics if "[" not in name]
+    figure, axes = _figure(len(metrics))
+    for axis, name in zip(axes, metrics):
+        for history in histories:
+            if name in history.metrics:
+                axis.plot(history.steps, history.metrics[name], label=history.policy)
+        axis.set_title(name)
+        axis.set_xlabel("step")
+    axes[0].legend(fontsize="small")
+    return _save(figure, path)
+
+
+def principal_components(states: NDArray[Any], k: int = 2) -> NDArray[np.float64]:
+    """Project ``(N, d)`` states on their top-``k`` principal axes: ``(N, k)``, O(N d²)."""
+    centred = states - states.mean(axis=0)
+    _, vectors = np.linalg.eigh(centred.T @ centred)
+    basis = vectors[:, ::-1][:, :k]
+    projection = centred @ basis
+    if projection.shape[1] < k:
+        projection = np.pad(projection, ((0, 0), (0, k - projection.shape[1])))
+    return projection
+
+
+def plot_preference_scatter(
+    histories: Sequence[History],
+    *,
+    max_points: int = 3000,
+    path: str | os.PathLike[str] | None = None,
+) -> Any:
+    """Preferences on their top two principal components, at the start and per policy at the end.
+
+    Args:
+        histories: Rollouts from the same initial population.
+        max_points: Users drawn (evenly spaced) per panel, to keep files small.
+        path: If given, save the figure there as PNG.
+
+    Returns:
+        matplotlib.figure.Figure: The figure.
+    """
+    figure, axes = _figure(len(histories) + 1, columns=4, size=3.0)
+    panels = [("start", histories[0].initial_states)]
+    panels += [(f"end: {h.policy}", h.final_states) for h in histories]
+    for axis, (title, states) in zip(axes, panels):
+        shown = states[:: max(1, len(states) // max_points)]
+        points = principal_components(np.asarray(shown, dtype=np.float64))
+        axis.scatter(points[:, 0], points[:, 1], s=2, alpha=0.4)
+        axis.set_title(title, fontsize="medium")
+        axis.set_xlabel("PC 1")
+        axis.set_ylabel("PC 2")
+    return _save(figure, path)
+
+
+def plot_exposure(
+    histories: Sequence[History], *, path: str | os.PathLike[str] | None = None
+) -> Any:
+    """Item-exposure distribution per policy: share of recommendations by item rank.
+
+    Args:
+        histories: Rollouts to compare.
+        path: If given, save the figure there as PNG.
+
+    Returns:
+        matplotlib.figure.Figure: The figure.
+    """
+    figure, (rank_axis, lorenz_axis) = _figure(2, columns=2, size=4.2)
+    for history in histories:
+        counts = np.sort(history.exposure.astype(np.float64))[::-1]
+        total = counts.sum()
+        if total == 0:
+            continue
+        rank_axis.plot(np.arange(1, counts.size + 1), counts / total, label=history.policy)
+        cumulative = np.concatenate([[0.0], np.cumsum(counts[::-1]) / total])
+        lorenz_axis.plot(np.linspace(0, 1, cumulative.size), cumulative, label=history.policy)
+    rank_axis.set_yscale("log")
+    rank_axis.set_xlabel("item rank")
+    rank_axis.set_ylabel("share of recommendations")
+    rank_axis.set_title("exposure by item rank")
+    lorenz_axis.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
+    lorenz_axis.set_xlabel("share of items (least exposed first)")
+    lorenz_axis.set_ylabel("share of recommendations")
+    lorenz_axis.set_title("Lorenz curve of exposure")
+    rank_axis.legend(fontsize="small")
+    return _save(figure, path)

@@ -1,0 +1,338 @@
+"""``simulate``: run a population-level policy on a ``PopulationEnv`` and record metrics."""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from recgym._progress import Progress
+from recgym._validation import check_positive_int, check_seed
+from recgym.population.env import PopulationEnv
+from recgym.population.history import History
+from recgym.population.metrics import METRICS, compute_metrics, nearest_neighbors
+from recgym.population.policies import Policy, make_policy
+
+__all__ = ["DEFAULT_METRICS", "RECORDABLE", "simulate"]
+
+#: Metrics recorded by default: preference structure, drift and exposure concentration.
+DEFAULT_METRICS = (
+    "homogenization",
+    "polarization",
+    "mean_squared_cosine",
+    "drift",
+    "coverage",
+    "gini",
+    "entropy",
+    "top10_share",
+    "jaccard_nn",
+)
+
+#: The arrays :func:`simulate` can record in full (``record=...``).
+RECORDABLE = ("states", "observations", "actions", "rewards")
+
+# Tag of the policy's random stream, distinct from the environment's spawned children.
+_POLICY_STREAM = 0x706F6C
+
+
+def simulate(
+    env: PopulationEnv,
+    policy: Policy | str,
+    steps: int | None = None,
+    *,
+    seed: int | None = None,
+    metrics: Iterable[str] = DEFAULT_METRICS,
+    every: int = 1,
+    counts: str = "exposure",
+    groups: NDArray[Any] | None = None,
+    record: Iterable[str] = (),
+    progress: bool | None = None,
+    options: dict[str, Any] | None = None,
+) -> History:
+    """Run ``policy`` for every user of ``env`` at once and record what happens.
+
+    The loop goes through the array API: ``env.reset_batch(seed)``, then per step
+    ``policy.act(observations)`` → ``env.step_batch(actions)`` → ``policy.update``.
+    Metrics are computed on the *true* preferences after the reset and every ``every``
+    steps (always including the last). Item metrics (``coverage``, ``gini``, ``entropy``,
+    ``top10_share``) use the cumulative item counts chosen by ``counts``; ``jaccard_nn``
+    pairs users by their initial preferences and compares the sets of items they
+    *consumed* (items whose reward was positive).
+
+    Args:
+        env: The population. It is reset at the start.
+        policy: A :class:`~recgym.population.policies.Policy` or a registered name
+            (see :data:`~recgym.population.policies.POLICIES`).
+        steps: Steps to run; default (and at most) ``env.step_per_episode``.
+        seed: Seeds the environment (``reset_batch(seed=seed)``) and the policy's own
+            generator, so the whole run is reproducible.
+        metrics: Names from :data:`~recgym.population.metrics.METRICS`.
+        every: Record metrics every this many steps.
+        counts: ``"exposure"`` (recommended items) or ``"consumption"`` (items with a
+            positive reward) for the item metrics.
+        groups: Optional user-group labels ``(n_users,)``; every metric is then also
+            recorded per group as ``"name[label]"`` (computed on that group's users,
+            their item counts and their nearest neighbours within the group).
+        record: Any of :data:`RECORDABLE` to keep in full in ``History.trajectory``
+            (``states`` and ``observations`` cost ``(steps + 1) · N · d`` floats each).
+        progress: Show a progress bar on stderr; default: when stderr is a terminal and
+            the run has at least 10⁷ user-steps.
+        options: Passed to ``env.reset_batch``.
+
+    Returns:
+        History: The recorded run.
+
+    Raises:
+        TypeError: If an argument has the wrong type.
+        ValueError: If an argument has a wrong value (unknown metric, too many steps, …).
+    """
+    if not isinstance(env, PopulationEnv):
+        raise TypeError(
+            f"`env` must be a recgym.population.PopulationEnv, got {type(env).__name__}"
+        )
+    if isinstance(policy, str):
+        policy = make_policy(policy)
+    elif not isinstance(policy, Policy):
+        raise TypeError(
+            f"`policy` must be a recgym.population.policies.Policy or a policy name, "
+            f"got {type(policy).__name__}"
+        )
+    horizon = (
+        env.step_per_episode
+        if env.max_cycles is None
+        else min(env.step_per_episode, env.max_cycles)
+    )
+    steps = horizon if steps is None else check_positive_int(steps, "steps")
+    if steps > horizon:
+        raise ValueError(
+            f"`steps` must be at most the episode length ({horizon}; raise "
+            f"`step_per_episode`), got {steps}"
+        )
+    seed = check_seed(seed, "seed")
+    every = check_positive_int(every, "every")
+    names = _check_metrics(metrics)
+    if counts not in ("exposure", "consumption"):
+        raise ValueError(f"`counts` must be one of ['exposure', 'consumption'], got {counts!r}")
+    record = _check_record(record)
+    n, n_items = env.n_users, env.n_items
+    group_index = _group_index(groups, n)
+    if progress is None:
+        progress = sys.stderr.isatty() and n * steps >= 10**7
+
+    obs, _ = env.reset_batch(seed=seed, options=options)
+    initial_states = env.state()
+    policy.reset(
+        env.item_features,
+        n_users=n,
+        rng=np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_POLICY_STREAM,))),
+    )
+    tracker = _MetricTracker(names, initial_states, n_items, group_index)
+    trajectory = _allocate(record, steps, obs, n)
+    _store(trajectory, 0, states=initial_states, observations=obs)
+    tracker.record(0, initial_states)
+
+    mean_rewards = np.empty(steps, dtype=np.float64)
+    exposure = np.zeros(n_items, dtype=np.int64)
+    consumption = np.zeros(n_items, dtype=np.int64)
+    bar = Progress(steps, f"simulate {policy.name}", enabled=bool(progress))
+    for t in range(1, steps + 1):
+        states = env.state() if policy.needs_state else None
+        decision = policy.act(obs, states=states)
+        obs, rewards, _, _, _ = env.step_batch(decision.actions)
+        policy.update(decision.actions, rewards)
+        positive = rewards > 0
+        exposure += np.bincount(decision.actions, minlength=n_items)
+        consumption += np.bincount(decision.actions[positive], minlength=n_items)
+        mean_rewards[t - 1] = rewards.mean()
+        tracker.observe(decision.actions, positive)
+        needs_states = "states" in trajectory or (t % every == 0 or t == steps)
+        current = env.state() if needs_states else None
+        _store(
+            trajectory,
+            t,
+            states=current,
+            observations=obs,
+            actions=decision.actions,
+            rewards=rewards,
+        )
+        if t % every == 0 or t == steps:
+            tracker.record(t, current, exposure if counts == "exposure" else consumption)
+        bar.update(t)
+
+    return History(
+        policy=policy.name,
+        steps=np.asarray(tracker.steps, dtype=np.int64),
+        metrics=tracker.series(),
+        rewards=mean_rewards,
+        exposure=exposure,
+        consumption=consumption,
+        initial_states=initial_states,
+        final_states=env.state(),
+        trajectory=trajectory,
+        metadata={
+            "n_users": n,
+            "n_items": n_items,
+            "user_feature_dim": env.user_feature_dim,
+            "steps": steps,
+            "seed": seed,
+            "every": every,
+            "counts": counts,
+            "reward_type": env.config.reward_type,
+            "obs_std": env.config.obs_std,
+            "reward_std": env.config.reward_std,
+            "feature_normalization": env.config.feature_normalization,
+            "random_state": env.config.random_state,
+            "dtype": str(env.dtype),
+        },
+    )
+
+
+def _check_metrics(metrics: Iterable[str]) -> list[str]:
+    if isinstance(metrics, str):
+        raise TypeError(f"`metrics` must be an iterable of metric names, got {metrics!r}")
+    names = list(metrics)
+    unknown = [name for name in names if name not in METRICS]
+    if unknown:
+        raise ValueError(f"`metrics` must hold names from {sorted(METRICS)}, got {unknown[0]!r}")
+    return names
+
+
+def _check_record(record: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(record, str):
+        record = (record,)
+    record = tuple(record)
+    unknown = [name for name in record if name not in RECORDABLE]
+    if unknown:
+        raise ValueError(f"`record` must hold names from {list(RECORDABLE)}, got {unknown[0]!r}")
+    return record
+
+
+def _group_index(groups: Any, n: int) -> dict[Any, NDArray[np.intp]]:
+    if groups is None:
+        return {}
+    if not isinstance(groups, np.ndarray):
+        raise TypeError(
+            f"`groups` must be a numpy array of shape ({n},), got {type(groups).__name__}"
+        )
+    if groups.shape != (n,):
+        raise ValueError(f"`groups` must have shape ({n},), got {groups.shape}")
+    labels, inverse = np.unique(groups, return_inverse=True)
+    return {label.item(): np.flatnonzero(inverse == g) for g, label in enumerate(labels)}
+
+
+def _allocate(
+    record: Sequence[str], steps: int, obs: NDArray[Any], n: int
+) -> dict[str, NDArray[Any]]:
+    shapes = {
+        "states": ((steps + 1, *obs.shape), obs.dtype),
+        "observations": ((steps + 1, *obs.shape), obs.dtype),
+        "actions": ((steps, n), np.int64),
+        "rewards": ((steps, n), obs.dtype),
+    }
+    return {name: np.empty(*shapes[name]) for name in record}
+
+
+def _store(trajectory: dict[str, NDArray[Any]], t: int, **arrays: NDArray[Any] | None) -> None:
+    for name, value in arrays.items():
+        if name in trajectory and value is not None:
+            index = t - 1 if name in ("actions", "rewards") else t
+            trajectory[name][index] = value
+
+
+class _MetricTracker:
+    """Evaluates the chosen metrics, for the whole population and for each group."""
+
+    def __init__(
+        self,
+        names: list[str],
+        initial_states: NDArray[Any],
+        n_items: int,
+        groups: dict[Any, NDArray[np.intp]],
+    ):
+        self.names = names
+        self.initial_states = initial_states
+        self.n_items = n_items
+        self.groups = groups
+        self.steps: list[int] = []
+        self.values: dict[str, list[float]] = {}
+        self.track_consumed = "jaccard_nn" in names
+        n = len(initial_states)
+        self.consumed = sp.csr_array((n, n_items), dtype=np.int64)
+        self._pending_users: list[NDArray[np.intp]] = []
+        self._pending_items: list[NDArray[np.int64]] = []
+        self.group_counts = {label: np.zeros(n_items, dtype=np.int64) for label in groups}
+        self.neighbors = {}
+        if self.track_consumed:
+            self.neighbors[None] = nearest_neighbors(initial_states) if n >= 2 else None
+            for label, index in groups.items():
+                self.neighbors[label] = (
+                    nearest_neighbors(initial_states[index]) if len(index) >= 2 else None
+                )
+
+    def observe(self, actions: NDArray[np.int64], positive: NDArray[np.bool_]) -> None:
+        if self.track_consumed:
+            users = np.flatnonzero(positive)
+            self._pending_users.append(users)
+            self._pending_items.append(actions[users])
+        for label, index in self.groups.items():
+            self.group_counts[label] += np.bincount(actions[index], minlength=self.n_items)
+
+    def _flush(self) -> None:
+        if self._pending_users:
+            users = np.concatenate(self._pending_users)
+            items = np.concatenate(self._pending_items)
+            update = sp.csr_array(
+                (np.ones(users.size, dtype=np.int64), (users, items)), shape=self.consumed.shape
+            )
+            self.consumed = self.consumed + update
+            self._pending_users.clear()
+            self._pending_items.clear()
+
+    def record(self, t: int, states: NDArray[Any], counts: NDArray[np.int64] | None = None) -> None:
+        if self.track_consumed:
+            self._flush()
+        self.steps.append(t)
+        self._evaluate("", None, states, self.initial_states, counts, self.consumed)
+        for label, index in self.groups.items():
+            self._evaluate(
+                f"[{label}]",
+                label,
+                states[index],
+                self.initial_states[index],
+                None if counts is None else self.group_counts[label],
+                self.consumed[index] if self.track_consumed else None,
+            )
+
+    def _evaluate(
+        self,
+        suffix: str,
+        label: Any,
+        states: NDArray[Any],
+        initial_states: NDArray[Any],
+        counts: NDArray[np.int64] | None,
+        consumed: Any,
+    ) -> None:
+        for name in self.names:
+            inputs = METRICS[name].inputs
+            if ("counts" in inputs and counts is None) or (
+                name == "jaccard_nn" and self.neighbors.get(label) is None
+            ):
+                value = math.nan  # no item counts before the first step; < 2 users
+            else:
+                value = compute_metrics(
+                    [name],
+                    states=states,
+                    initial_states=initial_states,
+                    counts=counts,
+                    consumed=consumed if name == "jaccard_nn" else None,
+                    neighbors=self.neighbors.get(label) if name == "jaccard_nn" else None,
+                )[name]
+            self.values.setdefault(name + suffix, []).append(value)
+
+    def series(self) -> dict[str, NDArray[np.float64]]:
+        return {name: np.asarray(values, dtype=np.float64) for name, values in self.values.items()}
