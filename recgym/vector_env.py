@@ -11,6 +11,7 @@ from gymnasium.vector.utils import batch_space
 from numpy.typing import NDArray
 
 from recgym._validation import check_positive_int
+from recgym.errors import ResetNeeded
 from recgym.population.core import Population, PopulationConfig, check_actions
 from recgym.rendering import check_render_mode, render_text
 from recgym.user_model import BaseUserModel, UserModel
@@ -142,9 +143,9 @@ class RECVectorEnv(VectorEnv[NDArray[np.float64], NDArray[np.int64], NDArray[np.
         """Recommend one item per sub-environment (NEXT_STEP autoreset; see the class)."""
         population = self._population
         n = self.num_envs
-        actions = check_actions(actions, n, self.config.n_items)
         if population.states is None:
-            raise ValueError("Cannot call `step` before `reset`; call `reset` first")
+            raise ResetNeeded("Cannot call `step` before `reset`; call `reset` first")
+        actions = check_actions(actions, n, self.config.n_items)
         if self._autoreset:
             obs = population.reset(population.sample_users())
             rewards = np.zeros(n, dtype=np.float64)

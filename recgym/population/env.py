@@ -219,15 +219,19 @@ class PopulationEnv(ParallelEnv[AgentID, NDArray[np.floating], np.int64]):
             ``{"user_id": int64 (n_users,), "state": (n_users, user_feature_dim)}``.
         """
         population = self._population
-        if seed is None and not population.seeded:
-            seed = self.config.random_state
-        if seed is not None or not population.seeded:
-            population.seed(_check_reset_seed(seed))
-        obs = population.reset(np.arange(self.config.n_users))
+        seed = _check_reset_seed(seed)
+        states = None
         if options is not None and options.get("states") is not None:
+            # Validated before anything changes: a rejected reset leaves the env as it was.
             states = check_array(
                 options["states"], "options['states']", population.user_features.shape
             )
+        if seed is None and not population.seeded:
+            seed = self.config.random_state
+        if seed is not None or not population.seeded:
+            population.seed(seed)
+        obs = population.reset(np.arange(self.config.n_users))
+        if states is not None:
             population.states = states.astype(population.dtype, copy=True)
             obs = population.observe()
         self._live, self._agents, self._last_rewards, self._last_obs = True, None, None, obs
@@ -258,23 +262,9 @@ class PopulationEnv(ParallelEnv[AgentID, NDArray[np.floating], np.int64]):
             TypeError: If ``actions`` is not an integer ndarray.
             ValueError: If ``actions`` has the wrong shape or an item out of range.
         """
-        if not self._live:
-            raise ResetNeeded(
-                "Cannot call `step` before `reset` or after the episode ended "
-                f"(step_per_episode={self.config.step_per_episode}"
-                + (f", max_cycles={self.max_cycles}" if self.max_cycles else "")
-                + "); call `reset` first"
-            )
-        population = self._population
+        self._check_live()
         actions = check_actions(actions, self.config.n_users, self.config.n_items)
-        obs, rewards = population.step(actions)
-        terminated = population.done
-        truncated = self.max_cycles is not None and population.t >= self.max_cycles
-        if terminated or truncated:
-            self._live, self._agents = False, []
-        self._last_rewards, self._last_obs = rewards, obs
-        if self.render_mode == "human":
-            self.render()
+        obs, rewards, terminated, truncated = self._step(actions)
         n = self.config.n_users
         return (
             obs,
@@ -283,6 +273,28 @@ class PopulationEnv(ParallelEnv[AgentID, NDArray[np.floating], np.int64]):
             np.full(n, truncated),
             self._infos(),
         )
+
+    def _check_live(self) -> None:
+        if not self._live:
+            raise ResetNeeded(
+                "Cannot call `step` before `reset` or after the episode ended "
+                f"(step_per_episode={self.config.step_per_episode}"
+                + (f", max_cycles={self.max_cycles}" if self.max_cycles else "")
+                + "); call `reset` first"
+            )
+
+    def _step(self, actions: NDArray[np.int64]) -> tuple[NDArray[Any], NDArray[Any], bool, bool]:
+        """Step every user on validated actions; the flags are shared by all users."""
+        population = self._population
+        obs, rewards = population.step(actions)
+        terminated = population.done
+        truncated = self.max_cycles is not None and population.t >= self.max_cycles
+        if terminated or truncated:
+            self._live, self._agents = False, []
+        self._last_rewards, self._last_obs = rewards, obs
+        if self.render_mode == "human":
+            self.render()
+        return obs, rewards, terminated, truncated
 
     def _infos(self) -> dict[str, NDArray[Any]]:
         population = self._population
@@ -326,18 +338,16 @@ class PopulationEnv(ParallelEnv[AgentID, NDArray[np.floating], np.int64]):
                 given, or an action is out of range.
             TypeError: If an action is not an integer.
         """
-        if not self._live:
-            self.step_batch(np.zeros(0, dtype=np.int64))  # raises ResetNeeded
+        self._check_live()
         agents = self.agents
-        obs, rewards, terminations, truncations, infos = self.step_batch(
-            self._actions_array(actions, agents)
-        )
+        obs, rewards, terminated, truncated = self._step(self._actions_array(actions, agents))
         return (
             dict(zip(agents, obs)),
             dict(zip(agents, rewards.tolist())),
-            dict(zip(agents, terminations.tolist())),
-            dict(zip(agents, truncations.tolist())),
-            self._agent_infos(agents, infos),
+            # Every user ends on the same step: one shared Python bool per dict.
+            dict.fromkeys(agents, terminated),
+            dict.fromkeys(agents, truncated),
+            self._agent_infos(agents, self._infos()),
         )
 
     def _actions_array(self, actions: Any, agents: list[AgentID]) -> NDArray[Any]:
@@ -346,7 +356,12 @@ class PopulationEnv(ParallelEnv[AgentID, NDArray[np.floating], np.int64]):
                 f"`actions` must be a dict mapping agent names to items, got "
                 f"{type(actions).__name__}"
             )
-        if len(actions) != len(agents) or actions.keys() != set(agents):
+        try:
+            # Same length and every live agent present: exactly the live agents.
+            if len(actions) != len(agents):
+                raise KeyError
+            values = list(map(actions.__getitem__, agents))
+        except KeyError:
             live = set(agents)
             missing = [agent for agent in agents if agent not in actions]
             foreign = [agent for agent in actions if agent not in live]
@@ -357,31 +372,40 @@ class PopulationEnv(ParallelEnv[AgentID, NDArray[np.floating], np.int64]):
                 problems.append(f"unknown or finished agents {_sample(foreign)}")
             raise ValueError(
                 f"`actions` must hold one action per live agent: {'; '.join(problems)}"
-            )
-        values = np.array([actions[agent] for agent in agents])
-        if values.dtype == object or values.shape != (len(agents),):
-            raise TypeError("`actions` values must be integer item indices (scalars)")
-        try:
-            return check_actions(values, len(agents), self.config.n_items)
-        except (TypeError, ValueError) as error:
-            bad = [
-                f"{agent}: {actions[agent]!r}"
-                for agent in agents
-                if not _valid_item(actions[agent], self.config.n_items)
-            ]
-            raise type(error)(
-                f"`actions` values must be integer items in [0, {self.config.n_items}), "
-                f"got {_sample(bad)}"
             ) from None
+        error_type: type[Exception] = TypeError
+        try:
+            array = np.array(values)
+        except ValueError:  # ragged: some values are sequences
+            array = None
+        if array is not None and array.dtype != object and array.shape == (len(agents),):
+            try:
+                return check_actions(array, len(agents), self.config.n_items)
+            except (TypeError, ValueError) as error:
+                error_type = type(error)
+        bad = [
+            f"{agent}: {actions[agent]!r}"
+            for agent in agents
+            if not _valid_item(actions[agent], self.config.n_items)
+        ]
+        raise error_type(
+            f"`actions` values must be integer items in [0, {self.config.n_items}), "
+            f"got {_sample(bad)}"
+        )
 
     @staticmethod
     def _agent_infos(
         agents: list[AgentID], infos: dict[str, NDArray[Any]]
     ) -> dict[AgentID, dict[str, Any]]:
-        return {
-            agent: {"user_id": user_id, "state": state}
-            for agent, user_id, state in zip(agents, infos["user_id"].tolist(), infos["state"])
-        }
+        return dict(
+            zip(
+                agents,
+                [
+                    {"user_id": user_id, "state": state}
+                    for user_id, state in zip(infos["user_id"].tolist(), infos["state"])
+                ],
+            )
+        )
 
     # --- the rest of the ParallelEnv contract ------------------------------------------
 
