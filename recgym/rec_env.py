@@ -10,6 +10,7 @@ from gymnasium import spaces
 from numpy.typing import NDArray
 
 from recgym.errors import ResetNeeded
+from recgym.legacy import LegacyPopulation
 from recgym.population.core import Population, PopulationConfig
 from recgym.rendering import RENDER_MODES, check_render_mode, render_text
 from recgym.user_model import BaseUserModel, UserModel
@@ -79,6 +80,10 @@ class RECEnv(gym.Env[NDArray[np.float64], np.int64]):
         random_state: Seed of the features and of the first unseeded reset, or None.
         feature_normalization: ``"spectral"`` (default, the original's) or ``"row"``.
         render_mode: None, ``"human"`` or ``"ansi"``.
+        legacy: Reproduce SCOPE-RL 0.2.1's RECEnv bit for bit (its two legacy
+            ``RandomState`` streams, draw order and arithmetic; ``random_state``
+            required; ``reset(seed=s)`` reseeds only the environment's stream, not the
+            reward noise). See :mod:`recgym.legacy` and ``docs/migration.md``.
 
     ## Version History
     * v0: the SCOPE-RL RECGym interface on Gymnasium 1.x, with its bugs fixed.
@@ -103,8 +108,13 @@ class RECEnv(gym.Env[NDArray[np.float64], np.int64]):
         *,
         feature_normalization: str = "spectral",
         render_mode: str | None = None,
+        legacy: bool = False,
     ):
-        self.config = PopulationConfig.from_arguments(
+        if not isinstance(legacy, (bool, np.bool_)):
+            raise TypeError(f"`legacy` must be a bool, got {legacy!r}")
+        self.legacy = bool(legacy)
+        build = LegacyPopulation.from_arguments if legacy else PopulationConfig.from_arguments
+        built = build(
             step_per_episode=step_per_episode,
             n_items=n_items,
             n_users=n_users,
@@ -119,8 +129,9 @@ class RECEnv(gym.Env[NDArray[np.float64], np.int64]):
             random_state=random_state,
             feature_normalization=feature_normalization,
         )
+        self.config = built.config if legacy else built
         self.render_mode = check_render_mode(render_mode)
-        self._population = Population(self.config, n=1)
+        self._population = built if legacy else Population(self.config, n=1)
         self.observation_space = spaces.Box(
             -1.0, 1.0, shape=(self.config.user_feature_dim,), dtype=np.float64
         )
@@ -169,11 +180,16 @@ class RECEnv(gym.Env[NDArray[np.float64], np.int64]):
             tuple: ``(observation (user_feature_dim,) float64, info)``.
         """
         population = self._population
-        if seed is None and self._np_random is None:
-            seed = self.config.random_state
-        super().reset(seed=seed)
-        if seed is not None or not population.seeded:
-            population.seed(self.np_random.bit_generator.seed_seq)
+        if self.legacy:  # as the original: reseed only the env stream, and only if asked
+            if seed is not None:
+                population.seed(seed)
+            super().reset(seed=seed)
+        else:
+            if seed is None and self._np_random is None:
+                seed = self.config.random_state
+            super().reset(seed=seed)
+            if seed is not None or not population.seeded:
+                population.seed(self.np_random.bit_generator.seed_seq)
         user_ids = population.sample_users()
         if options is not None and options.get("user_id") is not None:
             user_ids = np.array([_check_user_id(options["user_id"], self.config.n_users)])
