@@ -182,7 +182,8 @@ class RECEnv(gym.Env[NDArray[np.float64], np.int64]):
         population = self._population
         if self.legacy:  # as the original: reseed only the env stream, and only if asked
             if seed is not None:
-                population.seed(seed)
+                population.seed(seed)  # validates: an integer in [0, 2**32)
+                seed = int(seed)
             super().reset(seed=seed)
         else:
             if seed is None and self._np_random is None:

@@ -540,6 +540,26 @@ def test_bad_reset_seed_raises(seed, error, message):
     assert str(caught.value) == message
 
 
+def test_numpy_integer_reset_seed_is_accepted():
+    env = RECEnv(obs_std=0.1, random_state=0, legacy=True)
+    a = env.reset(seed=np.int64(5))[0]
+    b = env.reset(seed=5)[0]
+    assert a.tolist() == b.tolist()
+
+
+def test_legacy_environment_pickles_and_continues_identically():
+    import pickle
+
+    env = RECEnv(obs_std=0.1, reward_std=0.2, random_state=0, legacy=True)
+    env.reset(seed=1)
+    env.step(0)
+    clone = pickle.loads(pickle.dumps(env))
+    a = [env.step(x)[:2] for x in (1, 2, 3)]
+    b = [clone.step(x)[:2] for x in (1, 2, 3)]
+    assert [(o.tolist(), r) for o, r in a] == [(o.tolist(), r) for o, r in b]
+    assert env.reset()[1]["user_id"] == clone.reset()[1]["user_id"]
+
+
 def test_legacy_user_model_rejects_unequal_dimensions():
     with pytest.raises(ValueError, match="must equal `user_feature_dim` for the inner-product"):
         LegacyUserModel(user_feature_dim=5, item_feature_dim=4)
