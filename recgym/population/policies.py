@@ -1,0 +1,946 @@
+"""Population-level recommendation policies: one policy recommends to every user at once.
+
+A policy sees the whole population as arrays: observations of shape ``(N, d)`` in, one
+item index per user out, together with the probability with which it chose that item
+(the *propensity*, needed by off-policy evaluation of logged data). Everything is
+vectorised over users; policies that score every item work through the users in chunks,
+so that no ``N × n_items`` temporary is larger than ``max_chunk_bytes``.
+
+The loop a runner drives::
+
+    policy = make_policy("epsilon_greedy", epsilon=0.1)
+    policy.reset(item_features, n_users=N, rng=np.random.default_rng(seed))
+    for _ in range(horizon):
+        decision = policy.act(obs, states=states if policy.needs_state else None)
+        obs, rewards, ... = env.step_batch(decision.actions)
+        policy.update(decision.actions, rewards)
+
+Row ``i`` of every array is always the same user ``i``. Every random draw comes from the
+generator given to :meth:`Policy.reset`, and scores are computed with a fixed sequence
+of element-wise operations (no BLAS), so results are bit-for-bit independent of the
+chunk size.
+
+Example:
+    >>> import numpy as np
+    >>> from recgym.population.policies import make_policy
+    >>> policy = make_policy("greedy")
+    >>> policy.reset(np.eye(3), n_users=2, rng=np.random.default_rng(0))
+    >>> decision = policy.act(np.array([[0.1, 0.9, 0.0], [0.5, 0.2, 0.1]]))
+    >>> decision.actions, decision.propensities
+    (array([1, 0]), array([1., 1.]))
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from typing import Any, ClassVar, NamedTuple
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from recgym._validation import check_array, check_choice, check_positive_int
+from recgym.population.core import check_actions
+
+__all__ = [
+    "DEFAULT_MAX_CHUNK_BYTES",
+    "POLICIES",
+    "CollaborativeFilteringPolicy",
+    "Decision",
+    "EpsilonGreedyPolicy",
+    "ExposureConstrainedPolicy",
+    "GreedyPolicy",
+    "MassMediaPolicy",
+    "MostPopularPolicy",
+    "OracleGreedyPolicy",
+    "Policy",
+    "RandomPolicy",
+    "SoftmaxPolicy",
+    "make_policy",
+]
+
+#: Default memory budget (64 MiB) for the ``(chunk, n_items)`` temporaries of scoring policies.
+DEFAULT_MAX_CHUNK_BYTES = 64 * 2**20
+
+# Bytes per (user, item) pair a scoring pass needs: two float64 buffers (the scores and a
+# scratch array) plus one boolean mask (inverse-CDF sampling).
+_BYTES_PER_SCORE = 2 * 8 + 1
+
+
+class Decision(NamedTuple):
+    """What a policy recommends to every user in one step.
+
+    Attributes:
+        actions: int64 array of shape ``(N,)``: the item recommended to each user.
+        propensities: float64 array of shape ``(N,)``: the probability with which the
+            policy chose ``actions[i]`` for user ``i`` (1.0 for deterministic choices).
+    """
+
+    actions: NDArray[np.int64]
+    propensities: NDArray[np.float64]
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _check_float(value: Any, name: str, description: str, accept: Callable[[float], bool]) -> float:
+    """Return ``value`` as a float if it is a real number (not a bool) that ``accept`` takes.
+
+    NaN fails every comparison, so a range test in ``accept`` rejects it too.
+    """
+    message = f"`{name}` must be {description}, got {value!r}"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(message)
+    if not accept(float(value)):
+        raise ValueError(message)
+    return float(value)
+
+
+def _check_epsilon(value: Any) -> float:
+    return _check_float(value, "epsilon", "a float in [0, 1]", lambda x: 0.0 <= x <= 1.0)
+
+
+def _check_positive_float(value: Any, name: str) -> float:
+    return _check_float(value, name, "a positive finite float", lambda x: 0.0 < x < math.inf)
+
+
+# ---------------------------------------------------------------------- array kernels
+
+
+def _chunks(n: int, rows: int) -> Iterator[slice]:
+    """Yield consecutive slices of at most ``rows`` rows covering ``range(n)``."""
+    for start in range(0, n, rows):
+        yield slice(start, min(start + rows, n))
+
+
+def _rows_per_chunk(bytes_per_row: int, max_chunk_bytes: int) -> int:
+    """Rows that fit in ``max_chunk_bytes`` (at least one)."""
+    return max(1, max_chunk_bytes // max(1, bytes_per_row))
+
+
+def _iter_scores(
+    x: NDArray[Any], items: NDArray[np.float64], max_chunk_bytes: int
+) -> Iterator[tuple[slice, NDArray[np.float64], NDArray[np.float64]]]:
+    """Yield the inner products ``x @ items.T`` chunk by chunk of rows.
+
+    Each entry is accumulated as ``((x₀v₀ + x₁v₁) + x₂v₂) + …`` with element-wise numpy
+    operations, so its value does not depend on the chunk size (a BLAS product may change
+    its summation order with the matrix shape).
+
+    Args:
+        x: Array of shape ``(N, d)`` (any real dtype; computed in float64).
+        items: float64 array of shape ``(n_items, d)``.
+        max_chunk_bytes: Budget for the ``(rows, n_items)`` buffers of one chunk
+            (:data:`_BYTES_PER_SCORE` bytes per entry).
+
+    Yields:
+        ``(rows, scores, scratch)``: the slice of ``x`` covered, its float64 scores of
+        shape ``(len, n_items)``, and a scratch buffer of the same shape that the caller
+        may overwrite. Both buffers are reused by the next chunk.
+    """
+    n, d = x.shape
+    n_items = items.shape[0]
+    columns = np.ascontiguousarray(items.T)  # (d, n_items)
+    rows = min(n, _rows_per_chunk(n_items * _BYTES_PER_SCORE, max_chunk_bytes))
+    scores_buffer = np.empty((rows, n_items))
+    scratch_buffer = np.empty((rows, n_items))
+    for chunk in _chunks(n, rows):
+        x_chunk = np.asarray(x[chunk], dtype=np.float64)
+        scores = scores_buffer[: len(x_chunk)]
+        scratch = scratch_buffer[: len(x_chunk)]
+        np.multiply(x_chunk[:, :1], columns[0], out=scores)
+        for j in range(1, d):
+            np.multiply(x_chunk[:, j : j + 1], columns[j], out=scratch)
+            scores += scratch
+        yield chunk, scores, scratch
+
+
+def _argmax_scores(
+    x: NDArray[Any], items: NDArray[np.float64], max_chunk_bytes: int
+) -> NDArray[np.int64]:
+    """Per row of ``x``, the item of highest inner product (ties → lowest index), int64 ``(N,)``."""
+    best = np.empty(len(x), dtype=np.int64)
+    for chunk, scores, _ in _iter_scores(x, items, max_chunk_bytes):
+        best[chunk] = scores.argmax(axis=1)
+    return best
+
+
+def _epsilon_propensities(
+    greedy: NDArray[np.int64], actions: NDArray[np.int64], epsilon: float, n_items: int
+) -> NDArray[np.float64]:
+    """Exact ε-greedy probabilities ``(1 − ε)·1[a = greedy] + ε / n_items``, float64 ``(N,)``."""
+    return np.where(actions == greedy, 1.0 - epsilon, 0.0) + epsilon / n_items
+
+
+def _epsilon_greedy(
+    greedy: NDArray[np.int64], epsilon: float, n_items: int, rng: np.random.Generator
+) -> Decision:
+    """Replace each greedy action, with probability ``epsilon``, by a uniformly random item.
+
+    Draws one uniform per user and one integer per exploring user (nothing if ε = 0).
+    """
+    actions = greedy.copy()
+    if epsilon > 0.0:
+        explore = rng.random(len(greedy)) < epsilon
+        actions[explore] = rng.integers(n_items, size=np.count_nonzero(explore))
+    return Decision(actions, _epsilon_propensities(greedy, actions, epsilon, n_items))
+
+
+# ------------------------------------------------------------------------------ base
+
+
+class Policy(ABC):
+    """A recommendation policy acting for a whole population of users at once.
+
+    Subclasses implement :meth:`act` and :meth:`probabilities`, and :meth:`update` if
+    they learn. Built-in policies are registered in :data:`POLICIES` under their
+    :attr:`name`.
+
+    Attributes:
+        name: Short registry name, e.g. ``"greedy"``.
+        needs_state: True for oracle policies, which must be given the true user states.
+    """
+
+    name: ClassVar[str]
+    needs_state: ClassVar[bool] = False
+
+    def __init__(self) -> None:
+        self._items: NDArray[np.float64] | None = None
+        self._n_users = 0
+        self._rng: np.random.Generator | None = None
+
+    @property
+    def n_items(self) -> int:
+        """Number of items of the bound catalogue (0 before :meth:`reset`)."""
+        return 0 if self._items is None else len(self._items)
+
+    @property
+    def n_users(self) -> int:
+        """Number of users of the bound population (0 before :meth:`reset`)."""
+        return self._n_users
+
+    def reset(self, item_features: NDArray[Any], *, n_users: int, rng: np.random.Generator) -> None:
+        """Bind the policy to a catalogue and a population and clear any learned state.
+
+        Args:
+            item_features: Real array of shape ``(n_items, d)``; copied as float64.
+            n_users: Number of users ``N`` of the population.
+            rng: The generator of every later random draw of this policy (kept, not copied).
+
+        Raises:
+            TypeError: If an argument is of the wrong kind.
+            ValueError: If ``item_features`` is empty or not finite, or ``n_users < 1``.
+        """
+        check_array(item_features, "item_features", (None, None))
+        if item_features.size == 0:
+            raise ValueError(
+                f"`item_features` must have at least one item and one feature, "
+                f"got shape {item_features.shape}"
+            )
+        n_users = check_positive_int(n_users, "n_users")
+        if not isinstance(rng, np.random.Generator):
+            raise TypeError(f"`rng` must be a numpy.random.Generator, got {rng!r}")
+        self._items = np.array(item_features, dtype=np.float64, order="C")
+        self._n_users = n_users
+        self._rng = rng
+        self._on_reset()
+
+    def _on_reset(self) -> None:  # noqa: B027 (an optional hook: most policies keep no state)
+        """Clear learned state and check catalogue-dependent parameters (hook)."""
+
+    @abstractmethod
+    def act(self, observations: NDArray[Any], *, states: NDArray[Any] | None = None) -> Decision:
+        """Recommend one item to every user.
+
+        Args:
+            observations: float32 or float64 array of shape ``(N, d)``, one row per user.
+            states: True user states, shape ``(N, d)``; used only by oracle policies
+                (:attr:`needs_state`), ignored by the others.
+
+        Returns:
+            Decision: int64 actions and float64 propensities, both of shape ``(N,)``.
+
+        Raises:
+            RuntimeError: If called before :meth:`reset`.
+            ValueError: If ``observations`` (or ``states``) has the wrong shape.
+        """
+
+    def update(  # noqa: B027 (deliberately a no-op by default: most policies do not learn)
+        self, actions: NDArray[np.integer[Any]], rewards: NDArray[Any]
+    ) -> None:
+        """Learn from the rewards of the last step (default: nothing to learn).
+
+        Args:
+            actions: Integer array of shape ``(N,)``: the items shown.
+            rewards: Real array of shape ``(N,)``: the users' rewards.
+        """
+
+    def probabilities(
+        self,
+        observations: NDArray[Any],
+        actions: NDArray[np.integer[Any]],
+        *,
+        states: NDArray[Any] | None = None,
+    ) -> NDArray[np.float64]:
+        """Probability that the policy, in its current state, picks ``actions[i]`` for user ``i``.
+
+        Draws no random numbers and does not change the policy; equals the propensities
+        :meth:`act` returns for the actions it draws.
+
+        Args:
+            observations: Array of shape ``(N, d)``, as for :meth:`act`.
+            actions: Integer array of shape ``(N,)`` with values in ``[0, n_items)``.
+            states: True user states, shape ``(N, d)`` (oracle policies only).
+
+        Returns:
+            numpy.ndarray: float64 probabilities of shape ``(N,)``.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not implement `probabilities`")
+
+    # -- checks shared by subclasses
+
+    def _require_reset(self, method: str) -> None:
+        if self._items is None:
+            raise RuntimeError(
+                f"{type(self).__name__}.{method}() called before reset(): call "
+                f"reset(item_features, n_users=..., rng=...) first"
+            )
+
+    def _check_observations(
+        self, observations: Any, method: str, name: str = "observations"
+    ) -> NDArray[Any]:
+        self._require_reset(method)
+        return check_array(observations, name, (self._n_users, self._item_table.shape[1]))
+
+    def _check_states(self, states: Any) -> NDArray[Any]:
+        if states is None:
+            raise ValueError(
+                f"`states` must be the true user states for {type(self).__name__} "
+                f"(needs_state=True), got None"
+            )
+        return self._check_observations(states, "act", name="states")
+
+    def _check_actions(self, actions: Any) -> NDArray[np.int64]:
+        return check_actions(actions, self._n_users, self.n_items)
+
+    def _check_feedback(
+        self, actions: Any, rewards: Any
+    ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+        self._require_reset("update")
+        actions = self._check_actions(actions)
+        rewards = check_array(rewards, "rewards", (self._n_users,))
+        return actions, rewards.astype(np.float64, copy=False)
+
+    @property
+    def _generator(self) -> np.random.Generator:
+        assert self._rng is not None, "reset() binds the generator"
+        return self._rng
+
+    @property
+    def _item_table(self) -> NDArray[np.float64]:
+        assert self._items is not None, "reset() binds the catalogue"
+        return self._items
+
+
+class _ScoringPolicy(Policy):
+    """Base of the policies that score every item, chunk by chunk of users.
+
+    Args:
+        max_chunk_bytes: Memory budget of the ``(chunk, n_items)`` temporaries of one
+            scoring pass; at least one user is scored at a time whatever the budget.
+    """
+
+    def __init__(self, *, max_chunk_bytes: int = DEFAULT_MAX_CHUNK_BYTES) -> None:
+        super().__init__()
+        self.max_chunk_bytes = check_positive_int(max_chunk_bytes, "max_chunk_bytes")
+
+    def _greedy(self, x: NDArray[Any]) -> NDArray[np.int64]:
+        return _argmax_scores(x, self._item_table, self.max_chunk_bytes)
+
+
+# ---------------------------------------------------------------------------- policies
+
+
+class RandomPolicy(Policy):
+    """Recommend a uniformly random item to every user, independently.
+
+    Draws ``N`` integers per step; propensity ``1 / n_items``.
+    """
+
+    name = "random"
+
+    def act(self, observations: NDArray[Any], *, states: NDArray[Any] | None = None) -> Decision:
+        """See :meth:`Policy.act`."""
+        self._check_observations(observations, "act")
+        actions = self._generator.integers(self.n_items, size=self._n_users, dtype=np.int64)
+        return Decision(actions, np.full(self._n_users, 1.0 / self.n_items))
+
+    def probabilities(
+        self,
+        observations: NDArray[Any],
+        actions: NDArray[np.integer[Any]],
+        *,
+        states: NDArray[Any] | None = None,
+    ) -> NDArray[np.float64]:
+        """See :meth:`Policy.probabilities`."""
+        self._check_observations(observations, "probabilities")
+        self._check_actions(actions)
+        return np.full(self._n_users, 1.0 / self.n_items)
+
+
+class GreedyPolicy(_ScoringPolicy):
+    """Recommend the item of highest estimated affinity ``⟨oᵢ, v⟩``.
+
+    The estimate of a user's preference is the (noisy) observation itself. Ties go to the
+    lowest item index. Deterministic: propensity 1.
+
+    Args:
+        max_chunk_bytes: Memory budget of one scoring chunk (see module docstring).
+    """
+
+    name = "greedy"
+
+    def _scored(self, observations: NDArray[Any], states: NDArray[Any] | None) -> NDArray[Any]:
+        """The array whose rows are scored (the observations; oracles override)."""
+        return observations
+
+    def act(self, observations: NDArray[Any], *, states: NDArray[Any] | None = None) -> Decision:
+        """See :meth:`Policy.act`."""
+        observations = self._check_observations(observations, "act")
+        actions = self._greedy(self._scored(observations, states))
+        return Decision(actions, np.ones(self._n_users))
+
+    def probabilities(
+        self,
+        observations: NDArray[Any],
+        actions: NDArray[np.integer[Any]],
+        *,
+        states: NDArray[Any] | None = None,
+    ) -> NDArray[np.float64]:
+        """See :meth:`Policy.probabilities`."""
+        observations = self._check_observations(observations, "probabilities")
+        actions = self._check_actions(actions)
+        greedy = self._greedy(self._scored(observations, states))
+        return (actions == greedy).astype(np.float64)
+
+
+class OracleGreedyPolicy(GreedyPolicy):
+    """Recommend the item of highest *true* affinity ``⟨sᵢ, v⟩`` (needs the true states).
+
+    An upper baseline for myopic reward: it knows every user's current preference
+    exactly. ``act`` and ``probabilities`` raise ``ValueError`` when ``states`` is None.
+
+    Args:
+        max_chunk_bytes: Memory budget of one scoring chunk (see module docstring).
+    """
+
+    name = "oracle"
+    needs_state = True
+
+    def _scored(self, observations: NDArray[Any], states: NDArray[Any] | None) -> NDArray[Any]:
+        return self._check_states(states)
+
+
+class EpsilonGreedyPolicy(_ScoringPolicy):
+    """Greedy on the observations, but a uniformly random item with probability ``epsilon``.
+
+    Per step: one uniform per user decides exploration, one integer per exploring user
+    picks the item. Propensity ``(1 − ε)·1[a = greedy] + ε / n_items``.
+
+    Args:
+        epsilon: Exploration probability in ``[0, 1]``.
+        max_chunk_bytes: Memory budget of one scoring chunk (see module docstring).
+    """
+
+    name = "epsilon_greedy"
+
+    def __init__(
+        self, epsilon: float = 0.1, *, max_chunk_bytes: int = DEFAULT_MAX_CHUNK_BYTES
+    ) -> None:
+        super().__init__(max_chunk_bytes=max_chunk_bytes)
+        self.epsilon = _check_epsilon(epsilon)
+
+    def _greedy_or_zeros(self, observations: NDArray[Any]) -> NDArray[np.int64]:
+        # With ε = 1 the greedy item is irrelevant; skip the scoring pass.
+        if self.epsilon == 1.0:
+            return np.zeros(self._n_users, dtype=np.int64)
+        return self._greedy(observations)
+
+    def act(self, observations: NDArray[Any], *, states: NDArray[Any] | None = None) -> Decision:
+        """See :meth:`Policy.act`."""
+        observations = self._check_observations(observations, "act")
+        greedy = self._greedy_or_zeros(observations)
+        return _epsilon_greedy(greedy, self.epsilon, self.n_items, self._generator)
+
+    def probabilities(
+        self,
+        observations: NDArray[Any],
+        actions: NDArray[np.integer[Any]],
+        *,
+        states: NDArray[Any] | None = None,
+    ) -> NDArray[np.float64]:
+        """See :meth:`Policy.probabilities`."""
+        observations = self._check_observations(observations, "probabilities")
+        actions = self._check_actions(actions)
+        greedy = self._greedy_or_zeros(observations)
+        return _epsilon_propensities(greedy, actions, self.epsilon, self.n_items)
+
+
+class SoftmaxPolicy(_ScoringPolicy):
+    """Sample items with probability ``p(a) ∝ exp(⟨oᵢ, v_a⟩ / τ)`` (Boltzmann exploration).
+
+    Weights are computed stably as ``exp((score − row max) / τ)``. Sampling is by inverse
+    CDF with one uniform per user, drawn for the whole population before the chunked
+    pass: user ``i`` gets the first item whose cumulative weight exceeds ``uᵢ`` times the
+    total. The propensity is that item's weight over the (cumulative-sum) total.
+
+    Args:
+        temperature: ``τ > 0``. Affinities of this environment lie in ``[-1, 1]`` (and are
+            much smaller with the default spectral feature normalisation), hence the
+            default of 0.1; large ``τ`` approaches uniform, small ``τ`` approaches greedy.
+        max_chunk_bytes: Memory budget of one scoring chunk (see module docstring).
+    """
+
+    name = "softmax"
+
+    def __init__(
+        self, temperature: float = 0.1, *, max_chunk_bytes: int = DEFAULT_MAX_CHUNK_BYTES
+    ) -> None:
+        super().__init__(max_chunk_bytes=max_chunk_bytes)
+        self.temperature = _check_positive_float(temperature, "temperature")
+
+    def _iter_weights(
+        self, observations: NDArray[Any]
+    ) -> Iterator[tuple[slice, NDArray[np.float64], NDArray[np.float64]]]:
+        """Yield ``(rows, weights, cumulative)`` per chunk: unnormalised weights, their cumsum."""
+        for chunk, scores, scratch in _iter_scores(
+            observations, self._item_table, self.max_chunk_bytes
+        ):
+            scores -= scores.max(axis=1, keepdims=True)
+            scores /= self.temperature
+            np.exp(scores, out=scores)
+            np.cumsum(scores, axis=1, out=scratch)
+            yield chunk, scores, scratch
+
+    def act(self, observations: NDArray[Any], *, states: NDArray[Any] | None = None) -> Decision:
+        """See :meth:`Policy.act`."""
+        observations = self._check_observations(observations, "act")
+        uniforms = self._generator.random(self._n_users)
+        actions = np.empty(self._n_users, dtype=np.int64)
+        propensities = np.empty(self._n_users)
+        for chunk, weights, cumulative in self._iter_weights(observations):
+            total = cumulative[:, -1]
+            # u·total < total, so at least the last positive-weight item lies above the
+            # target, and an item of weight 0 is never chosen.
+            target = (uniforms[chunk] * total)[:, None]
+            chosen = np.count_nonzero(cumulative <= target, axis=1)
+            actions[chunk] = chosen
+            propensities[chunk] = weights[np.arange(len(chosen)), chosen] / total
+        return Decision(actions, propensities)
+
+    def probabilities(
+        self,
+        observations: NDArray[Any],
+        actions: NDArray[np.integer[Any]],
+        *,
+        states: NDArray[Any] | None = None,
+    ) -> NDArray[np.float64]:
+        """See :meth:`Policy.probabilities`."""
+        observations = self._check_observations(observations, "probabilities")
+        actions = self._check_actions(actions)
+        propensities = np.empty(self._n_users)
+        for chunk, weights, cumulative in self._iter_weights(observations):
+            chosen = actions[chunk]
+            propensities[chunk] = weights[np.arange(len(chosen)), chosen] / cumulative[:, -1]
+        return propensities
+
+
+class MassMediaPolicy(Policy):
+    """Show every user the same item, drawn uniformly at random anew each step.
+
+    The broadcast baseline of the polarisation results (Hązła et al. 2019; Gaitonde,
+    Kleinberg & Tardos 2021; Dean & Morgenstern 2022): under biased assimilation a
+    heterogeneous population shown common random items splits into two antipodal poles.
+    Draws one integer per step. The propensity ``1 / n_items`` is each user's *marginal*
+    probability; the users' actions are perfectly correlated, which off-policy estimators
+    treating users as independent should keep in mind.
+    """
+
+    name = "mass_media"
+
+    def act(self, observations: NDArray[Any], *, states: NDArray[Any] | None = None) -> Decision:
+        """See :meth:`Policy.act`."""
+        self._check_observations(observations, "act")
+        item = self._generator.integers(self.n_items)
+        return Decision(
+            np.full(self._n_users, item, dtype=np.int64), np.full(self._n_users, 1.0 / self.n_items)
+        )
+
+    def probabilities(
+        self,
+        observations: NDArray[Any],
+        actions: NDArray[np.integer[Any]],
+        *,
+        states: NDArray[Any] | None = None,
+    ) -> NDArray[np.float64]:
+        """See :meth:`Policy.probabilities` (marginal, per user)."""
+        self._check_observations(observations, "probabilities")
+        self._check_actions(actions)
+        return np.full(self._n_users, 1.0 / self.n_items)
+
+
+class MostPopularPolicy(Policy):
+    """Recommend to everyone the item with the most positive feedback so far.
+
+    :meth:`update` counts, per item, the rewards ``> 0`` (a click for binary rewards, a
+    positive affinity for continuous ones). Ties, including the all-zero start, go to the
+    lowest item index; items a user has already seen are not excluded. Deterministic:
+    propensity 1. The rich-get-richer baseline of popularity-bias studies (Mansoury et al.
+    2020; Chaney et al. 2018).
+    """
+
+    name = "most_popular"
+
+    def _on_reset(self) -> None:
+        self._positive_counts = np.zeros(self.n_items, dtype=np.int64)
+
+    @property
+    def positive_counts(self) -> NDArray[np.int64]:
+        """Copy of the per-item count of positive rewards, int64 ``(n_items,)``."""
+        self._require_reset("positive_counts")
+        return self._positive_counts.copy()
+
+    def act(self, observations: NDArray[Any], *, states: NDArray[Any] | None = None) -> Decision:
+        """See :meth:`Policy.act`."""
+        self._check_observations(observations, "act")
+        item = self._positive_counts.argmax()
+        return Decision(np.full(self._n_users, item, dtype=np.int64), np.ones(self._n_users))
+
+    def update(self, actions: NDArray[np.integer[Any]], rewards: NDArray[Any]) -> None:
+        """Add one to the count of every item shown with a reward ``> 0``."""
+        actions, rewards = self._check_feedback(actions, rewards)
+        self._positive_counts += np.bincount(actions[rewards > 0], minlength=self.n_items)
+
+    def probabilities(
+        self,
+        observations: NDArray[Any],
+        actions: NDArray[np.integer[Any]],
+        *,
+        states: NDArray[Any] | None = None,
+    ) -> NDArray[np.float64]:
+        """See :meth:`Policy.probabilities`."""
+        self._check_observations(observations, "probabilities")
+        actions = self._check_actions(actions)
+        return (actions == self._positive_counts.argmax()).astype(np.float64)
+
+
+class CollaborativeFilteringPolicy(_ScoringPolicy):
+    """Matrix factorisation learned online from the population's own interaction log.
+
+    The policy never looks at the observations: like a production recommender it learns
+    only from which user was shown which item and what reward followed.
+
+    **Log.** :meth:`update` buffers each step's ``(user, item, reward)`` triples; at every
+    refit they are merged into two ``scipy.sparse`` CSR matrices of shape
+    ``(N, n_items)``: the count ``C`` of observations and the sum ``S`` of rewards of each
+    (user, item) pair. Only pairs that were shown are stored.
+
+    **Model.** Scores ``r̂ᵤⱼ = μ + pᵤ·qⱼ`` with ``μ`` the mean observed reward and rank-``k``
+    factors ``P (N, k)``, ``Q (n_items, k)``, fitted by alternating least squares on the
+    observed rewards only (unobserved pairs are missing, not zero)::
+
+        min Σ_observations (r − μ − pᵤ·qⱼ)² + λ (‖P‖² + ‖Q‖²)
+
+    Each half-sweep solves one ``k × k`` ridge system per user (resp. item) — batched
+    ``numpy.linalg.solve``, with the Gram matrices ``Σⱼ Cᵤⱼ qⱼqⱼᵀ`` built by sparse
+    products. ``Q`` starts from ``N(0, 0.1²)`` drawn at the first fit and is warm-started
+    at later fits. Centring by ``μ`` costs one dimension: rewards ``⟨s, v⟩`` with
+    ``d``-dimensional states need ``rank ≥ d + 1`` (with ``rank = d`` the fit is visibly
+    worse).
+
+    **Schedule.** The model is refitted in :meth:`update` after every ``refit_every``-th
+    step, so :meth:`act` and :meth:`probabilities` never change it. Before the first fit
+    the policy is uniformly random (propensity ``1 / n_items``); afterwards it is
+    ε-greedy on ``r̂`` (propensity ``(1 − ε)·1[a = argmax r̂ᵤ] + ε / n_items``), ties to
+    the lowest index. Because it is trained on data its own recommendations produced, it
+    exhibits the algorithmic confounding of Chaney et al. (2018).
+
+    **Cost.** A refit takes ``O(als_iterations · (nnz · k² + (N + n_items) · k³))``; the
+    user-side systems are solved in chunks within ``max_chunk_bytes``, and scoring is
+    chunked as in every scoring policy. The log holds at most one entry per distinct
+    (user, item) pair.
+
+    Args:
+        rank: Number of latent factors ``k``.
+        refit_every: Steps between refits (the first fit follows step ``refit_every``).
+        epsilon: Exploration probability in ``[0, 1]`` once fitted.
+        regularization: Ridge penalty ``λ > 0``.
+        als_iterations: Alternating sweeps (users then items) per refit.
+        max_chunk_bytes: Memory budget of one scoring or solving chunk.
+    """
+
+    name = "cf"
+
+    def __init__(
+        self,
+        rank: int = 5,
+        refit_every: int = 10,
+        epsilon: float = 0.1,
+        regularization: float = 0.1,
+        als_iterations: int = 10,
+        *,
+        max_chunk_bytes: int = DEFAULT_MAX_CHUNK_BYTES,
+    ) -> None:
+        super().__init__(max_chunk_bytes=max_chunk_bytes)
+        self.rank = check_positive_int(rank, "rank")
+        self.refit_every = check_positive_int(refit_every, "refit_every")
+        self.epsilon = _check_epsilon(epsilon)
+        self.regularization = _check_positive_float(regularization, "regularization")
+        self.als_iterations = check_positive_int(als_iterations, "als_iterations")
+
+    def _on_reset(self) -> None:
+        shape = (self._n_users, self.n_items)
+        self._steps = 0
+        self._mean = 0.0
+        self._pending: list[tuple[NDArray[np.int64], NDArray[np.float64]]] = []
+        self._counts = sp.csr_array(shape, dtype=np.float64)
+        self._sums = sp.csr_array(shape, dtype=np.float64)
+        self._user_factors: NDArray[np.float64] | None = None
+        self._item_factors: NDArray[np.float64] | None = None
+
+    @property
+    def is_fitted(self) -> bool:
+        """Whether the model has been fitted at least once since :meth:`reset`."""
+        return self._user_factors is not None
+
+    def predicted_rewards(self) -> NDArray[np.float64]:
+        """The model's reward prediction ``μ + P Qᵀ`` for every (user, item), ``(N, n_items)``.
+
+        For inspection on small problems: the array is not chunked.
+
+        Raises:
+            RuntimeError: If the model has not been fitted yet.
+        """
+        if self._user_factors is None or self._item_factors is None:
+            raise RuntimeError("CollaborativeFilteringPolicy has not been fitted yet")
+        return self._mean + self._user_factors @ self._item_factors.T
+
+    def update(self, actions: NDArray[np.integer[Any]], rewards: NDArray[Any]) -> None:
+        """Log the step's rewards; refit after every ``refit_every``-th step."""
+        actions, rewards = self._check_feedback(actions, rewards)
+        self._pending.append((actions.copy(), rewards.copy()))
+        self._steps += 1
+        if self._steps % self.refit_every == 0:
+            self._fit()
+
+    def _merge_pending(self) -> None:
+        """Add the buffered steps to the sparse count and sum matrices."""
+        users = np.tile(np.arange(self._n_users), len(self._pending))
+        items = np.concatenate([actions for actions, _ in self._pending])
+        rewards = np.concatenate([rewards for _, rewards in self._pending])
+        shape = (self._n_users, self.n_items)
+        self._counts += sp.coo_array((np.ones(len(items)), (users, items)), shape=shape).tocsr()
+        self._sums += sp.coo_array((rewards, (users, items)), shape=shape).tocsr()
+        self._pending.clear()
+
+    def _fit(self) -> None:
+        self._merge_pending()
+        self._mean = float(self._sums.sum() / self._counts.sum())
+        counts_t, sums_t = self._counts.T.tocsr(), self._sums.T.tocsr()
+        if self._item_factors is None:
+            self._item_factors = self._generator.normal(scale=0.1, size=(self.n_items, self.rank))
+        items = self._item_factors
+        for _ in range(self.als_iterations):
+            users = self._ridge_solve(self._counts, self._sums, items)
+            items = self._ridge_solve(counts_t, sums_t, users)
+        self._user_factors, self._item_factors = users, items
+
+    def _ridge_solve(
+        self, counts: sp.csr_array, sums: sp.csr_array, fixed: NDArray[np.float64]
+    ) -> NDArray[np.float64]:
+        """One ALS half-sweep: the factors of every row given the factors of the columns.
+
+        Row ``r`` solves ``(Σⱼ Cᵣⱼ fⱼfⱼᵀ + λI) xᵣ = Σⱼ (Sᵣⱼ − μCᵣⱼ) fⱼ``.
+
+        Args:
+            counts: CSR ``(R, M)`` observation counts.
+            sums: CSR ``(R, M)`` reward sums.
+            fixed: float64 ``(M, k)`` factors of the columns.
+
+        Returns:
+            numpy.ndarray: float64 factors of the rows, shape ``(R, k)``.
+        """
+        k = self.rank
+        rhs = sums @ fixed - self._mean * (counts @ fixed)
+        pairs = [(a, b) for a in range(k) for b in range(a, k)]
+        solved = np.empty((counts.shape[0], k))
+        rows = _rows_per_chunk(8 * k * (k + 1) * 3, self.max_chunk_bytes)
+        ridge = self.regularization * np.eye(k)
+        for chunk in _chunks(counts.shape[0], rows):
+            counts_chunk = counts[chunk]
+            gram = np.empty((counts_chunk.shape[0], k, k))
+            for a, b in pairs:
+                gram[:, a, b] = gram[:, b, a] = counts_chunk @ (fixed[:, a] * fixed[:, b])
+            solved[chunk] = np.linalg.solve(gram + ridge, rhs[chunk, :, None])[..., 0]
+        return solved
+
+    def _greedy_or_none(self) -> NDArray[np.int64] | None:
+        """Argmax of the predicted rewards per user, or None before the first fit."""
+        if self._user_factors is None or self._item_factors is None:
+            return None
+        if self.epsilon == 1.0:
+            return np.zeros(self._n_users, dtype=np.int64)
+        return _argmax_scores(self._user_factors, self._item_factors, self.max_chunk_bytes)
+
+    def act(self, observations: NDArray[Any], *, states: NDArray[Any] | None = None) -> Decision:
+        """See :meth:`Policy.act`."""
+        self._check_observations(observations, "act")
+        greedy = self._greedy_or_none()
+        if greedy is None:
+            actions = self._generator.integers(self.n_items, size=self._n_users, dtype=np.int64)
+            return Decision(actions, np.full(self._n_users, 1.0 / self.n_items))
+        return _epsilon_greedy(greedy, self.epsilon, self.n_items, self._generator)
+
+    def probabilities(
+        self,
+        observations: NDArray[Any],
+        actions: NDArray[np.integer[Any]],
+        *,
+        states: NDArray[Any] | None = None,
+    ) -> NDArray[np.float64]:
+        """See :meth:`Policy.probabilities`."""
+        self._check_observations(observations, "probabilities")
+        actions = self._check_actions(actions)
+        greedy = self._greedy_or_none()
+        if greedy is None:
+            return np.full(self._n_users, 1.0 / self.n_items)
+        return _epsilon_propensities(greedy, actions, self.epsilon, self.n_items)
+
+
+class ExposureConstrainedPolicy(_ScoringPolicy):
+    """Greedy on the observations, but no item is shown to more than a share of users per step.
+
+    Each item has a per-step capacity ``c = ⌈max_share · N⌉``. The assignment runs in
+    rounds: every unassigned user proposes its best item among those with capacity left
+    (ties → lowest index); each item accepts, up to its remaining capacity, the proposers
+    with the highest affinity (ties → lowest user index), and acceptances are final; the
+    rest propose again next round. Each round either assigns every proposer or fills an
+    item, so at most ``n_items`` rounds run, each re-scoring only the unassigned users in
+    chunks. A valid assignment exists exactly when ``c · n_items ≥ N``, checked at
+    :meth:`reset`. Deterministic: propensity 1. With ``max_share = 1`` it is
+    :class:`GreedyPolicy`.
+
+    Args:
+        max_share: Largest share of the population one item may reach per step, in
+            ``(0, 1]``.
+        max_chunk_bytes: Memory budget of one scoring chunk (see module docstring).
+    """
+
+    name = "exposure_capped"
+
+    def __init__(
+        self, max_share: float = 0.05, *, max_chunk_bytes: int = DEFAULT_MAX_CHUNK_BYTES
+    ) -> None:
+        super().__init__(max_chunk_bytes=max_chunk_bytes)
+        self.max_share = _check_float(
+            max_share, "max_share", "a float in (0, 1]", lambda x: 0.0 < x <= 1.0
+        )
+        self.capacity = 0  # users per item and step, set by reset()
+
+    def _on_reset(self) -> None:
+        # Round away float noise first (0.07 * 100 is 7.000000000000001, not 8 users).
+        self.capacity = max(1, math.ceil(round(self.max_share * self._n_users, 9)))
+        if self.capacity * self.n_items < self._n_users:
+            raise ValueError(
+                f"`max_share` is too small for {self._n_users} users and {self.n_items} "
+                f"items: each item may be shown to ceil(max_share * n_users) = "
+                f"{self.capacity} users per step, {self.capacity * self.n_items} in all; "
+                f"need max_share >= {math.ceil(self._n_users / self.n_items) / self._n_users:g}, "
+                f"got {self.max_share!r}"
+            )
+
+    def _best_open_items(
+        self, observations: NDArray[Any], is_full: NDArray[np.bool_]
+    ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+        """Best item with capacity left and its score, per row of ``observations``."""
+        best = np.empty(len(observations), dtype=np.int64)
+        best_scores = np.empty(len(observations))
+        for chunk, scores, _ in _iter_scores(observations, self._item_table, self.max_chunk_bytes):
+            scores[:, is_full] = -np.inf
+            best[chunk] = scores.argmax(axis=1)
+            best_scores[chunk] = scores[np.arange(len(scores)), best[chunk]]
+        return best, best_scores
+
+    def _assign(self, observations: NDArray[Any]) -> NDArray[np.int64]:
+        """The capacity-constrained assignment, int64 ``(N,)`` (see the class docstring)."""
+        actions = np.full(self._n_users, -1, dtype=np.int64)
+        remaining = np.full(self.n_items, self.capacity, dtype=np.int64)
+        unassigned = np.arange(self._n_users)
+        while len(unassigned):
+            proposals, scores = self._best_open_items(observations[unassigned], remaining == 0)
+            # Group proposers by item; within an item, best score first, then lowest user.
+            order = np.lexsort((unassigned, -scores, proposals))
+            items = proposals[order]
+            rank_in_item = np.arange(len(items)) - np.searchsorted(items, items)
+            accepted = rank_in_item < remaining[items]
+            actions[unassigned[order[accepted]]] = items[accepted]
+            remaining -= np.bincount(items[accepted], minlength=self.n_items)
+            unassigned = np.sort(unassigned[order[~accepted]])
+        return actions
+
+    def act(self, observations: NDArray[Any], *, states: NDArray[Any] | None = None) -> Decision:
+        """See :meth:`Policy.act`."""
+        observations = self._check_observations(observations, "act")
+        return Decision(self._assign(observations), np.ones(self._n_users))
+
+    def probabilities(
+        self,
+        observations: NDArray[Any],
+        actions: NDArray[np.integer[Any]],
+        *,
+        states: NDArray[Any] | None = None,
+    ) -> NDArray[np.float64]:
+        """See :meth:`Policy.probabilities`."""
+        observations = self._check_observations(observations, "probabilities")
+        actions = self._check_actions(actions)
+        return (actions == self._assign(observations)).astype(np.float64)
+
+
+# ---------------------------------------------------------------------------- registry
+
+#: Built-in policies by registry name.
+POLICIES: dict[str, type[Policy]] = {
+    policy.name: policy
+    for policy in (
+        RandomPolicy,
+        GreedyPolicy,
+        OracleGreedyPolicy,
+        EpsilonGreedyPolicy,
+        SoftmaxPolicy,
+        MassMediaPolicy,
+        MostPopularPolicy,
+        CollaborativeFilteringPolicy,
+        ExposureConstrainedPolicy,
+    )
+}
+
+
+def make_policy(name: str, **kwargs: Any) -> Policy:
+    """Build a registered policy by name.
+
+    Args:
+        name: A key of :data:`POLICIES`, e.g. ``"epsilon_greedy"``.
+        **kwargs: Constructor arguments of that policy.
+
+    Returns:
+        Policy: A new, unbound policy; call :meth:`Policy.reset` before using it.
+
+    Raises:
+        TypeError: If ``name`` is not a string, or a keyword is not accepted.
+        ValueError: If ``name`` is not registered (the message lists the valid names).
+    """
+    check_choice(name, "name", tuple(POLICIES))
+    return POLICIES[name](**kwargs)
