@@ -124,14 +124,14 @@ def simulate(
     if progress is None:
         progress = sys.stderr.isatty() and n * steps >= 10**7
 
-    obs, _ = env.reset_batch(seed=seed, options=options)
-    initial_states = env.state()
+    obs, info = env.reset_batch(seed=seed, options=options)
+    initial_states = info["state"]
     policy.reset(
         env.item_features,
         n_users=n,
         rng=np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_POLICY_STREAM,))),
     )
-    tracker = _MetricTracker(names, initial_states, n_items, group_index)
+    tracker = _MetricTracker(names, initial_states, n_items, group_index, counts)
     trajectory = _allocate(record, steps, obs, n)
     _store(trajectory, 0, states=initial_states, observations=obs)
     tracker.record(0, initial_states)
@@ -140,18 +140,18 @@ def simulate(
     exposure = np.zeros(n_items, dtype=np.int64)
     consumption = np.zeros(n_items, dtype=np.int64)
     bar = Progress(steps, f"simulate {policy.name}", enabled=bool(progress))
+    current = initial_states
     for t in range(1, steps + 1):
-        states = env.state() if policy.needs_state else None
-        decision = policy.act(obs, states=states)
-        obs, rewards, _, _, _ = env.step_batch(decision.actions)
+        decision = policy.act(obs, states=current if policy.needs_state else None)
+        # step_batch's info["state"] is already a copy of the new states: no second copy.
+        obs, rewards, _, _, info = env.step_batch(decision.actions)
+        current = info["state"]
         policy.update(decision.actions, rewards)
         positive = rewards > 0
         exposure += np.bincount(decision.actions, minlength=n_items)
         consumption += np.bincount(decision.actions[positive], minlength=n_items)
         mean_rewards[t - 1] = rewards.mean()
         tracker.observe(decision.actions, positive)
-        needs_states = "states" in trajectory or (t % every == 0 or t == steps)
-        current = env.state() if needs_states else None
         _store(
             trajectory,
             t,
@@ -172,7 +172,7 @@ def simulate(
         exposure=exposure,
         consumption=consumption,
         initial_states=initial_states,
-        final_states=env.state(),
+        final_states=current,
         trajectory=trajectory,
         metadata={
             "n_users": n,
@@ -253,8 +253,10 @@ class _MetricTracker:
         initial_states: NDArray[Any],
         n_items: int,
         groups: dict[Any, NDArray[np.intp]],
+        counts: str = "exposure",
     ):
         self.names = names
+        self.count_consumption = counts == "consumption"
         self.initial_states = initial_states
         self.n_items = n_items
         self.groups = groups
@@ -280,7 +282,8 @@ class _MetricTracker:
             self._pending_users.append(users)
             self._pending_items.append(actions[users])
         for label, index in self.groups.items():
-            self.group_counts[label] += np.bincount(actions[index], minlength=self.n_items)
+            counted = actions[index][positive[index]] if self.count_consumption else actions[index]
+            self.group_counts[label] += np.bincount(counted, minlength=self.n_items)
 
     def _flush(self) -> None:
         if self._pending_users:
