@@ -309,9 +309,12 @@ class UserModel(BaseUserModel):
     def _transition(
         self, states: NDArray[Any], items: NDArray[Any], affinity: NDArray[Any]
     ) -> NDArray[Any]:
-        moved = np.multiply(items, (self.alpha * affinity)[:, np.newaxis], out=items)
+        # 1.0 * x == x exactly: skip that pass (and its n-float temporary) at the default alpha.
+        scale = affinity if self.alpha == 1.0 else self.alpha * affinity
+        moved = np.multiply(items, scale[:, np.newaxis], out=items)
         moved += states
-        norms = np.sqrt(np.vecdot(moved, moved))[:, np.newaxis]
+        squared = np.vecdot(moved, moved)
+        norms = np.sqrt(squared, out=squared)[:, np.newaxis]
         norms[norms == 0.0] = 1.0  # a zero vector has no direction: leave it at zero
         moved /= norms
         return moved

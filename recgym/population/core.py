@@ -207,8 +207,9 @@ class Population:
 
     Random streams: :meth:`seed` spawns three independent generators from one
     ``numpy.random.SeedSequence`` — user draws, observation noise and the user model's
-    ``random_`` (reward noise) — so drawing users never shifts the noise, and a
-    population of one with a given seed sees exactly the noise of a larger one's slot.
+    ``random_`` (reward noise) — so drawing users never shifts the noise. Each stream
+    is consumed in slot order, ``n`` draws (or ``n × d``) per call: populations of
+    different sizes share a seed's first draws only, not their trajectories.
 
     Args:
         config: The validated configuration.

@@ -115,7 +115,7 @@ class PopulationEnv(ParallelEnv[AgentID, NDArray[np.floating], np.int64]):
         shape = (self.config.user_feature_dim,)
         self._observation_space = spaces.Box(-1.0, 1.0, shape=shape, dtype=dtype)
         self._action_space = spaces.Discrete(self.config.n_items)
-        self.state_space = spaces.Box(-1.0, 1.0, shape=(self.config.n_users, *shape), dtype=dtype)
+        self._state_space: spaces.Box | None = None
         self._possible_agents: list[AgentID] | None = None
         self._agent_index: dict[AgentID, int] | None = None
         self._agents: list[AgentID] | None = []
@@ -132,6 +132,18 @@ class PopulationEnv(ParallelEnv[AgentID, NDArray[np.floating], np.int64]):
     item_feature_dim = property(lambda self: self.config.item_feature_dim)
     user_model = property(lambda self: self.config.user_model)
     dtype = property(lambda self: self._population.dtype)
+
+    @property
+    def state_space(self) -> spaces.Box:
+        """``Box(-1, 1, (n_users, user_feature_dim), dtype)``, the space of :meth:`state`.
+
+        Built on first use: a Box stores full ``low``/``high`` arrays, which at a million
+        users weigh more than the population itself.
+        """
+        if self._state_space is None:
+            shape = (self.config.n_users, self.config.user_feature_dim)
+            self._state_space = spaces.Box(-1.0, 1.0, shape=shape, dtype=self.dtype)
+        return self._state_space
 
     @property
     def item_features(self) -> NDArray[np.floating]:
@@ -234,7 +246,8 @@ class PopulationEnv(ParallelEnv[AgentID, NDArray[np.floating], np.int64]):
         if states is not None:
             population.states = states.astype(population.dtype, copy=True)
             obs = population.observe()
-        self._live, self._agents, self._last_rewards, self._last_obs = True, None, None, obs
+        self._live, self._agents, self._last_rewards = True, None, None
+        self._last_obs = None if self.render_mode is None else obs
         return obs, self._infos()
 
     def step_batch(
@@ -291,9 +304,10 @@ class PopulationEnv(ParallelEnv[AgentID, NDArray[np.floating], np.int64]):
         truncated = self.max_cycles is not None and population.t >= self.max_cycles
         if terminated or truncated:
             self._live, self._agents = False, []
-        self._last_rewards, self._last_obs = rewards, obs
-        if self.render_mode == "human":
-            self.render()
+        if self.render_mode is not None:  # kept for render() only: no n-sized leftovers
+            self._last_rewards, self._last_obs = rewards, obs
+            if self.render_mode == "human":
+                self.render()
         return obs, rewards, terminated, truncated
 
     def _infos(self) -> dict[str, NDArray[Any]]:
@@ -438,7 +452,12 @@ class PopulationEnv(ParallelEnv[AgentID, NDArray[np.floating], np.int64]):
             text = render_text(
                 header,
                 [
-                    (i, population.states[i], obs[i], None if rewards is None else rewards[i])
+                    (
+                        i,
+                        population.states[i],
+                        None if obs is None else obs[i],
+                        None if rewards is None else rewards[i],
+                    )
                     for i in range(shown)
                 ],
             )
