@@ -181,6 +181,7 @@ def test_spaces_are_shared_objects_and_unknown_agents_are_refused():
     assert env.observation_space("user_0").shape == (2,)
     assert env.action_space("user_0").n == 4
     assert env.state_space.shape == (3, 2)
+    assert env.state_space is env.state_space  # built once, on first use
     message = "unknown agent 'user_3'; agents are 'user_0' … 'user_2'"
     for method in (env.observation_space, env.action_space):
         with pytest.raises(KeyError, match=re.escape(message)):
