@@ -143,16 +143,26 @@ class History:
         """Load a :class:`History` written by :meth:`save`.
 
         Raises:
+            FileNotFoundError: If there is no file at ``path``.
             ValueError: If the file is truncated, not an ``.npz`` file, or not a History.
         """
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"No History file at {os.fspath(path)!r}")
         try:
-            with np.load(path, allow_pickle=False) as data:
-                contents = {name: data[name] for name in data.files}
-            header = json.loads(str(contents.pop("header")))
+            # Our own handle: closed even when numpy fails on a damaged archive.
+            with open(path, "rb") as handle:
+                if handle.read(4) != b"PK\x03\x04":  # np.load would try pickle, .npy, …
+                    raise ValueError("not an .npz (zip) archive")
+                handle.seek(0)
+                with np.load(handle, allow_pickle=False) as data:
+                    contents = {name: data[name] for name in data.files}
+            header = json.loads(str(contents.pop("header", "{}")))
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
             raise ValueError(
                 f"{os.fspath(path)!r} is not a readable recgym History file: {error}"
             ) from None
+        if not isinstance(header, dict):
+            header = {}
         if header.get("format") != _FORMAT or header.get("version") != _VERSION:
             raise ValueError(
                 f"{os.fspath(path)!r} is not a recgym History file (format "
@@ -170,6 +180,8 @@ class History:
             raise ValueError(
                 f"{os.fspath(path)!r} is an incomplete History file: missing {error}"
             ) from None
+        except TypeError as error:  # a header entry of the wrong type
+            raise ValueError(f"{os.fspath(path)!r} is a malformed History file: {error}") from None
 
     def to_csv(self, path: str | os.PathLike[str]) -> Path:
         """Write the metrics as CSV: one row per recorded step, columns ``step``, metrics.
