@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -103,9 +104,9 @@ def run_study(
     """Run every policy of ``config`` on the same population and write a report folder.
 
     The folder receives ``metrics.csv`` (every recorded metric, one row per policy and
-    step), ``summary.json`` (configuration, final metric values and run times),
-    ``histories/<policy>.npz`` (each :class:`History`, loadable with
-    :meth:`History.load`) and, when matplotlib is installed, ``metrics.png``,
+    step), ``summary.json`` (configuration, final metric values and run times; undefined
+    values are ``null``), ``histories/<policy>.npz`` (each :class:`History`, loadable
+    with :meth:`History.load`) and, when matplotlib is installed, ``metrics.png``,
     ``preferences.png`` and ``exposure.png``. Every file is written atomically. A
     policy whose history file already exists for the same configuration is loaded
     instead of rerun, so an interrupted study resumes where it stopped.
@@ -123,20 +124,22 @@ def run_study(
     (out / "histories").mkdir(parents=True, exist_ok=True)
     env = config.make_env()
     every = max(1, config.steps // config.points)
-    settings = asdict(config)
+    # JSON types (a list, not a tuple), so that a saved and loaded History stays equal.
+    settings = {**asdict(config), "policies": list(config.policies)}
     histories: dict[str, History] = {}
     timings: dict[str, float] = {}
     for name in config.policies:
         path = out / "histories" / f"{name}.npz"
         cached = _load_matching(path, settings)
         if cached is not None:
-            histories[name], timings[name] = cached, float(cached.metadata["seconds"])
+            histories[name] = cached
+            timings[name] = float(cached.metadata.get("seconds", math.nan))
             _print(log, f"{name:>16}: reused {path}")
             continue
         start = time.perf_counter()
         history = simulate(
             env,
-            make_policy(name),
+            make_policy(name, **config.policy_arguments(name)),
             seed=config.seed,
             metrics=DEFAULT_METRICS,
             every=every,
@@ -156,11 +159,22 @@ def run_study(
     }
     atomic_write(
         out / "summary.json",
-        lambda tmp: Path(tmp).write_text(json.dumps(summary, indent=2, allow_nan=True)),
+        lambda tmp: Path(tmp).write_text(json.dumps(_json_safe(summary), indent=2)),
     )
     _write_figures(out, list(histories.values()), log)
     _print(log, summary_table(histories))
     return histories
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` with every NaN or infinite float replaced by None (strict JSON: null)."""
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(item) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def _load_matching(path: Path, settings: dict[str, Any]) -> History | None:
