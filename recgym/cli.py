@@ -109,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument(
         "--policies",
         default=",".join(defaults.policies),
-        help=f"comma-separated policy names (default all: {','.join(POLICIES)})",
+        help=f"comma-separated policy names (default: all of {', '.join(POLICIES)})",
     )
     study.add_argument(
         "--seed", type=int, default=defaults.seed, help=f"random seed (default {defaults.seed})"
@@ -133,6 +133,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (TypeError, ValueError) as error:
         print(f"recgym: error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:  # e.g. --out names a file, or a folder we may not write to
+        print(f"recgym: error: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
