@@ -165,15 +165,16 @@ def test_a_foreign_file_in_the_histories_folder_is_replaced(tmp_path, no_figures
 
 
 def test_the_exposure_cap_binds_in_a_study(tmp_path, no_figures):
-    # Twice the fair share per item and step: 2 / 30 of 300 users = 20 users.
+    # 25 % above the fair share per item and step: ceil(1.25 / 30 * 300) = 13 users.
     config = StudyConfig(
         users=300, items=30, dim=2, steps=10, policies=("greedy", "exposure_capped")
     )
-    assert config.policy_arguments("exposure_capped") == {"max_share": 2 / 30}
+    assert config.policy_arguments("exposure_capped") == {"max_share": 1.25 / 30}
     assert config.policy_arguments("greedy") == {}
     histories = run_study(config, tmp_path)
-    assert histories["greedy"].exposure.max() > 20 * config.steps
-    assert histories["exposure_capped"].exposure.max() <= 20 * config.steps
+    assert histories["greedy"].exposure.max() > 13 * config.steps
+    assert histories["exposure_capped"].exposure.max() <= 13 * config.steps
+    assert histories["exposure_capped"].final()["gini"] < histories["greedy"].final()["gini"]
 
 
 def test_figures_are_skipped_with_a_message_when_matplotlib_is_missing(tmp_path, no_figures):
