@@ -6,7 +6,7 @@ import csv
 import json
 import math
 import os
-import tempfile
+import uuid
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +25,9 @@ def atomic_write(path: str | os.PathLike[str], write: Any, *, suffix: str = "") 
     """Write a file atomically: ``write(tmp_path)`` then ``os.replace`` onto ``path``.
 
     An interrupted write leaves no half-written file under the final name (the
-    temporary file lives in the same folder, so the rename is atomic on POSIX).
+    temporary file lives in the same folder, so the rename is atomic on POSIX). The
+    writer creates the temporary file itself, so the file gets the usual permissions
+    (``0o666`` minus the umask), not the owner-only mode of :func:`tempfile.mkstemp`.
 
     Args:
         path: Final path.
@@ -37,8 +39,7 @@ def atomic_write(path: str | os.PathLike[str], write: Any, *, suffix: str = "") 
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix + ".tmp", dir=path.parent)
-    os.close(fd)
+    tmp = str(path.parent / f".{path.name}.{uuid.uuid4().hex}{suffix}.tmp")
     try:
         write(tmp)
         with open(tmp, "rb+") as handle:

@@ -112,6 +112,14 @@ def test_atomic_write_leaves_nothing_behind_when_the_writer_fails(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.txt"]
 
 
+def test_written_files_get_the_usual_permissions(tmp_path, history):
+    reference = tmp_path / "reference.txt"
+    reference.write_text("")  # created by open(): 0o666 minus the umask
+    expected = reference.stat().st_mode & 0o777
+    assert history.save(tmp_path / "run.npz").stat().st_mode & 0o777 == expected
+    assert history.to_csv(tmp_path / "run.csv").stat().st_mode & 0o777 == expected
+
+
 def test_save_creates_missing_folders(tmp_path, history):
     path = history.save(tmp_path / "a" / "b" / "run.npz")
     assert History.load(path) == history
