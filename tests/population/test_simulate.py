@@ -457,3 +457,12 @@ def test_showing_one_item_repeatedly_drives_each_user_to_plus_or_minus_that_item
     np.testing.assert_allclose(np.abs(after), 1.0, atol=1e-9)
     assert np.all(history.exposure[np.arange(10) != item] == 0)
     assert history.metrics["polarization"][-1] > 0.99
+
+
+def test_progress_bar_reports_on_stderr_when_asked(capsys):
+    simulate(small_env(), "random", seed=0, progress=True)
+    err = capsys.readouterr().err
+    assert f"simulate random: {HORIZON}/{HORIZON} (100.0%)" in err
+    assert err.endswith("\n")
+    simulate(small_env(), "random", seed=0)  # short runs, not a terminal: silent
+    assert capsys.readouterr().err == ""
