@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -16,8 +18,13 @@ from numpy.typing import NDArray
 
 __all__ = [
     "check_array",
+    "check_bool",
     "check_choice",
+    "check_item",
     "check_nonnegative_float",
+    "check_nonnegative_int",
+    "check_options",
+    "check_path",
     "check_positive_int",
     "check_seed",
 ]
@@ -45,6 +52,20 @@ def check_positive_int(value: Any, name: str) -> int:
         raise TypeError(f"`{name}` must be a positive integer, got {value!r}")
     if value < 1:
         raise ValueError(f"`{name}` must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def check_nonnegative_int(value: Any, name: str) -> int:
+    """Return ``value`` as a Python ``int`` if it is an integer ``>= 0`` (not a bool).
+
+    Raises:
+        TypeError: If ``value`` is not an integer (None included).
+        ValueError: If ``value < 0``.
+    """
+    if not _is_int(value):
+        raise TypeError(f"`{name}` must be a non-negative integer, got {value!r}")
+    if value < 0:
+        raise ValueError(f"`{name}` must be a non-negative integer, got {value!r}")
     return int(value)
 
 
@@ -126,7 +147,8 @@ def check_array(value: Any, name: str, shape: tuple[int | None, ...]) -> NDArray
         or (np.issubdtype(value.dtype, np.complexfloating))
     ):
         raise TypeError(f"`{name}` must hold real numbers, got dtype {value.dtype}")
-    expected = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ")"
+    entries = ["*" if s is None else str(s) for s in shape]
+    expected = "(" + ", ".join(entries) + ("," if len(entries) == 1 else "") + ")"
     if value.ndim != len(shape) or any(
         s is not None and s != actual for s, actual in zip(shape, value.shape)
     ):
@@ -134,3 +156,58 @@ def check_array(value: Any, name: str, shape: tuple[int | None, ...]) -> NDArray
     if not np.isfinite(value).all():
         raise ValueError(f"`{name}` must hold finite values, got NaN or inf")
     return value
+
+
+def check_bool(value: Any, name: str) -> bool:
+    """Return ``value`` as a Python ``bool`` if it is a Python or numpy bool.
+
+    Raises:
+        TypeError: If ``value`` is anything else (``0``, ``1``, ``"yes"``, None …).
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"`{name}` must be a bool, got {value!r}")
+    return bool(value)
+
+
+def check_options(value: Any, name: str = "options") -> Mapping[str, Any] | None:
+    """Return ``value`` if it is None or a mapping (the ``options`` of ``reset``).
+
+    Raises:
+        TypeError: If ``value`` is neither None nor a mapping.
+    """
+    if value is not None and not isinstance(value, Mapping):
+        raise TypeError(f"`{name}` must be a dict or None, got {value!r}")
+    return value
+
+
+def check_path(value: Any, name: str = "path") -> str | os.PathLike[str]:
+    """Return ``value`` if it is a ``str`` or an ``os.PathLike``.
+
+    Raises:
+        TypeError: If ``value`` is anything else (None, an int, bytes …).
+    """
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"`{name}` must be a str or os.PathLike, got {type(value).__name__}")
+    return value
+
+
+def check_item(value: Any, name: str, n_items: int) -> int:
+    """Return one item index as a Python ``int`` if it is an integer in ``[0, n_items)``.
+
+    Accepts Python and numpy integers and 0-d or shape-``(1,)`` integer arrays.
+
+    Raises:
+        TypeError: If ``value`` is not an integer (floats, bools, strings, None, lists
+            and other arrays are rejected: a fractional index is never truncated).
+        ValueError: If ``value`` lies outside ``[0, n_items)`` (no negative wrap-around).
+    """
+    item = value
+    if isinstance(item, np.ndarray) and item.shape in ((), (1,)):
+        if item.dtype == np.bool_ or not np.issubdtype(item.dtype, np.integer):
+            raise TypeError(f"`{name}` must be an integer item index, got {value!r}")
+        item = item.reshape(())[()]
+    if not _is_int(item):
+        raise TypeError(f"`{name}` must be an integer item index, got {value!r}")
+    if not 0 <= item < n_items:
+        raise ValueError(f"`{name}` must lie in [0, {n_items}), got {item!r}")
+    return int(item)

@@ -15,7 +15,9 @@ __all__ = ["FEATURE_NORMALIZATIONS", "generate_features", "normalize_features"]
 FEATURE_NORMALIZATIONS = ("spectral", "row")
 
 
-def normalize_features(table: NDArray[Any], method: str) -> NDArray[np.float64]:
+def normalize_features(
+    table: NDArray[Any], method: str, name: str = "table"
+) -> NDArray[np.float64]:
     """Return a normalised float64 copy of a feature table.
 
     Args:
@@ -23,16 +25,29 @@ def normalize_features(table: NDArray[Any], method: str) -> NDArray[np.float64]:
         method: ``"spectral"`` divides by the spectral norm ``σ_max(table)``;
             ``"row"`` divides each row by its Euclidean norm. All-zero tables and rows
             are left at zero (there is no direction to keep).
+        name: The argument name used in error messages.
 
     Returns:
         numpy.ndarray: A new float64 array of shape ``(n_rows, dim)``.
+
+    Raises:
+        ValueError: If a norm overflows float64 (entries of about 1e154 and more), which
+            would otherwise silently turn the table into zeros.
     """
     table = np.array(table, dtype=np.float64)
+    with np.errstate(over="ignore"):
+        if method == "spectral":
+            scale = np.linalg.norm(table, ord=2)
+        else:
+            scale = np.linalg.norm(table, axis=1, keepdims=True)
+    if not np.isfinite(scale).all():
+        raise ValueError(
+            f"`{name}` must be small enough for its norm to fit in float64, got values up "
+            f"to {float(np.abs(table).max())!r}"
+        )
     if method == "spectral":
-        scale = np.linalg.norm(table, ord=2)
         return table / scale if scale > 0 else table
-    norms = np.linalg.norm(table, axis=1, keepdims=True)
-    return np.divide(table, norms, out=table, where=norms > 0)
+    return np.divide(table, scale, out=table, where=scale > 0)
 
 
 def generate_features(rng: np.random.Generator, n_rows: int, dim: int) -> NDArray[np.float64]:

@@ -9,6 +9,7 @@ import numpy as np
 from gymnasium import spaces
 from numpy.typing import NDArray
 
+from recgym._validation import check_item, check_options, check_seed
 from recgym.errors import ResetNeeded
 from recgym.legacy import LegacyPopulation
 from recgym.population.core import Population, PopulationConfig
@@ -158,13 +159,19 @@ class RECEnv(gym.Env[NDArray[np.float64], np.int64]):
 
     @property
     def user_id(self) -> int:
-        """Pool index of the current user."""
+        """Pool index of the current user (:class:`~recgym.errors.ResetNeeded` before reset)."""
+        self._check_reset("user_id")
         return int(self._population.user_ids[0])
 
     @property
     def state(self) -> NDArray[np.float64]:
         """A copy of the current user's true preference, shape ``(user_feature_dim,)``."""
+        self._check_reset("state")
         return self._population.states[0].copy()
+
+    def _check_reset(self, name: str) -> None:
+        if self._population.states is None:
+            raise ResetNeeded(f"Cannot read `{name}` before `reset`; call `reset` first")
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -180,20 +187,25 @@ class RECEnv(gym.Env[NDArray[np.float64], np.int64]):
             tuple: ``(observation (user_feature_dim,) float64, info)``.
         """
         population = self._population
+        # Validated before anything changes: a rejected reset leaves the env as it was.
+        user_id = None
+        if check_options(options) is not None and options.get("user_id") is not None:
+            user_id = _check_user_id(options["user_id"], self.config.n_users)
         if self.legacy:  # as the original: reseed only the env stream, and only if asked
             if seed is not None:
                 population.seed(seed)  # validates: an integer in [0, 2**32)
                 seed = int(seed)
             super().reset(seed=seed)
         else:
+            seed = check_seed(seed, "seed")
             if seed is None and self._np_random is None:
                 seed = self.config.random_state
             super().reset(seed=seed)
             if seed is not None or not population.seeded:
                 population.seed(self.np_random.bit_generator.seed_seq)
         user_ids = population.sample_users()
-        if options is not None and options.get("user_id") is not None:
-            user_ids = np.array([_check_user_id(options["user_id"], self.config.n_users)])
+        if user_id is not None:
+            user_ids = np.array([user_id])
         obs = population.reset(user_ids)[0]
         self._obs, self._last_reward, self._needs_reset = obs, None, False
         return obs, self._info()
@@ -255,12 +267,4 @@ def _check_user_id(user_id: Any, n_users: int) -> int:
 
 def _check_action(action: Any, n_items: int) -> NDArray[np.int64]:
     """Validate one action and return it as an int64 array of shape ``(1,)``."""
-    if isinstance(action, np.ndarray) and action.shape in ((), (1,)):
-        if action.dtype == np.bool_ or not np.issubdtype(action.dtype, np.integer):
-            raise TypeError(f"`action` must be an integer item index, got {action!r}")
-        action = action.reshape(())[()]
-    if isinstance(action, (bool, np.bool_)) or not isinstance(action, (int, np.integer)):
-        raise TypeError(f"`action` must be an integer item index, got {action!r}")
-    if not 0 <= action < n_items:
-        raise ValueError(f"`action` must lie in [0, {n_items}), got {action!r}")
-    return np.array([action], dtype=np.int64)
+    return np.array([check_item(action, "action", n_items)], dtype=np.int64)

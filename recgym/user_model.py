@@ -22,7 +22,9 @@ from numpy.typing import NDArray
 from scipy.special import expit
 
 from recgym._validation import (
+    check_array,
     check_choice,
+    check_item,
     check_nonnegative_float,
     check_positive_int,
     check_seed,
@@ -101,9 +103,13 @@ class BaseUserModel:
 
         Returns:
             float: The reward.
+
+        Raises:
+            TypeError: If an argument has the wrong type (e.g. a fractional ``action``).
+            ValueError: If ``action`` is out of range or ``state`` has the wrong shape
+                or holds NaN or inf.
         """
-        states = np.asarray(state)[np.newaxis]
-        actions = np.asarray(action, dtype=np.int64).reshape(1)
+        states, actions = self._single_user(state, action, item_feature_vector)
         return float(self.batch_reward_function(states, actions, item_feature_vector)[0])
 
     def user_preference_dynamics(
@@ -124,9 +130,15 @@ class BaseUserModel:
 
         Returns:
             numpy.ndarray: The new state, shape ``(user_feature_dim,)``.
+
+        Raises:
+            TypeError: If an argument has the wrong type (e.g. a fractional ``action``).
+            ValueError: If ``action`` is out of range, ``alpha`` is negative or not
+                finite, or ``state`` has the wrong shape or holds NaN or inf.
         """
-        states = np.asarray(state)[np.newaxis]
-        actions = np.asarray(action, dtype=np.int64).reshape(1)
+        states, actions = self._single_user(state, action, item_feature_vector)
+        if alpha is not None:
+            alpha = check_nonnegative_float(alpha, "alpha")
         if alpha is None or not hasattr(self, "alpha"):
             return self.batch_user_preference_dynamics(states, actions, item_feature_vector)[0]
         saved, self.alpha = self.alpha, alpha
@@ -134,6 +146,16 @@ class BaseUserModel:
             return self.batch_user_preference_dynamics(states, actions, item_feature_vector)[0]
         finally:
             self.alpha = saved
+
+    def _single_user(
+        self, state: Any, action: Any, item_feature_vector: Any
+    ) -> tuple[NDArray[Any], NDArray[np.int64]]:
+        """Check one user's arguments; return them as a batch of one: ``(1, d)``, ``(1,)``."""
+        items = check_array(item_feature_vector, "item_feature_vector", (None, None))
+        dim = getattr(self, "user_feature_dim", None)
+        state = check_array(np.asarray(state), "state", (dim if isinstance(dim, int) else None,))
+        actions = np.array([check_item(action, "action", len(items))], dtype=np.int64)
+        return state[np.newaxis], actions
 
     def batch_reward_function(
         self,
@@ -155,7 +177,7 @@ class BaseUserModel:
             numpy.ndarray: Rewards, array ``(n,)`` of the states' dtype.
         """
         rewards = [
-            self.reward_function(state, int(action), item_feature_vector=item_feature_vector)
+            self.reward_function(state.copy(), int(action), item_feature_vector=item_feature_vector)
             for state, action in zip(states, actions)
         ]
         return np.asarray(rewards, dtype=states.dtype).reshape(len(states))
@@ -184,7 +206,7 @@ class BaseUserModel:
         new_states = np.empty_like(states)
         for i, (state, action) in enumerate(zip(states, actions)):
             new_states[i] = self.user_preference_dynamics(
-                state, int(action), item_feature_vector=item_feature_vector
+                state.copy(), int(action), item_feature_vector=item_feature_vector
             )
         return new_states
 

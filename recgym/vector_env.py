@@ -10,7 +10,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 from numpy.typing import NDArray
 
-from recgym._validation import check_positive_int
+from recgym._validation import check_options, check_positive_int, check_seed
 from recgym.errors import ResetNeeded
 from recgym.population.core import Population, PopulationConfig, check_actions
 from recgym.rendering import check_render_mode, render_text
@@ -122,6 +122,8 @@ class RECVectorEnv(VectorEnv[NDArray[np.float64], NDArray[np.int64], NDArray[np.
             options: Ignored (accepted for API compatibility).
         """
         population = self._population
+        seed = check_seed(seed, "seed")
+        check_options(options)
         if seed is None and self._np_random is None:
             seed = self.config.random_state
         super().reset(seed=seed)

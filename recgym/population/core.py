@@ -139,8 +139,12 @@ class PopulationConfig:
             obs_std=obs_std,
             feature_normalization=feature_normalization,
             random_state=random_state,
-            user_features=normalize_features(user_feature_vector, feature_normalization),
-            item_features=normalize_features(item_feature_vector, feature_normalization),
+            user_features=normalize_features(
+                user_feature_vector, feature_normalization, "user_feature_vector"
+            ),
+            item_features=normalize_features(
+                item_feature_vector, feature_normalization, "item_feature_vector"
+            ),
             user_model=user_model,
         )
 
@@ -218,6 +222,12 @@ class Population:
     """
 
     def __init__(self, config: PopulationConfig, n: int, dtype: DTypeLike = np.float64):
+        if not isinstance(config, PopulationConfig):
+            raise TypeError(
+                "`config` must be a PopulationConfig (see PopulationConfig.from_arguments), "
+                f"got {type(config).__name__}"
+            )
+        n = check_positive_int(n, "n")
         try:
             resolved = np.dtype(dtype)
         except TypeError:
@@ -248,10 +258,15 @@ class Population:
             )
 
     def seed(self, seed: int | np.random.SeedSequence | None) -> None:
-        """Re-create the three random streams from ``seed`` (None: fresh OS entropy)."""
+        """Re-create the three random streams from ``seed`` (None: fresh OS entropy).
+
+        Raises:
+            TypeError: If ``seed`` is not None, an integer or a ``SeedSequence``.
+            ValueError: If ``seed`` is a negative integer.
+        """
         sequence = seed if isinstance(seed, np.random.SeedSequence) else None
         if sequence is None:
-            sequence = np.random.SeedSequence(seed)
+            sequence = np.random.SeedSequence(check_seed(seed, "seed"))
         users, observations, model = sequence.spawn(3)
         self.user_rng = np.random.default_rng(users)
         self.obs_rng = np.random.default_rng(observations)
@@ -297,7 +312,16 @@ class Population:
         Returns:
             tuple: ``(observations (n, user_feature_dim), rewards (n,))``, new arrays.
         """
-        rewards, self.states = self.user_model.batch_step(self.states, actions, self.item_features)
+        rewards, states = self.user_model.batch_step(self.states, actions, self.item_features)
+        # O(1) checks: a custom model's wrong output must not broadcast silently.
+        arrays = isinstance(rewards, np.ndarray) and isinstance(states, np.ndarray)
+        if not arrays or rewards.shape != (self.n,) or states.shape != self.states.shape:
+            raise (ValueError if arrays else TypeError)(
+                f"`{type(self.user_model).__name__}.batch_step` must return numpy arrays of "
+                f"shape ({self.n},) (rewards) and {self.states.shape} (new states), got "
+                f"{_describe_output(rewards)} and {_describe_output(states)}"
+            )
+        self.states = states
         self.t += 1
         return self.observe(), rewards
 
@@ -305,3 +329,7 @@ class Population:
     def done(self) -> bool:
         """Whether ``step_per_episode`` steps have been taken since the last reset."""
         return self.t >= self.step_per_episode
+
+
+def _describe_output(value: Any) -> str:
+    return f"shape {value.shape}" if isinstance(value, np.ndarray) else type(value).__name__

@@ -14,7 +14,7 @@ from numpy.typing import DTypeLike, NDArray
 from pettingzoo import AECEnv, ParallelEnv
 from pettingzoo.utils.conversions import parallel_to_aec
 
-from recgym._validation import check_array, check_positive_int
+from recgym._validation import check_array, check_options, check_positive_int
 from recgym.errors import ResetNeeded
 from recgym.population.core import Population, PopulationConfig, check_actions
 from recgym.rendering import RENDER_MODES, check_render_mode, render_text
@@ -206,7 +206,11 @@ class PopulationEnv(ParallelEnv[AgentID, NDArray[np.floating], np.int64]):
         return self._action_space
 
     def _check_agent(self, agent: AgentID) -> None:
-        if agent not in self._index():
+        try:
+            known = agent in self._index()
+        except TypeError:  # unhashable, e.g. a list: not an agent name either
+            known = False
+        if not known:
             raise KeyError(
                 f"unknown agent {agent!r}; agents are 'user_0' … 'user_{self.n_users - 1}'"
             )
@@ -233,7 +237,7 @@ class PopulationEnv(ParallelEnv[AgentID, NDArray[np.floating], np.int64]):
         population = self._population
         seed = _check_reset_seed(seed)
         states = None
-        if options is not None and options.get("states") is not None:
+        if check_options(options) is not None and options.get("states") is not None:
             # Validated before anything changes: a rejected reset leaves the env as it was.
             states = check_array(
                 options["states"], "options['states']", population.user_features.shape
