@@ -43,6 +43,7 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from recgym._validation import check_array, check_choice, check_positive_int
+from recgym.errors import ResetNeeded
 from recgym.population.core import check_actions
 
 __all__ = [
@@ -263,19 +264,26 @@ class Policy(ABC):
             Decision: int64 actions and float64 propensities, both of shape ``(N,)``.
 
         Raises:
-            RuntimeError: If called before :meth:`reset`.
+            recgym.errors.ResetNeeded: If called before :meth:`reset` (a ``ValueError``).
             ValueError: If ``observations`` (or ``states``) has the wrong shape.
         """
 
-    def update(  # noqa: B027 (deliberately a no-op by default: most policies do not learn)
-        self, actions: NDArray[np.integer[Any]], rewards: NDArray[Any]
-    ) -> None:
+    def update(self, actions: NDArray[np.integer[Any]], rewards: NDArray[Any]) -> None:
         """Learn from the rewards of the last step (default: nothing to learn).
+
+        The default checks its arguments and learns nothing, so that wrong feedback fails
+        the same way for every policy.
 
         Args:
             actions: Integer array of shape ``(N,)``: the items shown.
             rewards: Real array of shape ``(N,)``: the users' rewards.
+
+        Raises:
+            recgym.errors.ResetNeeded: If called before :meth:`reset`.
+            TypeError: If an argument is not an array of the right kind.
+            ValueError: On a wrong shape, an item out of range, NaN or inf.
         """
+        self._check_feedback(actions, rewards)
 
     def probabilities(
         self,
@@ -303,7 +311,7 @@ class Policy(ABC):
 
     def _require_reset(self, method: str) -> None:
         if self._items is None:
-            raise RuntimeError(
+            raise ResetNeeded(
                 f"{type(self).__name__}.{method}() called before reset(): call "
                 f"reset(item_features, n_users=..., rng=...) first"
             )
@@ -519,7 +527,8 @@ class SoftmaxPolicy(_ScoringPolicy):
             observations, self._item_table, self.max_chunk_bytes
         ):
             scores -= scores.max(axis=1, keepdims=True)
-            scores /= self.temperature
+            with np.errstate(over="ignore"):  # a tiny τ sends weights to exp(-inf) = 0
+                scores /= self.temperature
             np.exp(scores, out=scores)
             np.cumsum(scores, axis=1, out=scratch)
             yield chunk, scores, scratch
@@ -699,6 +708,8 @@ class CollaborativeFilteringPolicy(_ScoringPolicy):
         self.epsilon = _check_epsilon(epsilon)
         self.regularization = _check_positive_float(regularization, "regularization")
         self.als_iterations = check_positive_int(als_iterations, "als_iterations")
+        self._user_factors: NDArray[np.float64] | None = None
+        self._item_factors: NDArray[np.float64] | None = None
 
     def _on_reset(self) -> None:
         shape = (self._n_users, self.n_items)
@@ -707,8 +718,8 @@ class CollaborativeFilteringPolicy(_ScoringPolicy):
         self._pending: list[tuple[NDArray[np.int64], NDArray[np.float64]]] = []
         self._counts = sp.csr_array(shape, dtype=np.float64)
         self._sums = sp.csr_array(shape, dtype=np.float64)
-        self._user_factors: NDArray[np.float64] | None = None
-        self._item_factors: NDArray[np.float64] | None = None
+        self._user_factors = None
+        self._item_factors = None
 
     @property
     def is_fitted(self) -> bool:
@@ -721,10 +732,16 @@ class CollaborativeFilteringPolicy(_ScoringPolicy):
         For inspection on small problems: the array is not chunked.
 
         Raises:
-            RuntimeError: If the model has not been fitted yet.
+            recgym.errors.ResetNeeded: If called before :meth:`reset`.
+            ValueError: If the model has not been fitted yet.
         """
+        self._require_reset("predicted_rewards")
         if self._user_factors is None or self._item_factors is None:
-            raise RuntimeError("CollaborativeFilteringPolicy has not been fitted yet")
+            raise ValueError(
+                "CollaborativeFilteringPolicy has not been fitted yet: it fits after every "
+                f"`refit_every` = {self.refit_every} calls of update(), got "
+                f"{self._steps} since reset()"
+            )
         return self._mean + self._user_factors @ self._item_factors.T
 
     def update(self, actions: NDArray[np.integer[Any]], rewards: NDArray[Any]) -> None:

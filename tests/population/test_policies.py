@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import softmax
 
+from recgym.errors import ResetNeeded
 from recgym.population.policies import (
     POLICIES,
     CollaborativeFilteringPolicy,
@@ -519,14 +520,14 @@ def test_using_a_policy_before_reset_is_an_error(name):
             f"{cls}.{method}() called before reset(): call "
             "reset(item_features, n_users=..., rng=...) first"
         )
-        with pytest.raises(RuntimeError, match=re.escape(message)):
+        with pytest.raises(ResetNeeded, match=re.escape(message)):
             call()
 
 
 @pytest.mark.parametrize("name", ["most_popular", "cf"])
 def test_learning_policies_reject_feedback_before_reset(name):
     message = f"{type(make_policy(name)).__name__}.update() called before reset()"
-    with pytest.raises(RuntimeError, match=re.escape(message)):
+    with pytest.raises(ResetNeeded, match=re.escape(message)):
         make_policy(name).update(np.zeros(2, dtype=np.int64), np.zeros(2))
 
 
