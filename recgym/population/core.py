@@ -203,6 +203,18 @@ def check_actions(actions: Any, n: int, n_items: int) -> NDArray[np.int64]:
     return actions.astype(np.int64, copy=False)
 
 
+def _frozen(array: NDArray[Any]) -> NDArray[Any]:
+    """Mark ``array`` read-only and return it.
+
+    The core never writes into its ``states`` or ``user_ids`` after creating them (each
+    step makes new arrays), so the environments can hand them out as immutable
+    snapshots instead of copying them; a user model that tried to modify its input in
+    place fails loudly instead of corrupting a snapshot.
+    """
+    array.flags.writeable = False
+    return array
+
+
 class Population:
     """The arrays of one population of users and one batched ``reset``/``step``.
 
@@ -286,10 +298,14 @@ class Population:
         Returns:
             numpy.ndarray: New observations, shape ``(n, user_feature_dim)``.
         """
-        self.user_ids = user_ids
-        self.states = self.user_features[user_ids]
+        self.user_ids = _frozen(user_ids)
+        self.states = _frozen(self.user_features[user_ids])
         self.t = 0
         return self.observe()
+
+    def set_states(self, states: NDArray[Any]) -> None:
+        """Replace the true states by a frozen copy of ``states`` (validated by the caller)."""
+        self.states = _frozen(states.astype(self.dtype, copy=True))
 
     def observe(self) -> NDArray[Any]:
         """``clip(states + obs_std·ε, -1, 1)`` as a new array (no draw when obs_std is 0)."""
@@ -321,7 +337,7 @@ class Population:
                 f"shape ({self.n},) (rewards) and {self.states.shape} (new states), got "
                 f"{_describe_output(rewards)} and {_describe_output(states)}"
             )
-        self.states = states
+        self.states = _frozen(states)
         self.t += 1
         return self.observe(), rewards
 

@@ -15,6 +15,7 @@ from pettingzoo import AECEnv, ParallelEnv
 from pettingzoo.utils.conversions import parallel_to_aec
 
 from recgym._validation import check_array, check_options, check_positive_int
+from recgym.checkpoint import Checkpointable
 from recgym.errors import ResetNeeded
 from recgym.population.core import Population, PopulationConfig, check_actions
 from recgym.rendering import RENDER_MODES, check_render_mode, render_text
@@ -25,7 +26,7 @@ __all__ = ["PopulationEnv", "env", "parallel_env", "raw_env"]
 AgentID = str
 
 
-class PopulationEnv(ParallelEnv[AgentID, NDArray[np.floating], np.int64]):
+class PopulationEnv(Checkpointable, ParallelEnv[AgentID, NDArray[np.floating], np.int64]):
     """A population of users, each an agent, stepped together in one batched numpy step.
 
     ## Description
@@ -53,6 +54,13 @@ class PopulationEnv(ParallelEnv[AgentID, NDArray[np.floating], np.int64]):
     set they are truncated after ``max_cycles`` steps. ``step`` after the end, or before
     the first reset, raises :class:`recgym.errors.ResetNeeded`.
 
+    ## Checkpoints
+    :meth:`checkpoint` returns everything the continuation depends on (states, step,
+    generator states) as plain data; :meth:`restore` puts this or a new environment
+    built with the same arguments back into it, so the run continues bit for bit
+    (:meth:`save_checkpoint` / :meth:`load_checkpoint` go through a ``.npz`` file). The
+    environment also pickles to the same continuation. See :mod:`recgym.checkpoint`.
+
     ## Arguments
     The parameters of :class:`recgym.RECEnv`, plus:
 
@@ -70,6 +78,12 @@ class PopulationEnv(ParallelEnv[AgentID, NDArray[np.floating], np.int64]):
         "render_fps": 4,
         "is_parallelizable": True,
     }
+    _checkpoint_attributes: ClassVar[dict[str, str]] = {
+        "_live": "bool",
+        "_last_rewards": "array",
+        "_last_obs": "array",
+    }
+    _checkpoint_settings: ClassVar[tuple[str, ...]] = ("max_cycles",)
 
     def __init__(
         self,
@@ -248,7 +262,7 @@ class PopulationEnv(ParallelEnv[AgentID, NDArray[np.floating], np.int64]):
             population.seed(seed)
         obs = population.reset(np.arange(self.config.n_users))
         if states is not None:
-            population.states = states.astype(population.dtype, copy=True)
+            population.set_states(states)
             obs = population.observe()
         self._live, self._agents, self._last_rewards = True, None, None
         self._last_obs = None if self.render_mode is None else obs
@@ -314,9 +328,15 @@ class PopulationEnv(ParallelEnv[AgentID, NDArray[np.floating], np.int64]):
                 self.render()
         return obs, rewards, terminated, truncated
 
+    def _on_restore(self) -> None:
+        self._agents = None if self._live else []
+
     def _infos(self) -> dict[str, NDArray[Any]]:
+        # The core never writes into these arrays again (every step makes new ones) and
+        # they are read-only: sharing them is a snapshot, not an alias, and saves a copy
+        # of the whole state matrix per step.
         population = self._population
-        return {"user_id": population.user_ids.copy(), "state": population.states.copy()}
+        return {"user_id": population.user_ids, "state": population.states}
 
     # --- PettingZoo dict API -----------------------------------------------------------
 

@@ -40,7 +40,7 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 from scipy.spatial import KDTree
 
-from recgym._validation import check_choice, check_positive_int
+from recgym._validation import check_bool, check_choice, check_positive_int
 
 __all__ = [
     "DRIFT_KINDS",
@@ -136,7 +136,12 @@ def _check_counts(value: Any, name: str = "counts") -> NDArray[np.float64]:
         raise ValueError(
             f"`{name}` must be non-negative, got {counts[index].item()!r} at index {index}"
         )
-    return counts.astype(np.float64, copy=False)
+    counts = counts.astype(np.float64, copy=False)
+    with np.errstate(over="ignore"):
+        overflows = not math.isfinite(counts.sum() * counts.size)
+    # Every count metric is scale-invariant: rescale counts whose sums would overflow
+    # (and only those, so that ordinary counts keep their exact arithmetic).
+    return counts / counts.max() if overflows else counts
 
 
 def _check_actions(value: Any, n_items: int | None, name: str = "actions") -> NDArray[np.int64]:
@@ -175,6 +180,19 @@ def _check_mask(mask: Any, shape: tuple[int, ...]) -> NDArray[np.bool_]:
     if mask.shape != shape:
         raise ValueError(f"`mask` must have the shape of `actions` {shape}, got {mask.shape}")
     return mask
+
+
+def _unique_groups(groups: Any, n: int | None = None) -> tuple[NDArray[Any], NDArray[np.intp]]:
+    """Check ``groups`` (see :func:`_check_groups`); return its sorted labels and inverse."""
+    labels = _check_groups(groups, n)
+    try:
+        unique, inverse = np.unique(labels, return_inverse=True)
+    except TypeError:  # labels that cannot be sorted, e.g. a mix of str and int
+        kinds = sorted({type(label).__name__ for label in labels.tolist()})
+        raise TypeError(
+            f"`groups` must hold labels of one sortable type, got labels of types {kinds}"
+        ) from None
+    return unique, inverse.reshape(-1)
 
 
 def _check_groups(groups: Any, n: int | None = None) -> NDArray[Any]:
@@ -533,7 +551,7 @@ def item_counts_by_group(
     """
     n_items = check_positive_int(n_items, "n_items")
     items = _check_actions(actions, n_items)
-    labels, inverse = np.unique(_check_groups(groups, items.shape[-1]), return_inverse=True)
+    labels, inverse = _unique_groups(groups, items.shape[-1])
     keys = np.broadcast_to(inverse.reshape(-1).astype(np.int64), items.shape) * n_items + items
     if mask is not None:
         keys = keys[_check_mask(mask, items.shape)]
@@ -622,6 +640,7 @@ def entropy(counts: NDArray[Any], normalized: bool = True) -> float:
     Cost:
         O(n_items).
     """
+    normalized = check_bool(normalized, "normalized")
     values = _check_counts(counts)
     total = values.sum()
     if total == 0:
@@ -899,8 +918,10 @@ def by_group(
         O(N log N) to sort the labels, one row gather per array and group (O(N d) in
         total), plus one call of ``metric`` per group on that group's rows.
     """
-    labels = _check_groups(groups)
-    n = labels.shape[0]
+    if not callable(metric):
+        raise TypeError(f"`metric` must be a function of per-user arrays, got {metric!r}")
+    unique, inverse = _unique_groups(groups)
+    n = inverse.shape[0]
     rows: list[Any] = []
     for position, array in enumerate(arrays):
         if sp.issparse(array):
@@ -916,9 +937,8 @@ def by_group(
                 f"(users first), got shape {array.shape}"
             )
         rows.append(array)
-    unique, inverse = np.unique(labels, return_inverse=True)
-    order = np.argsort(inverse.reshape(-1), kind="stable")
-    bounds = np.cumsum(np.bincount(inverse.reshape(-1), minlength=len(unique)))[:-1]
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.cumsum(np.bincount(inverse, minlength=len(unique)))[:-1]
     return {
         _label(label): metric(*(array[index] for array in rows), **kwargs)
         for label, index in zip(unique, np.split(order, bounds))
@@ -994,6 +1014,23 @@ METRICS: Mapping[str, Metric] = MappingProxyType(
 )
 
 
+def _metric_names(names: Any, argument: str, kinds: str = "") -> list[str]:
+    """``names`` as a list of names of :data:`METRICS`; ``argument`` names it in errors."""
+    message = f"`{argument}` must be an iterable of metric names{kinds}"
+    if isinstance(names, str):
+        raise TypeError(f"{message}, got {names!r}")
+    try:
+        chosen = list(names)
+    except TypeError:
+        raise TypeError(f"{message}, got {names!r}") from None
+    for name in chosen:
+        if not isinstance(name, str):
+            raise TypeError(f"`{argument}` must hold names from {sorted(METRICS)}, got {name!r}")
+        if name not in METRICS:
+            raise ValueError(f"`{argument}` must hold names from {sorted(METRICS)}, got {name!r}")
+    return chosen
+
+
 def compute_metrics(
     names: Iterable[str] | None = None,
     *,
@@ -1047,13 +1084,9 @@ def compute_metrics(
     }
     if names is None:
         chosen = [name for name, m in METRICS.items() if all(k in data for k in m.inputs)]
-    elif isinstance(names, str):
-        raise TypeError(f"`names` must be an iterable of metric names or None, got {names!r}")
     else:
-        chosen = list(names)
+        chosen = _metric_names(names, "names", " or None")
     for name in chosen:
-        if name not in METRICS:
-            raise ValueError(f"`names` must hold names from {sorted(METRICS)}, got {name!r}")
         missing = [key for key in METRICS[name].inputs if key not in data]
         if missing:
             raise ValueError(f"`{missing[0]}` is required by metric {name!r}, got None")

@@ -12,10 +12,16 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from recgym._progress import Progress
-from recgym._validation import check_positive_int, check_seed
+from recgym._validation import check_choice, check_positive_int, check_seed
 from recgym.population.env import PopulationEnv
 from recgym.population.history import History
-from recgym.population.metrics import METRICS, compute_metrics, nearest_neighbors
+from recgym.population.metrics import (
+    METRICS,
+    _metric_names,
+    _unique_groups,
+    compute_metrics,
+    nearest_neighbors,
+)
 from recgym.population.policies import Policy, make_policy
 
 __all__ = ["DEFAULT_METRICS", "RECORDABLE", "simulate"]
@@ -98,9 +104,13 @@ def simulate(
     if isinstance(policy, str):
         policy = make_policy(policy)
     elif not isinstance(policy, Policy):
+        got = (
+            f"the class {policy.__name__} (pass an instance)"
+            if isinstance(policy, type)
+            else type(policy).__name__
+        )
         raise TypeError(
-            f"`policy` must be a recgym.population.policies.Policy or a policy name, "
-            f"got {type(policy).__name__}"
+            f"`policy` must be a recgym.population.policies.Policy or a policy name, got {got}"
         )
     horizon = (
         env.step_per_episode
@@ -115,14 +125,15 @@ def simulate(
         )
     seed = check_seed(seed, "seed")
     every = check_positive_int(every, "every")
-    names = _check_metrics(metrics)
-    if counts not in ("exposure", "consumption"):
-        raise ValueError(f"`counts` must be one of ['exposure', 'consumption'], got {counts!r}")
+    names = _metric_names(metrics, "metrics")
+    counts = check_choice(counts, "counts", ("exposure", "consumption"))
     record = _check_record(record)
     n, n_items = env.n_users, env.n_items
     group_index = _group_index(groups, n)
     if progress is None:
         progress = sys.stderr.isatty() and n * steps >= 10**7
+    elif not isinstance(progress, (bool, np.bool_)):
+        raise TypeError(f"`progress` must be a bool or None, got {progress!r}")
 
     obs, info = env.reset_batch(seed=seed, options=options)
     initial_states = info["state"]
@@ -192,20 +203,16 @@ def simulate(
     )
 
 
-def _check_metrics(metrics: Iterable[str]) -> list[str]:
-    if isinstance(metrics, str):
-        raise TypeError(f"`metrics` must be an iterable of metric names, got {metrics!r}")
-    names = list(metrics)
-    unknown = [name for name in names if name not in METRICS]
-    if unknown:
-        raise ValueError(f"`metrics` must hold names from {sorted(METRICS)}, got {unknown[0]!r}")
-    return names
-
-
 def _check_record(record: Iterable[str]) -> tuple[str, ...]:
     if isinstance(record, str):
         record = (record,)
-    record = tuple(record)
+    try:
+        record = tuple(record)
+    except TypeError:
+        raise TypeError(
+            f"`record` must be a name or an iterable of names from {list(RECORDABLE)}, "
+            f"got {record!r}"
+        ) from None
     unknown = [name for name in record if name not in RECORDABLE]
     if unknown:
         raise ValueError(f"`record` must hold names from {list(RECORDABLE)}, got {unknown[0]!r}")
@@ -221,7 +228,7 @@ def _group_index(groups: Any, n: int) -> dict[Any, NDArray[np.intp]]:
         )
     if groups.shape != (n,):
         raise ValueError(f"`groups` must have shape ({n},), got {groups.shape}")
-    labels, inverse = np.unique(groups, return_inverse=True)
+    labels, inverse = _unique_groups(groups, n)  # no NaN, one sortable type
     return {label.item(): np.flatnonzero(inverse == g) for g, label in enumerate(labels)}
 
 

@@ -166,11 +166,19 @@ def test_returned_arrays_never_alias_each_other_or_the_env():
     assert not np.shares_memory(state, info_batch["state"])
     assert not np.shares_memory(obs_batch, info_batch["state"])
 
-    # Writing into everything that was returned leaves the env untouched.
+    # Infos are read-only snapshots (the env never writes into them again); everything
+    # else returned is a writable array of its own. Neither can change the env.
     expected = env.state()
-    for array in (*arrays, obs_batch, info_batch["state"], info_batch["user_id"], state):
+    snapshots = [info_batch["state"], info_batch["user_id"], *(i["state"] for i in infos.values())]
+    for array in snapshots:
+        with pytest.raises(ValueError, match="read-only"):
+            array[...] = 0
+    for array in (*obs.values(), obs_batch, state):
         array[...] = 0
     assert np.array_equal(env.state(), expected)
+    env.step_batch(np.ones(4, dtype=np.int64))
+    assert not np.shares_memory(env.state(), info_batch["state"])
+    assert not np.array_equal(env.state(), info_batch["state"])  # the snapshot kept its values
 
 
 def test_spaces_are_shared_objects_and_unknown_agents_are_refused():
