@@ -198,12 +198,13 @@ class RECEnv(gym.Env[NDArray[np.float64], np.int64]):
             super().reset(seed=seed)
         else:
             seed = check_seed(seed, "seed")
-            if seed is None and self._np_random is None:
+            if seed is None and not population.seeded:
                 seed = self.config.random_state
             super().reset(seed=seed)
             if seed is not None or not population.seeded:
                 population.seed(self.np_random.bit_generator.seed_seq)
-        user_ids = population.sample_users()
+        if user_id is None or self.legacy:  # the original drew a user at every reset
+            user_ids = population.sample_users()
         if user_id is not None:
             user_ids = np.array([user_id])
         obs = population.reset(user_ids)[0]

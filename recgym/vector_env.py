@@ -124,7 +124,7 @@ class RECVectorEnv(VectorEnv[NDArray[np.float64], NDArray[np.int64], NDArray[np.
         population = self._population
         seed = check_seed(seed, "seed")
         check_options(options)
-        if seed is None and self._np_random is None:
+        if seed is None and not population.seeded:
             seed = self.config.random_state
         super().reset(seed=seed)
         if seed is not None or not population.seeded:
