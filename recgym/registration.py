@@ -36,4 +36,5 @@ def register_envs() -> None:
                 env_type,
                 "recgym/Population-v0",
                 entry_point=f"recgym.population.env:{factory}",
+                kwargs={"random_state": 12345},  # as RECEnv-v0: the same population each make
             )

@@ -31,3 +31,12 @@ def test_choosing_the_user_draws_no_user():
     # Had the chosen reset drawn (and discarded) a user, the next draws would differ by one.
     assert chosen.reset()[1]["user_id"] == recgym.RECEnv(random_state=0).reset(seed=1)[1]["user_id"]
     assert drawn.reset()[1]["user_id"] == chosen.user_id
+
+
+def test_registered_population_has_fixed_features_like_recenv_v0():
+    import pettingzoo
+
+    first = pettingzoo.make("parallel", "recgym/Population-v0")
+    second = pettingzoo.make("parallel", "recgym/Population-v0")
+    np.testing.assert_array_equal(first.user_features, second.user_features)
+    np.testing.assert_array_equal(first.item_features, second.item_features)
