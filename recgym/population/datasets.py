@@ -33,7 +33,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from recgym._progress import Progress
-from recgym._validation import check_positive_int, check_seed
+from recgym._validation import (
+    check_bool,
+    check_nonnegative_int,
+    check_positive_int,
+    check_seed,
+)
 from recgym.population.env import PopulationEnv
 from recgym.population.policies import Policy, make_policy
 
@@ -388,9 +393,7 @@ def collect_logged_dataset(
     env = _check_env(env)
     n_trajectories = check_positive_int(n_trajectories, "n_trajectories")
     seed = check_seed(seed, "seed")
-    if dataset_id is None:
-        raise TypeError("`dataset_id` must be a non-negative integer, got None")
-    dataset_id = check_seed(dataset_id, "dataset_id")
+    dataset_id = check_nonnegative_int(dataset_id, "dataset_id")
     if not isinstance(obtain_info, (bool, np.bool_)):
         raise TypeError(f"`obtain_info` must be a bool, got {obtain_info!r}")
     if behavior_policy_name is not None and not isinstance(behavior_policy_name, str):
@@ -500,6 +503,7 @@ def save_logged_dataset(
         raise TypeError(f"`dataset` must be a dict, got {type(dataset).__name__}")
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"`path` must be a str or os.PathLike, got {type(path).__name__}")
+    compress = check_bool(compress, "compress")
     path = Path(path)
     arrays: dict[str, NDArray[Any]] = {}
     layout: list[dict[str, Any]] = []

@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from recgym._validation import check_path
+
 __all__ = ["History", "atomic_write"]
 
 _FORMAT = "recgym.History"
@@ -119,7 +121,11 @@ class History:
 
         Returns:
             pathlib.Path: ``path``.
+
+        Raises:
+            TypeError: If ``path`` is not a str or os.PathLike.
         """
+        check_path(path)
         header = {
             "format": _FORMAT,
             "version": _VERSION,
@@ -144,10 +150,11 @@ class History:
         """Load a :class:`History` written by :meth:`save`.
 
         Raises:
+            TypeError: If ``path`` is not a str or os.PathLike.
             FileNotFoundError: If there is no file at ``path``.
             ValueError: If the file is truncated, not an ``.npz`` file, or not a History.
         """
-        if not Path(path).is_file():
+        if not Path(check_path(path)).is_file():
             raise FileNotFoundError(f"No History file at {os.fspath(path)!r}")
         try:
             # Our own handle: closed even when numpy fails on a damaged archive.
@@ -188,7 +195,11 @@ class History:
         """Write the metrics as CSV: one row per recorded step, columns ``step``, metrics.
 
         Also writes a ``mean_reward`` column: the mean reward of the step (empty at 0).
+
+        Raises:
+            TypeError: If ``path`` is not a str or os.PathLike.
         """
+        check_path(path)
         rewards = {int(t): self.rewards[t - 1] for t in self.steps if t >= 1}
 
         def write(tmp: str) -> None:

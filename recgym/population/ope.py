@@ -47,7 +47,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from recgym._progress import Progress
-from recgym._validation import check_positive_int, check_seed
+from recgym._validation import check_array, check_choice, check_positive_int, check_seed
 from recgym.population.datasets import (
     BehaviorCallable,
     _Actor,
@@ -84,6 +84,23 @@ def _check_gamma(gamma: Any) -> float:
     return float(gamma)
 
 
+def _first_outside(values: NDArray[Any], inside: NDArray[np.bool_]) -> str:
+    """``"<value> at index <i>"`` for the first entry where ``inside`` is False."""
+    index = int(np.flatnonzero(~inside)[0])
+    return f"{values[index].item()!r} at index {index}"
+
+
+def _check_real(values: Any, name: str) -> NDArray[Any]:
+    """``values`` as an array of finite real numbers (a list is accepted, as SCOPE-RL's)."""
+    array = np.asarray(values)
+    if array.dtype == np.bool_ or array.dtype.kind not in "iuf":
+        raise TypeError(f"`{name}` must hold real numbers, got dtype {array.dtype}")
+    finite = np.isfinite(array)
+    if not finite.all():
+        raise ValueError(f"`{name}` must hold finite values, got {_first_outside(array, finite)}")
+    return array
+
+
 def _check_dataset(dataset: Any) -> tuple[int, int]:
     """Check the entries the estimators read; return ``(n_trajectories, step_per_trajectory)``."""
     if not isinstance(dataset, Mapping):
@@ -95,16 +112,21 @@ def _check_dataset(dataset: Any) -> tuple[int, int]:
     ]
     if missing:
         raise ValueError(f"`dataset` lacks the entries {missing}")
-    n, horizon = int(dataset["n_trajectories"]), int(dataset["step_per_trajectory"])
+    n = check_positive_int(dataset["n_trajectories"], "dataset['n_trajectories']")
+    horizon = check_positive_int(dataset["step_per_trajectory"], "dataset['step_per_trajectory']")
     for key in ("action", "reward", "pscore"):
         if np.shape(dataset[key]) != (n * horizon,):
             raise ValueError(
                 f"`dataset[{key!r}]` must have shape ({n * horizon},) "
                 f"(n_trajectories · step_per_trajectory), got {np.shape(dataset[key])}"
             )
-    pscore = np.asarray(dataset["pscore"])
-    if not ((pscore > 0) & (pscore <= 1)).all():
-        raise ValueError("`dataset['pscore']` must lie in (0, 1]")
+    _check_real(dataset["reward"], "dataset['reward']")
+    pscore = _check_real(dataset["pscore"], "dataset['pscore']")
+    inside = (pscore > 0) & (pscore <= 1)
+    if not inside.all():
+        raise ValueError(
+            f"`dataset['pscore']` must lie in (0, 1], got {_first_outside(pscore, inside)}"
+        )
     return n, horizon
 
 
@@ -145,7 +167,18 @@ def evaluation_probabilities(
             "not hold at decision time; pass its probabilities as an array instead"
         )
     chunk_size = check_positive_int(chunk_size, "chunk_size")
+    if not isinstance(dataset, Mapping):
+        raise TypeError(f"`dataset` must be a logged dataset dict, got {type(dataset).__name__}")
+    missing = [key for key in ("state", "action") if key not in dataset]
+    if missing:
+        raise ValueError(f"`dataset` lacks the entries {missing}")
     states, actions = dataset["state"], dataset["action"]
+    check_array(item_features, "item_features", (None, None))
+    if np.ndim(states) != 2 or item_features.shape[1] != np.shape(states)[1]:
+        raise ValueError(
+            "`item_features` must have one column per feature of `dataset['state']` "
+            f"{np.shape(states)}, got shape {item_features.shape}"
+        )
     size = len(actions)
     probabilities = np.empty(size, dtype=np.float64)
     rng = np.random.default_rng(0)  # bound but never drawn from: probabilities draw nothing
@@ -178,13 +211,19 @@ def _ratios(
             "`evaluation` must be an array of the evaluation policy's probabilities of the "
             f"logged actions or a recgym Policy, got {type(evaluation).__name__}"
         )
+    if evaluation.dtype == np.bool_ or evaluation.dtype.kind not in "iuf":
+        raise TypeError(f"`evaluation` must hold real probabilities, got dtype {evaluation.dtype}")
     if evaluation.shape != (n * horizon,):
         raise ValueError(
             f"`evaluation` must have shape ({n * horizon},), one probability per logged "
             f"step, got {evaluation.shape}"
         )
-    if not ((evaluation >= 0) & (evaluation <= 1)).all():
-        raise ValueError("`evaluation` probabilities must lie in [0, 1]")
+    inside = (evaluation >= 0) & (evaluation <= 1)  # False for NaN
+    if not inside.all():
+        raise ValueError(
+            "`evaluation` probabilities must lie in [0, 1], got "
+            f"{_first_outside(evaluation, inside)}"
+        )
     ratios = (evaluation / dataset["pscore"]).reshape(n, horizon)
     return ratios, np.asarray(dataset["reward"], dtype=np.float64).reshape(n, horizon)
 
@@ -218,8 +257,7 @@ def trajectory_values(
         TypeError: If an argument has the wrong type.
         ValueError: If an argument has a wrong value or shape.
     """
-    if estimator not in ESTIMATORS:
-        raise ValueError(f"`estimator` must be one of {list(ESTIMATORS)}, got {estimator!r}")
+    estimator = check_choice(estimator, "estimator", ESTIMATORS)
     gamma = _check_gamma(gamma)
     ratios, rewards = _ratios(dataset, evaluation, item_features)
     return _values(ratios, rewards, estimator, gamma)

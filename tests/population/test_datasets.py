@@ -646,7 +646,9 @@ def test_estimator_inputs_are_checked():
         trajectory_values(data, ones, "dm")
     with pytest.raises(ValueError, match=r"^`evaluation` must have shape \(30,\)"):
         importance_sampling_estimates(data, ones[:5])
-    with pytest.raises(ValueError, match=r"^`evaluation` probabilities must lie in \[0, 1\]$"):
+    with pytest.raises(
+        ValueError, match=r"^`evaluation` probabilities must lie in \[0, 1\], got 2\.0 at index 0$"
+    ):
         importance_sampling_estimates(data, 2 * ones)
     with pytest.raises(TypeError, match=r"^`evaluation` must be an array of the evaluation"):
         importance_sampling_estimates(data, [1.0] * 30)
@@ -656,5 +658,7 @@ def test_estimator_inputs_are_checked():
         importance_sampling_estimates(data, OracleGreedyPolicy(), item_features=env.item_features)
     with pytest.raises(ValueError, match=r"^`dataset` lacks the entries \['pscore'\]$"):
         importance_sampling_estimates({k: v for k, v in data.items() if k != "pscore"}, ones)
-    with pytest.raises(ValueError, match=r"^`dataset\['pscore'\]` must lie in \(0, 1\]$"):
+    with pytest.raises(
+        ValueError, match=r"^`dataset\['pscore'\]` must lie in \(0, 1\], got 0\.0 at index 0$"
+    ):
         importance_sampling_estimates(data | {"pscore": 0 * ones}, ones)
