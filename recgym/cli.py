@@ -16,7 +16,10 @@ def _demo(args: argparse.Namespace) -> int:
     import gymnasium as gym
 
     import recgym  # noqa: F401 - registers RECEnv-v0
+    from recgym._validation import check_nonnegative_int, check_positive_int
 
+    check_positive_int(args.episodes, "episodes")
+    check_nonnegative_int(args.seed, "seed")
     env = gym.make("RECEnv-v0", n_items=args.items, obs_std=args.obs_std)
     rng = np.random.default_rng(args.seed)
     env.action_space.seed(args.seed)

@@ -95,7 +95,7 @@ def test_a_rerun_reuses_histories_and_recomputes_a_corrupted_one(study, capsys):
         (["--users", "0"], "`users` must be a positive integer, got 0"),
         (["--steps", "-1"], "`steps` must be a positive integer, got -1"),
         (["--items", "0"], "`items` must be a positive integer, got 0"),
-        (["--seed", "-5"], "`seed` must be a non-negative integer or None, got -5"),
+        (["--seed", "-5"], "`seed` must be a non-negative integer, got -5"),
         (
             ["--policies", "nope"],
             f"`policies` must hold names from {sorted(POLICIES)}, got 'nope'",

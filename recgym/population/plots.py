@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from recgym._validation import check_array, check_positive_int
+
 if TYPE_CHECKING:
     from recgym.population.history import History
 
@@ -41,6 +43,22 @@ def _figure(n_panels: int, *, columns: int = 3, size: float = 3.6) -> tuple[Any,
     return figure, axes[:n_panels]
 
 
+def _check_histories(histories: Any) -> list[History]:
+    """``histories`` as a non-empty list of :class:`History` objects."""
+    from recgym.population.history import History
+
+    if isinstance(histories, History) or not isinstance(histories, Sequence):
+        raise TypeError(
+            f"`histories` must be a list of History objects, got {type(histories).__name__}"
+        )
+    if not histories:
+        raise ValueError("`histories` must hold at least one History, got an empty list")
+    for history in histories:
+        if not isinstance(history, History):
+            raise TypeError(f"`histories` must hold History objects, got {type(history).__name__}")
+    return list(histories)
+
+
 def _save(figure: Any, path: str | os.PathLike[str] | None) -> Any:
     if path is not None:
         from recgym.population.history import atomic_write
@@ -65,8 +83,18 @@ def plot_metric_curves(
     Returns:
         matplotlib.figure.Figure: The figure.
     """
+    histories = _check_histories(histories)
     if metrics is None:
         metrics = [name for name in histories[0].metrics if "[" not in name]
+    elif isinstance(metrics, str) or not isinstance(metrics, Sequence):
+        raise TypeError(f"`metrics` must be a list of metric names or None, got {metrics!r}")
+    recorded = {name for history in histories for name in history.metrics}
+    unknown = [name for name in metrics if name not in recorded]
+    if unknown or not metrics:
+        raise ValueError(
+            f"`metrics` must name metrics recorded in the histories {sorted(recorded)}, got "
+            + (repr(unknown[0]) if unknown else "none")
+        )
     figure, axes = _figure(len(metrics))
     for axis, name in zip(axes, metrics):
         for history in histories:
@@ -80,6 +108,8 @@ def plot_metric_curves(
 
 def principal_components(states: NDArray[Any], k: int = 2) -> NDArray[np.float64]:
     """Project ``(N, d)`` states on their top-``k`` principal axes: ``(N, k)``, O(N d²)."""
+    check_array(states, "states", (None, None))
+    k = check_positive_int(k, "k")
     centred = states - states.mean(axis=0)
     _, vectors = np.linalg.eigh(centred.T @ centred)
     basis = vectors[:, ::-1][:, :k]
@@ -105,6 +135,8 @@ def plot_preference_scatter(
     Returns:
         matplotlib.figure.Figure: The figure.
     """
+    histories = _check_histories(histories)
+    max_points = check_positive_int(max_points, "max_points")
     figure, axes = _figure(len(histories) + 1, columns=4, size=3.0)
     panels = [("start", histories[0].initial_states)]
     panels += [(f"end: {h.policy}", h.final_states) for h in histories]
@@ -130,6 +162,7 @@ def plot_exposure(
     Returns:
         matplotlib.figure.Figure: The figure.
     """
+    histories = _check_histories(histories)
     figure, (rank_axis, lorenz_axis) = _figure(2, columns=2, size=4.2)
     for history in histories:
         counts = np.sort(history.exposure.astype(np.float64))[::-1]

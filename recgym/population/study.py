@@ -10,7 +10,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from recgym._validation import check_positive_int, check_seed
+from recgym._validation import (
+    check_nonnegative_float,
+    check_nonnegative_int,
+    check_path,
+    check_positive_int,
+)
 from recgym.population.env import PopulationEnv
 from recgym.population.history import History, atomic_write
 from recgym.population.policies import POLICIES, make_policy
@@ -60,14 +65,27 @@ class StudyConfig:
     def __post_init__(self) -> None:
         for name in ("users", "items", "dim", "steps", "points"):
             check_positive_int(getattr(self, name), name)
-        check_seed(self.seed, "seed")
-        if not self.policies:
+        # An integer: a study resumes from saved histories only if it is reproducible.
+        check_nonnegative_int(self.seed, "seed")
+        check_nonnegative_float(self.obs_std, "obs_std")
+        check_nonnegative_float(self.reward_std, "reward_std")
+        policies = self.policies
+        if isinstance(policies, str) or not isinstance(policies, Sequence):
+            raise TypeError(f"`policies` must be a tuple of policy names, got {policies!r}")
+        if not policies:
             raise ValueError("`policies` must name at least one policy, got none")
-        unknown = [name for name in self.policies if name not in POLICIES]
+        for name in policies:
+            if not isinstance(name, str):
+                raise TypeError(f"`policies` must hold names from {sorted(POLICIES)}, got {name!r}")
+        unknown = [name for name in policies if name not in POLICIES]
         if unknown:
             raise ValueError(
                 f"`policies` must hold names from {sorted(POLICIES)}, got {unknown[0]!r}"
             )
+        repeated = [name for i, name in enumerate(policies) if name in policies[:i]]
+        if repeated:
+            raise ValueError(f"`policies` must name each policy once, got {repeated[0]!r} twice")
+        object.__setattr__(self, "policies", tuple(policies))  # frozen: one canonical type
 
     def policy_arguments(self, name: str) -> dict[str, Any]:
         """Keyword arguments of policy ``name`` in this study.
@@ -122,8 +140,16 @@ def run_study(
 
     Returns:
         dict: Policy name → its :class:`History`.
+
+    Raises:
+        TypeError: If ``config`` is not a :class:`StudyConfig`, ``out`` not a path or
+            ``log`` not a text stream.
     """
-    out = Path(out)
+    if not isinstance(config, StudyConfig):
+        raise TypeError(f"`config` must be a StudyConfig, got {type(config).__name__}")
+    if log is not None and not callable(getattr(log, "write", None)):
+        raise TypeError(f"`log` must be a text stream (with a write method) or None, got {log!r}")
+    out = Path(check_path(out, "out"))
     (out / "histories").mkdir(parents=True, exist_ok=True)
     env = config.make_env()
     every = max(1, config.steps // config.points)

@@ -202,7 +202,7 @@ def test_the_default_study_is_the_documented_one():
         ({"dim": 2.0}, TypeError, "`dim` must be a positive integer, got 2.0"),
         ({"steps": 0}, ValueError, "`steps` must be a positive integer, got 0"),
         ({"points": 0}, ValueError, "`points` must be a positive integer, got 0"),
-        ({"seed": -1}, ValueError, "`seed` must be a non-negative integer or None, got -1"),
+        ({"seed": -1}, ValueError, "`seed` must be a non-negative integer, got -1"),
         ({"policies": ()}, ValueError, "`policies` must name at least one policy, got none"),
         (
             {"policies": ("greedy", "nope")},
