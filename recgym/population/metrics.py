@@ -220,6 +220,9 @@ def _label(value: Any) -> Hashable:
 
 def _unit_rows(states: NDArray[np.float64]) -> NDArray[np.float64]:
     """Rows scaled to unit length; zero rows stay zero. O(N d)."""
+    squared = np.vecdot(states, states)
+    if squared.size and np.isfinite(squared).all() and squared.min() > 1e-290:
+        return states / np.sqrt(squared)[:, np.newaxis]  # the common case: one pass
     scale = np.max(np.abs(states), axis=1, keepdims=True) if states.size else states[:, :1]
     scaled = states / np.where(scale > 0, scale, 1.0)  # avoids overflow in the norm
     norms = np.linalg.norm(scaled, axis=1, keepdims=True)
