@@ -10,6 +10,7 @@ from gymnasium import spaces
 from numpy.typing import NDArray
 
 from recgym._validation import check_item, check_options, check_seed
+from recgym.checkpoint import Checkpointable
 from recgym.errors import ResetNeeded
 from recgym.legacy import LegacyPopulation
 from recgym.population.core import Population, PopulationConfig
@@ -19,7 +20,7 @@ from recgym.user_model import BaseUserModel, UserModel
 __all__ = ["RECEnv"]
 
 
-class RECEnv(gym.Env[NDArray[np.float64], np.int64]):
+class RECEnv(Checkpointable, gym.Env[NDArray[np.float64], np.int64]):
     """A recommender system with one user per episode (RECGym, rebuilt).
 
     ## Description
@@ -56,6 +57,13 @@ class RECEnv(gym.Env[NDArray[np.float64], np.int64]):
     ``random_state`` is reproducible as in the original); later unseeded resets continue
     the streams.
 
+    ## Checkpoints
+    ``checkpoint()`` / ``restore(checkpoint)`` (and ``save_checkpoint(path)`` /
+    ``load_checkpoint(path)``) snapshot and restore the episode mid-way — user, state,
+    step, every generator (the legacy ``RandomState`` streams in legacy mode) — so the
+    continuation is bit for bit the uninterrupted one; see :mod:`recgym.checkpoint`.
+    Through ``gymnasium.make``, call them on ``env.unwrapped``.
+
     ## Arguments
     ```python
     import gymnasium as gym
@@ -91,6 +99,14 @@ class RECEnv(gym.Env[NDArray[np.float64], np.int64]):
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": RENDER_MODES, "render_fps": 4}
+    _checkpoint_attributes: ClassVar[dict[str, str]] = {
+        "_obs": "array",
+        "_last_reward": "float",
+        "_needs_reset": "bool",
+        "_np_random": "generator",
+        "_np_random_seed": "int",
+    }
+    _checkpoint_settings: ClassVar[tuple[str, ...]] = ("legacy",)
 
     def __init__(
         self,

@@ -11,6 +11,7 @@ from gymnasium.vector.utils import batch_space
 from numpy.typing import NDArray
 
 from recgym._validation import check_options, check_positive_int, check_seed
+from recgym.checkpoint import Checkpointable
 from recgym.errors import ResetNeeded
 from recgym.population.core import Population, PopulationConfig, check_actions
 from recgym.rendering import check_render_mode, render_text
@@ -19,7 +20,9 @@ from recgym.user_model import BaseUserModel, UserModel
 __all__ = ["RECVectorEnv"]
 
 
-class RECVectorEnv(VectorEnv[NDArray[np.float64], NDArray[np.int64], NDArray[np.float64]]):
+class RECVectorEnv(
+    Checkpointable, VectorEnv[NDArray[np.float64], NDArray[np.int64], NDArray[np.float64]]
+):
     """``num_envs`` independent copies of :class:`recgym.RECEnv`, stepped as one array.
 
     ``gymnasium.make_vec("RECEnv-v0", num_envs=n)`` returns this class. Sub-environment
@@ -37,6 +40,11 @@ class RECVectorEnv(VectorEnv[NDArray[np.float64], NDArray[np.int64], NDArray[np.
     the next ``step`` ignores its action, draws a new user and returns that user's first
     observation with reward 0 and both flags ``False``. All sub-environments start
     together and have the same horizon, so they end and restart on the same steps.
+
+    ## Checkpoints
+    ``checkpoint()`` / ``restore(checkpoint)`` (and ``save_checkpoint(path)`` /
+    ``load_checkpoint(path)``) snapshot and restore every sub-environment mid-episode,
+    a pending autoreset and every generator included; see :mod:`recgym.checkpoint`.
 
     ## Infos
     ``{"user_id": int64 (n,), "state": float64 (n, d)}`` with Gymnasium's boolean masks
@@ -56,6 +64,13 @@ class RECVectorEnv(VectorEnv[NDArray[np.float64], NDArray[np.int64], NDArray[np.
         "render_fps": 4,
         "autoreset_mode": AutoresetMode.NEXT_STEP,
     }
+    _checkpoint_attributes: ClassVar[dict[str, str]] = {
+        "_autoreset": "bool",
+        "_last_rewards": "array",
+        "_np_random": "generator",
+        "_np_random_seed": "int",
+    }
+    _checkpoint_settings: ClassVar[tuple[str, ...]] = ("num_envs", "max_episode_steps")
 
     def __init__(
         self,
