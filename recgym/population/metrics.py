@@ -452,8 +452,8 @@ def preference_drift_per_user(
     kind = check_choice(kind, "kind", DRIFT_KINDS)
     current, initial = _check_pair(states, initial_states)
     now, then = _unit_rows(current), _unit_rows(initial)
-    if kind == "cosine":
-        return 1.0 - np.einsum("ij,ij->i", now, then)
+    if kind == "cosine":  # clip rounding only: 1 − cos of equal directions may be −2e-16
+        return np.clip(1.0 - np.einsum("ij,ij->i", now, then), 0.0, 2.0)
     difference = np.linalg.norm(now - then, axis=1)
     if kind == "euclidean":
         return difference
