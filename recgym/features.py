@@ -34,6 +34,8 @@ def normalize_features(
         ValueError: If a norm overflows float64 (entries of about 1e154 and more), which
             would otherwise silently turn the table into zeros.
     """
+    if method not in FEATURE_NORMALIZATIONS:
+        raise ValueError(f"`method` must be one of {list(FEATURE_NORMALIZATIONS)}, got {method!r}")
     table = np.array(table, dtype=np.float64)
     with np.errstate(over="ignore"):
         if method == "spectral":

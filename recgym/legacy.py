@@ -52,6 +52,7 @@ from numpy.typing import NDArray
 
 from recgym._validation import (
     check_choice,
+    check_item,
     check_nonnegative_float,
     check_positive_int,
 )
@@ -147,8 +148,15 @@ class LegacyUserModel(BaseUserModel):
         item_feature_vector: NDArray[Any],
         alpha: float | None = 1.0,
     ) -> NDArray[Any]:
-        """The original's dynamics: ``s + α⟨s, v⟩v``, normalised (``alpha=None`` is 1)."""
-        alpha = 1.0 if alpha is None else alpha
+        """The original's dynamics: ``s + α⟨s, v⟩v``, normalised (``alpha=None`` is 1).
+
+        Raises:
+            TypeError: If ``action`` is not an integer item index or ``alpha`` not a number.
+            ValueError: If ``action`` is outside ``[0, n_items)`` (the original wrapped
+                negative indices around) or ``alpha`` is negative or not finite.
+        """
+        alpha = 1.0 if alpha is None else check_nonnegative_float(alpha, "alpha")
+        action = check_item(action, "action", len(item_feature_vector))
         coefficient = state @ item_feature_vector[action]
         state = state + alpha * coefficient * item_feature_vector[action]
         return state / np.linalg.norm(state, ord=2)
@@ -156,7 +164,13 @@ class LegacyUserModel(BaseUserModel):
     def reward_function(
         self, state: NDArray[Any], action: Action, item_feature_vector: NDArray[Any]
     ) -> float:
-        """The original's reward (one draw from ``random_`` per call), as a float."""
+        """The original's reward (one draw from ``random_`` per call), as a float.
+
+        Raises:
+            TypeError: If ``action`` is not an integer item index.
+            ValueError: If ``action`` is outside ``[0, n_items)``.
+        """
+        action = check_item(action, "action", len(item_feature_vector))
         logit = state @ item_feature_vector[action]
         if self.reward_type == "continuous":
             return float(self.random_.normal(loc=logit, scale=self.reward_std))

@@ -45,6 +45,7 @@ import recgym  # noqa: F401 - registers RECEnv-v0
 from recgym import BaseUserModel, RECEnv, RECVectorEnv, UserModel
 from recgym.cli import main
 from recgym.errors import ResetNeeded
+from recgym.features import normalize_features
 from recgym.legacy import LegacyUserModel
 from recgym.population import (
     Population,
@@ -661,6 +662,18 @@ CASES: list[Case] = [
     Case("legacy/LegacyUserModel-reward_type",
          lambda: LegacyUserModel(2, 2, reward_type="x"), ValueError,
          "`reward_type` must be one of ['continuous', 'binary'], got 'x'"),
+    Case("legacy/LegacyUserModel-reward-action-negative",
+         lambda: LegacyUserModel(2, 2, random_state=0).reward_function(np.ones(2), -1, ITEMS),
+         ValueError, "`action` must lie in [0, 3), got -1"),
+    Case("legacy/LegacyUserModel-dynamics-action-too-large",
+         lambda: LegacyUserModel(2, 2).user_preference_dynamics(np.ones(2), 3, ITEMS),
+         ValueError, "`action` must lie in [0, 3), got 3"),
+    Case("legacy/LegacyUserModel-dynamics-action-float",
+         lambda: LegacyUserModel(2, 2).user_preference_dynamics(np.ones(2), 1.0, ITEMS),
+         TypeError, f"{ITEM_INDEX} 1.0"),
+    Case("legacy/LegacyUserModel-dynamics-alpha-negative",
+         lambda: LegacyUserModel(2, 2).user_preference_dynamics(np.ones(2), 0, ITEMS, alpha=-1),
+         ValueError, f"`alpha` {NON_NEGATIVE_FLOAT} -1.0"),
     # === UserModel and BaseUserModel ======================================================
     Case("UserModel/dims-zero", lambda: UserModel(0, 0), ValueError,
          f"`user_feature_dim` {POSITIVE_INT} 0"),
@@ -721,6 +734,9 @@ CASES: list[Case] = [
          TypeError, "`alpha` must be a non-negative float, got 'a'"),
     Case("BaseUserModel/abstract", lambda: BaseUserModel(), TypeError,
          "Can't instantiate user model BaseUserModel"),
+    Case("features/normalize_features-method",
+         lambda: normalize_features(ITEMS, "l2"), ValueError,
+         "`method` must be one of ['spectral', 'row'], got 'l2'"),
     # === RECVectorEnv =======================================================================
     Case("RECVectorEnv/num_envs-zero", lambda: vec_env(num_envs=0), ValueError,
          f"`num_envs` {POSITIVE_INT} 0"),
