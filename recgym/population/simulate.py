@@ -136,6 +136,8 @@ def simulate(
         raise TypeError(f"`progress` must be a bool or None, got {progress!r}")
 
     obs, info = env.reset_batch(seed=seed, options=options)
+    # info["state"] is a read-only snapshot (never written again): no copy per step. The
+    # History gets its own writable copies of the first and last states.
     initial_states = info["state"]
     policy.reset(
         env.item_features,
@@ -154,7 +156,6 @@ def simulate(
     current = initial_states
     for t in range(1, steps + 1):
         decision = policy.act(obs, states=current if policy.needs_state else None)
-        # step_batch's info["state"] is already a copy of the new states: no second copy.
         obs, rewards, _, _, info = env.step_batch(decision.actions)
         current = info["state"]
         policy.update(decision.actions, rewards)
@@ -182,8 +183,8 @@ def simulate(
         rewards=mean_rewards,
         exposure=exposure,
         consumption=consumption,
-        initial_states=initial_states,
-        final_states=current,
+        initial_states=np.array(initial_states),
+        final_states=np.array(current),
         trajectory=trajectory,
         metadata={
             "n_users": n,

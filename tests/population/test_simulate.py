@@ -102,6 +102,7 @@ def test_history_fields_have_the_documented_shapes_and_dtypes():
         history.consumption,
         item_counts(trajectory["actions"], N_ITEMS, mask=trajectory["rewards"] > 0),
     )
+    assert history.initial_states.flags.writeable and history.final_states.flags.writeable
     assert history.metadata["n_users"] == N_USERS
     assert history.metadata["steps"] == steps
     assert history.metadata["seed"] == 0
