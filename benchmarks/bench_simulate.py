@@ -29,14 +29,21 @@ Run from the repository root::
     python benchmarks/bench_simulate.py            # 2-4 minutes on 2 cores
     python benchmarks/bench_simulate.py --quick    # smaller sizes, a smoke test
 
-Timings are wall-clock, best of ``--repeats`` runs for the T-RECS table.
+Timings are wall-clock, best of ``--repeats`` runs for the T-RECS table, which also
+gives rates per second of the process's CPU time (less sensitive to other jobs on the
+machine, as long as BLAS uses one thread). The script runs
+with one BLAS thread (``--blas-threads 1``, the default; it re-executes itself with
+``OPENBLAS_NUM_THREADS`` and friends set): on this 2-core machine, shared with other jobs,
+OpenBLAS's second thread made the greedy loop about twice as slow.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import platform
+import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -53,6 +60,7 @@ from recgym.population.policies import make_policy
 from recgym.population.simulate import DEFAULT_METRICS, simulate
 
 TRECS_USER_STEPS_PER_SECOND = 38_000
+BLAS_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def make_env(n_users: int, n_items: int, dim: int, steps: int) -> PopulationEnv:
@@ -202,8 +210,8 @@ def part_two(args: argparse.Namespace) -> None:
     steps = args.trecs_steps
     print(f"## T-RECS size: 100 items, d = 5, {steps} steps\n")
     print(f"T-RECS content filtering: about {TRECS_USER_STEPS_PER_SECOND:,} user-steps/s.\n")
-    print("| N | policy | metrics | s | user-steps/s | × T-RECS |")
-    print("|---:|---|---|---:|---:|---:|")
+    print("| N | policy | metrics | s (best) | user-steps/s | × T-RECS | per CPU-s | × T-RECS |")
+    print("|---:|---|---|---:|---:|---:|---:|---:|")
     variants = {
         "all, every step": (tuple(METRICS), 1),
         "default, every 10 steps": (DEFAULT_METRICS, 10),
@@ -214,14 +222,16 @@ def part_two(args: argparse.Namespace) -> None:
         env = make_env(n, 100, 5, steps)
         for policy in ("greedy", "cf"):
             for label, (metrics, every) in variants.items():
-                best = min(
-                    timed(simulate, env, policy, seed=0, metrics=metrics, every=every)[1]
-                    for _ in range(args.repeats)
-                )
-                rate = n * steps / best
+                wall, cpu = math.inf, math.inf
+                for _ in range(args.repeats):
+                    start_cpu = time.process_time()
+                    _, elapsed = timed(simulate, env, policy, seed=0, metrics=metrics, every=every)
+                    wall, cpu = min(wall, elapsed), min(cpu, time.process_time() - start_cpu)
+                rate, cpu_rate = n * steps / wall, n * steps / cpu
                 print(
-                    f"| {n:,} | {policy} | {label} | {best:.2f} | {rate:,.0f} "
-                    f"| {rate / TRECS_USER_STEPS_PER_SECOND:.0f} |"
+                    f"| {n:,} | {policy} | {label} | {wall:.2f} | {rate:,.0f} "
+                    f"| {rate / TRECS_USER_STEPS_PER_SECOND:.0f} | {cpu_rate:,.0f} "
+                    f"| {cpu_rate / TRECS_USER_STEPS_PER_SECOND:.0f} |"
                 )
         neighbors = nearest_neighbors(env.reset_batch(seed=0)[1]["state"])  # once, as simulate
         breakdowns[n] = manual_loop(env, "greedy", steps, tuple(METRICS), neighbors)
@@ -249,14 +259,25 @@ def main() -> None:
     parser.add_argument("--trecs-steps", type=int, default=30, help="steps of part 2")
     parser.add_argument("--repeats", type=int, default=2, help="runs per part-2 row (best)")
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke test")
+    parser.add_argument(
+        "--blas-threads",
+        default="1",
+        help="BLAS threads (OPENBLAS/OMP/MKL_NUM_THREADS), or 'default' to leave them unset",
+    )
     args = parser.parse_args()
+    wanted = args.blas_threads
+    if wanted != "default" and any(os.environ.get(v) != wanted for v in BLAS_VARIABLES):
+        # BLAS reads its thread count when numpy is imported: start again with it set.
+        os.environ.update(dict.fromkeys(BLAS_VARIABLES, wanted))
+        os.execv(sys.executable, [sys.executable, *sys.argv])
     if args.quick:
         args.users, args.items, args.steps, args.nn_sample = 5_000, 200, 3, 500
         args.trecs_users, args.trecs_steps, args.repeats = [2_000], 5, 1
 
     print(
         f"recgym {recgym.__version__}, numpy {np.__version__}, Python "
-        f"{platform.python_version()}, {os.cpu_count()} CPUs, load average "
+        f"{platform.python_version()}, {os.cpu_count()} CPUs, BLAS threads: "
+        f"{args.blas_threads}, load average "
         f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} at start\n"
     )
     start = time.perf_counter()
