@@ -25,6 +25,8 @@ from recgym.population.policies import (
     Policy,
     RandomPolicy,
     SoftmaxPolicy,
+    _block_totals,
+    _inverse_cdf,
     _iter_scores,
     make_policy,
 )
@@ -314,13 +316,112 @@ def test_epsilon_zero_is_greedy_and_draws_nothing():
     assert rng.random() == np.random.default_rng(0).random()
 
 
-def test_softmax_is_stable_for_tiny_temperatures():
+@pytest.mark.parametrize("temperature", [1e-6, 1e-320], ids=["tiny", "items-over-tau-overflows"])
+def test_softmax_is_stable_for_tiny_temperatures(temperature):
     items = np.array([[1.0, 0.0], [0.0, 1.0], [0.7, 0.7]])
-    policy = SoftmaxPolicy(temperature=1e-6)
-    policy.reset(items, n_users=2, rng=np.random.default_rng(0))
-    decision = policy.act(np.array([[1.0, 0.0], [0.1, 0.9]]))
-    np.testing.assert_array_equal(decision.actions, [0, 1])
-    np.testing.assert_array_equal(decision.propensities, [1.0, 1.0])
+    policy = SoftmaxPolicy(temperature=temperature)
+    policy.reset(items, n_users=3, rng=np.random.default_rng(0))
+    obs = np.array([[1.0, 0.0], [0.1, 0.9], [0.0, 0.0]])
+    decision = policy.act(obs)
+    np.testing.assert_array_equal(decision.actions[:2], [0, 1])
+    np.testing.assert_array_equal(decision.propensities, [1.0, 1.0, 1 / 3])
+    table = _all_probabilities(policy, obs, obs)
+    np.testing.assert_array_equal(table[:2], [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    np.testing.assert_allclose(table[2], 1 / 3, rtol=1e-15)
+
+
+@pytest.mark.parametrize("budget", [None, 1, 5000], ids=["default", "one-row", "small"])
+def test_softmax_takes_the_exact_max_shift_where_the_bound_would_underflow(budget):
+    # Items span the first two axes; every other user has a huge third component. Their
+    # scores stay moderate, but the Cauchy–Schwarz shift ‖o‖·max‖v‖/τ would push all their
+    # weights below exp(-1000) = 0: they must take the exact row maximum, and chunks that
+    # mix both kinds of users must give each its closed-form probabilities.
+    n_users, temperature = 20_000, 0.5
+    items = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.6, 0.8, 0.0], [-1.0, 0.0, 0.0]])
+    regular, far = np.array([0.6, -0.3, 0.5]), np.array([0.3, 0.2, 1000.0])
+    obs = np.where((np.arange(n_users) % 2 == 0)[:, None], regular, far)
+    kwargs = {} if budget is None else {"max_chunk_bytes": budget}
+    policy = SoftmaxPolicy(temperature=temperature, **kwargs)
+    policy.reset(items, n_users=n_users, rng=np.random.default_rng(1))
+    decision = policy.act(obs)
+    np.testing.assert_array_equal(
+        policy.probabilities(obs, decision.actions), decision.propensities
+    )
+    table = _all_probabilities(policy, obs, obs)
+    np.testing.assert_allclose(table.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+    for parity, observation in enumerate([regular, far]):
+        users = slice(parity, None, 2)
+        p = softmax(items @ observation / temperature)
+        np.testing.assert_allclose(table[users], np.tile(p, (n_users // 2, 1)), rtol=1e-12)
+        counts = np.bincount(decision.actions[users], minlength=len(items))
+        expected = n_users // 2 * p
+        assert np.all(np.abs(counts - expected) <= 6 * np.sqrt(expected * (1 - p))), counts
+
+
+def test_softmax_takes_huge_observations_and_all_zero_items():
+    # A norm that overflows must not reach the shared product (inf·0 would be NaN).
+    policy = SoftmaxPolicy(temperature=0.3)
+    policy.reset(np.array([[1.0, 0.0], [0.0, 1.0]]), n_users=2, rng=np.random.default_rng(0))
+    obs = np.array([[1e200, 0.0], [0.2, 0.5]])
+    decision = policy.act(obs)
+    assert decision.actions[0] == 0
+    assert decision.propensities[0] == 1.0
+    np.testing.assert_allclose(
+        decision.propensities[1], softmax([0.2 / 0.3, 0.5 / 0.3])[decision.actions[1]]
+    )
+    policy.reset(np.zeros((4, 2)), n_users=2, rng=np.random.default_rng(0))
+    np.testing.assert_array_equal(policy.act(obs).propensities, 0.25)
+
+
+def test_softmax_chunks_stay_within_the_budget():
+    toy = FixedPreferences(seed=22, n_users=50, n_items=11)  # 3 blocks of 4: one padding item
+    obs = toy.observe()
+    reference = softmax(obs @ toy.items.T / POLICY_KWARGS["softmax"]["temperature"], axis=1)
+    for budget in [1, 3000, 10**9]:
+        policy = _bound("softmax", toy, max_chunk_bytes=budget)
+        covered = []
+        for rows, weights, cumulative, block in policy._iter_weights(obs):
+            k = rows.stop - rows.start
+            assert (block, weights.shape, cumulative.shape) == (4, (12, k), (4, k))
+            assert weights.nbytes + cumulative.nbytes <= max(budget, 8 * (12 + 4))
+            np.testing.assert_array_equal(weights[11:], 0.0)
+            np.testing.assert_allclose((weights[:11] / cumulative[-1]).T, reference[rows])
+            covered.extend(range(rows.start, rows.stop))
+        assert covered == list(range(50))
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), block=st.sampled_from([1, 2, 3, 4, 6, 12]))
+def test_softmax_inverse_cdf_never_picks_a_zero_weight(data, block):
+    # Weights of very different magnitudes with zeros (ends of blocks, whole blocks) and
+    # uniforms on the edges; with integer weights the sums are exact and the two-level
+    # search must agree with a flat search of the cumulative sum.
+    weight = st.just(0.0) | st.integers(1, 3).map(float) | st.floats(1e-30, 1e30)
+    rows = st.lists(weight, min_size=12, max_size=12).filter(any)
+    weights = np.array(data.draw(st.lists(rows, min_size=1, max_size=20))).T  # item-major
+    n_users = weights.shape[1]
+    uniform = st.sampled_from([0.0, 0.25, 0.5, 1 - 2**-53]) | st.floats(0, 1, exclude_max=True)
+    uniforms = np.array(data.draw(st.lists(uniform, min_size=n_users, max_size=n_users)))
+    cumulative = np.empty((12 // block + 1, n_users))
+    _block_totals(weights, block, cumulative)
+    chosen = _inverse_cdf(weights, cumulative, block, uniforms)
+    assert np.all(weights[chosen, np.arange(n_users)] > 0)
+    flat = np.cumsum(weights, axis=0)
+    exact = np.all(weights == np.round(weights), axis=0) & (flat[-1] < 2**53)
+    expected = np.count_nonzero(flat <= uniforms * flat[-1], axis=0)
+    np.testing.assert_array_equal(chosen[exact], expected[exact])
+
+
+def test_softmax_inverse_cdf_on_a_rounding_edge():
+    # Blocks [c, 0] and [1.5, 0] with c = 1.5 ulp(1.5): the total 1.5 + 2 ulp is rounded up,
+    # the target is 1.5 + 1 ulp, and target − c rounds up to 1.5, the whole second block.
+    # Walking the block with that remainder would step onto the item of weight 0 after it.
+    weights = np.array([[1.5 * 2.0**-52, 0.0, 1.5, 0.0]]).T
+    cumulative = np.empty((3, 1))
+    _block_totals(weights, 2, cumulative)
+    uniforms = np.array([1 - 2.0**-53])
+    assert (uniforms * cumulative[-1])[0] == 1.5 + 2.0**-52 < cumulative[-1, 0]
+    np.testing.assert_array_equal(_inverse_cdf(weights, cumulative, 2, uniforms), [2])
 
 
 # ---------------------------------------------------------------------------- popularity
