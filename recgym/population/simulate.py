@@ -20,6 +20,7 @@ from recgym.population.metrics import (
     _metric_names,
     _unique_groups,
     compute_metrics,
+    jaccard_nearest_neighbors,
     nearest_neighbors,
 )
 from recgym.population.policies import Policy, make_policy
@@ -42,8 +43,10 @@ DEFAULT_METRICS = (
 #: The arrays :func:`simulate` can record in full (``record=...``).
 RECORDABLE = ("states", "observations", "actions", "rewards")
 
-# Tag of the policy's random stream, distinct from the environment's spawned children.
+# Tags of the policy's and the Jaccard sample's random streams, distinct from the
+# environment's spawned children.
 _POLICY_STREAM = 0x706F6C
+_JACCARD_STREAM = 0x6A6163
 
 
 def simulate(
@@ -59,6 +62,7 @@ def simulate(
     record: Iterable[str] = (),
     progress: bool | None = None,
     options: dict[str, Any] | None = None,
+    jaccard_users: int = 10_000,
 ) -> History:
     """Run ``policy`` for every user of ``env`` at once and record what happens.
 
@@ -89,6 +93,12 @@ def simulate(
         progress: Show a progress bar on stderr; default: when stderr is a terminal and
             the run has at least 10⁷ user-steps.
         options: Passed to ``env.reset_batch``.
+        jaccard_users: With more users than this, ``jaccard_nn`` averages over a fixed
+            uniform random sample of this many users (drawn from ``seed``; per group,
+            the sampled users of the group): an unbiased estimate of the mean over
+            everyone, with standard error at most ``0.5 / √jaccard_users``, that bounds
+            the one-off nearest-neighbour search, which degrades towards O(N) per user
+            in high dimension.
 
     Returns:
         History: The recorded run.
@@ -125,6 +135,7 @@ def simulate(
         )
     seed = check_seed(seed, "seed")
     every = check_positive_int(every, "every")
+    jaccard_users = check_positive_int(jaccard_users, "jaccard_users")
     names = _metric_names(metrics, "metrics")
     counts = check_choice(counts, "counts", ("exposure", "consumption"))
     record = _check_record(record)
@@ -144,7 +155,14 @@ def simulate(
         n_users=n,
         rng=np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_POLICY_STREAM,))),
     )
-    tracker = _MetricTracker(names, initial_states, n_items, group_index, counts)
+    sample = None
+    if "jaccard_nn" in names and n > jaccard_users:
+        chosen = np.random.default_rng(
+            np.random.SeedSequence(seed, spawn_key=(_JACCARD_STREAM,))
+        ).choice(n, size=jaccard_users, replace=False)
+        sample = np.zeros(n, dtype=np.bool_)
+        sample[chosen] = True
+    tracker = _MetricTracker(names, initial_states, n_items, group_index, counts, sample)
     trajectory = _allocate(record, steps, obs, n)
     _store(trajectory, 0, states=initial_states, observations=obs)
     tracker.record(0, initial_states)
@@ -262,6 +280,7 @@ class _MetricTracker:
         n_items: int,
         groups: dict[Any, NDArray[np.intp]],
         counts: str = "exposure",
+        jaccard_sample: NDArray[np.bool_] | None = None,
     ):
         self.names = names
         self.count_consumption = counts == "consumption"
@@ -276,13 +295,17 @@ class _MetricTracker:
         self._pending_users: list[NDArray[np.intp]] = []
         self._pending_items: list[NDArray[np.int64]] = []
         self.group_counts = {label: np.zeros(n_items, dtype=np.int64) for label in groups}
-        self.neighbors = {}
+        # label -> (queried users, their neighbours), both within the label's rows.
+        self.neighbors: dict[Any, tuple[NDArray[np.intp] | None, NDArray[np.intp]] | None] = {}
         if self.track_consumed:
-            self.neighbors[None] = nearest_neighbors(initial_states) if n >= 2 else None
-            for label, index in groups.items():
-                self.neighbors[label] = (
-                    nearest_neighbors(initial_states[index]) if len(index) >= 2 else None
-                )
+            everyone = np.arange(n)
+            for label, index in [(None, everyone), *groups.items()]:
+                queries = None if jaccard_sample is None else np.flatnonzero(jaccard_sample[index])
+                if len(index) < 2 or (queries is not None and queries.size == 0):
+                    self.neighbors[label] = None
+                    continue
+                pairs = nearest_neighbors(initial_states[index], users=queries)
+                self.neighbors[label] = (queries, pairs)
 
     def observe(self, actions: NDArray[np.int64], positive: NDArray[np.bool_]) -> None:
         if self.track_consumed:
@@ -334,14 +357,14 @@ class _MetricTracker:
                 name == "jaccard_nn" and self.neighbors.get(label) is None
             ):
                 value = math.nan  # no item counts before the first step; < 2 users
+            elif name == "jaccard_nn":
+                queries, pairs = self.neighbors[label]
+                value = jaccard_nearest_neighbors(
+                    initial_states, consumed, neighbors=pairs, users=queries
+                )
             else:
                 value = compute_metrics(
-                    [name],
-                    states=states,
-                    initial_states=initial_states,
-                    counts=counts,
-                    consumed=consumed if name == "jaccard_nn" else None,
-                    neighbors=self.neighbors.get(label) if name == "jaccard_nn" else None,
+                    [name], states=states, initial_states=initial_states, counts=counts
                 )[name]
             self.values.setdefault(name + suffix, []).append(value)
 
