@@ -16,9 +16,10 @@ The loop a runner drives::
         policy.update(decision.actions, rewards)
 
 Row ``i`` of every array is always the same user ``i``. Every random draw comes from the
-generator given to :meth:`Policy.reset`, and scores are computed with a fixed sequence
-of element-wise operations (no BLAS), so results are bit-for-bit independent of the
-chunk size.
+generator given to :meth:`Policy.reset`. Scores are BLAS products, one per chunk, so
+for a given ``max_chunk_bytes`` results are deterministic; across different budgets a
+score may differ in its last bit (BLAS may sum in a shape-dependent order), which can
+change an action only on an exact near-tie.
 
 Example:
     >>> import numpy as np
