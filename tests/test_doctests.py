@@ -1,0 +1,22 @@
+"""Run the examples in the package's docstrings (``>>>`` blocks)."""
+
+import doctest
+import importlib
+import pkgutil
+
+import pytest
+
+import recgym
+
+MODULES = sorted(info.name for info in pkgutil.walk_packages(recgym.__path__, prefix="recgym."))
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples_run(name):
+    module = importlib.import_module(name)
+    finder = doctest.DocTestFinder()
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    for test in finder.find(module, name):
+        runner.run(test)
+    results = runner.summarize(verbose=False)
+    assert results.failed == 0, f"{results.failed} docstring example(s) failed in {name}"
