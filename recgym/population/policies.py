@@ -373,7 +373,23 @@ class _ScoringPolicy(Policy):
 # ---------------------------------------------------------------------------- policies
 
 
-class RandomPolicy(Policy):
+class _UniformMarginal(Policy):
+    """A policy under which each user gets each item with probability ``1 / n_items``."""
+
+    def probabilities(
+        self,
+        observations: NDArray[Any],
+        actions: NDArray[np.integer[Any]],
+        *,
+        states: NDArray[Any] | None = None,
+    ) -> NDArray[np.float64]:
+        """See :meth:`Policy.probabilities`: ``1 / n_items`` for every user (marginal)."""
+        self._check_observations(observations, "probabilities")
+        self._check_actions(actions)
+        return np.full(self._n_users, 1.0 / self.n_items)
+
+
+class RandomPolicy(_UniformMarginal):
     """Recommend a uniformly random item to every user, independently.
 
     Draws ``N`` integers per step; propensity ``1 / n_items``.
@@ -386,18 +402,6 @@ class RandomPolicy(Policy):
         self._check_observations(observations, "act")
         actions = self._generator.integers(self.n_items, size=self._n_users, dtype=np.int64)
         return Decision(actions, np.full(self._n_users, 1.0 / self.n_items))
-
-    def probabilities(
-        self,
-        observations: NDArray[Any],
-        actions: NDArray[np.integer[Any]],
-        *,
-        states: NDArray[Any] | None = None,
-    ) -> NDArray[np.float64]:
-        """See :meth:`Policy.probabilities`."""
-        self._check_observations(observations, "probabilities")
-        self._check_actions(actions)
-        return np.full(self._n_users, 1.0 / self.n_items)
 
 
 class GreedyPolicy(_ScoringPolicy):
@@ -748,7 +752,7 @@ def _item_weights(weights: NDArray[np.float64], items: NDArray[np.int64]) -> NDA
     return weights.reshape(-1)[items * k + np.arange(k)]
 
 
-class MassMediaPolicy(Policy):
+class MassMediaPolicy(_UniformMarginal):
     """Show every user the same item, drawn uniformly at random anew each step.
 
     The broadcast baseline of the polarisation results (Hązła et al. 2019; Gaitonde,
@@ -768,18 +772,6 @@ class MassMediaPolicy(Policy):
         return Decision(
             np.full(self._n_users, item, dtype=np.int64), np.full(self._n_users, 1.0 / self.n_items)
         )
-
-    def probabilities(
-        self,
-        observations: NDArray[Any],
-        actions: NDArray[np.integer[Any]],
-        *,
-        states: NDArray[Any] | None = None,
-    ) -> NDArray[np.float64]:
-        """See :meth:`Policy.probabilities` (marginal, per user)."""
-        self._check_observations(observations, "probabilities")
-        self._check_actions(actions)
-        return np.full(self._n_users, 1.0 / self.n_items)
 
 
 class MostPopularPolicy(Policy):
