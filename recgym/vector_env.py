@@ -67,6 +67,7 @@ class RECVectorEnv(
     _checkpoint_attributes: ClassVar[dict[str, str]] = {
         "_autoreset": "bool",
         "_last_rewards": "array",
+        "_last_obs": "array",
         "_np_random": "generator",
         "_np_random_seed": "int",
     }
@@ -125,6 +126,7 @@ class RECVectorEnv(
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self._autoreset = False
         self._last_rewards: NDArray[np.float64] | None = None
+        self._last_obs: NDArray[np.float64] | None = None
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -145,8 +147,9 @@ class RECVectorEnv(
         if seed is not None or not population.seeded:
             population.seed(self.np_random.bit_generator.seed_seq)
         self._autoreset = False
-        self._last_rewards = None
-        return population.reset(population.sample_users()), self._infos()
+        obs = population.reset(population.sample_users())
+        self._last_rewards, self._last_obs = None, self._for_render(obs)
+        return obs, self._infos()
 
     def step(
         self, actions: NDArray[np.integer]
@@ -174,7 +177,7 @@ class RECVectorEnv(
                 self.max_episode_steps is not None and population.t >= self.max_episode_steps
             )
         self._autoreset = terminated or truncated
-        self._last_rewards = rewards
+        self._last_rewards, self._last_obs = rewards, self._for_render(obs)
         return (
             obs,
             np.asarray(rewards, dtype=np.float64),
@@ -182,6 +185,10 @@ class RECVectorEnv(
             np.full(n, truncated),
             self._infos(),
         )
+
+    def _for_render(self, obs: NDArray[np.float64]) -> NDArray[np.float64] | None:
+        """A private copy of the observations when rendering (the caller owns ``obs``)."""
+        return None if self.render_mode is None else obs.copy()
 
     def _infos(self) -> dict[str, Any]:
         population = self._population
@@ -200,9 +207,8 @@ class RECVectorEnv(
             return None
         population = self._population
         if population.states is None:
-            raise ValueError("Cannot call `render` before `reset`; call `reset` first")
-        rewards = self._last_rewards
-        obs = np.clip(population.states, -1, 1)
+            raise ResetNeeded("Cannot call `render` before `reset`; call `reset` first")
+        rewards, obs = self._last_rewards, self._last_obs
         return tuple(
             render_text(
                 f"RECVectorEnv[{i}] step {population.t}/{self.config.step_per_episode}",

@@ -233,3 +233,13 @@ def test_errors():
         ValueError, match=re.escape("`max_episode_steps` must be a positive integer, got 0")
     ):
         make(max_episode_steps=0)
+
+
+def test_render_shows_the_noisy_observations_returned():
+    env = RECVectorEnv(num_envs=2, obs_std=0.3, random_state=0, render_mode="ansi")
+    obs, _ = env.reset(seed=0)
+    frames = env.render()
+    with np.printoptions(precision=3, suppress=True, floatmode="fixed", sign=" "):
+        assert all(f"obs {obs[i]}" in frames[i] for i in range(2))
+    obs[...] = 0.0  # the caller's edits do not reach the frames
+    assert env.render() == frames
