@@ -224,7 +224,8 @@ class RECEnv(Checkpointable, gym.Env[NDArray[np.float64], np.int64]):
         if user_id is not None:
             user_ids = np.array([user_id])
         obs = population.reset(user_ids)[0]
-        self._obs, self._last_reward, self._needs_reset = obs, None, False
+        self._last_reward, self._needs_reset = None, False
+        self._obs = None if self.render_mode is None else obs.copy()  # the caller owns obs
         return obs, self._info()
 
     def step(
@@ -238,12 +239,14 @@ class RECEnv(Checkpointable, gym.Env[NDArray[np.float64], np.int64]):
             )
         population = self._population
         observations, rewards = population.step(_check_action(action, self._n_items))
-        self._obs, self._last_reward = observations[0], float(rewards[0])
+        obs, self._last_reward = observations[0], float(rewards[0])
         terminated = population.done
         self._needs_reset = terminated
-        if self.render_mode == "human":
-            self.render()
-        return self._obs, self._last_reward, terminated, False, self._info()
+        if self.render_mode is not None:
+            self._obs = obs.copy()  # what render() shows; the caller owns obs
+            if self.render_mode == "human":
+                self.render()
+        return obs, self._last_reward, terminated, False, self._info()
 
     def _info(self) -> dict[str, Any]:
         population = self._population

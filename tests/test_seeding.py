@@ -40,3 +40,12 @@ def test_registered_population_has_fixed_features_like_recenv_v0():
     second = pettingzoo.make("parallel", "recgym/Population-v0")
     np.testing.assert_array_equal(first.user_features, second.user_features)
     np.testing.assert_array_equal(first.item_features, second.item_features)
+
+
+def test_recenv_render_shows_its_own_copy_of_the_observation():
+    env = recgym.RECEnv(obs_std=0.3, random_state=0, render_mode="ansi")
+    obs, _ = env.reset(seed=0)
+    obs, *_ = env.step(1)
+    frame = env.render()
+    obs[...] = 0.0  # the caller's edits do not reach the frame
+    assert env.render() == frame
