@@ -1050,9 +1050,25 @@ def jaccard_nearest_neighbors(
         partner = nearest_neighbors(valid_states, users=users)
     else:
         partner = _check_neighbors(neighbors, n, queries)
-    rows = indicator if users is None else indicator[queries]
+    return _jaccard(indicator, queries, partner, everyone=users is None)
+
+
+def _jaccard(
+    indicator: sp.csr_array,
+    queries: NDArray[np.intp],
+    partner: NDArray[np.intp],
+    *,
+    everyone: bool = False,
+) -> float:
+    """The body of :func:`jaccard_nearest_neighbors` on validated data.
+
+    ``indicator`` is a canonical 0/1 CSR matrix without stored zeros (as from
+    :func:`_consumed_indicator`); only the rows of ``queries`` and ``partner`` are read.
+    ``everyone`` says that ``queries`` is ``arange(n_users)``.
+    """
+    rows = indicator if everyone else indicator[queries]
     intersection = rows.multiply(indicator[partner]).sum(axis=1)
-    sizes = indicator.sum(axis=1)
+    sizes = np.diff(indicator.indptr)  # the row sums of a 0/1 matrix without stored zeros
     union = sizes[queries] + sizes[partner] - intersection
     defined = union > 0
     if not defined.any():

@@ -17,10 +17,11 @@ from recgym.population.env import PopulationEnv
 from recgym.population.history import History
 from recgym.population.metrics import (
     METRICS,
+    _evaluate,
+    _jaccard,
     _metric_names,
+    _Preferences,
     _unique_groups,
-    compute_metrics,
-    jaccard_nearest_neighbors,
     nearest_neighbors,
 )
 from recgym.population.policies import Policy, make_policy
@@ -290,8 +291,14 @@ class _MetricTracker:
         self.steps: list[int] = []
         self.values: dict[str, list[float]] = {}
         self.track_consumed = "jaccard_nn" in names
+        self.others = [name for name in names if name != "jaccard_nn"]
+        # The normalised initial states of each label (None: everyone), kept across records.
+        self.initial: dict[Any, _Preferences] = {}
         n = len(initial_states)
+        # 0/1 indicator of consumed items (canonical CSR), kept only for the rows that
+        # jaccard_nn reads: the queried users and their neighbours (None: every row).
         self.consumed = sp.csr_array((n, n_items), dtype=np.int64)
+        self.tracked_rows: NDArray[np.bool_] | None = None
         self._pending_users: list[NDArray[np.intp]] = []
         self._pending_items: list[NDArray[np.int64]] = []
         self.group_counts = {label: np.zeros(n_items, dtype=np.int64) for label in groups}
@@ -306,10 +313,19 @@ class _MetricTracker:
                     continue
                 pairs = nearest_neighbors(initial_states[index], users=queries)
                 self.neighbors[label] = (queries, pairs)
+            self.tracked_rows = np.zeros(n, dtype=np.bool_)
+            for label, index in [(None, everyone), *groups.items()]:
+                if self.neighbors[label] is not None:
+                    queries, pairs = self.neighbors[label]
+                    self.tracked_rows[index if queries is None else index[queries]] = True
+                    self.tracked_rows[index[pairs]] = True
+            if self.tracked_rows.all():
+                self.tracked_rows = None
 
     def observe(self, actions: NDArray[np.int64], positive: NDArray[np.bool_]) -> None:
         if self.track_consumed:
-            users = np.flatnonzero(positive)
+            tracked = positive if self.tracked_rows is None else positive & self.tracked_rows
+            users = np.flatnonzero(tracked)
             self._pending_users.append(users)
             self._pending_items.append(actions[users])
         for label, index in self.groups.items():
@@ -323,7 +339,8 @@ class _MetricTracker:
             update = sp.csr_array(
                 (np.ones(users.size, dtype=np.int64), (users, items)), shape=self.consumed.shape
             )
-            self.consumed = self.consumed + update
+            self.consumed = self.consumed + update  # canonical: sorted, duplicates summed
+            self.consumed.data[:] = 1  # every stored count is positive: an indicator
             self._pending_users.clear()
             self._pending_items.clear()
 
@@ -351,21 +368,35 @@ class _MetricTracker:
         counts: NDArray[np.int64] | None,
         consumed: Any,
     ) -> None:
+        # One evaluation for every metric but jaccard_nn: the states are validated and
+        # normalised once, the initial states once per run.
+        computable = [
+            name
+            for name in self.others
+            if counts is not None or "counts" not in METRICS[name].inputs
+        ]
+        initial = None
+        if "drift" in computable:
+            initial = self.initial.get(label)
+            if initial is None:
+                initial = self.initial[label] = _Preferences.check(initial_states, "initial_states")
+        data = {"states": states, "initial_states": initial_states, "counts": counts}
+        values = _evaluate(computable, data, initial) if computable else {}
         for name in self.names:
-            inputs = METRICS[name].inputs
-            if ("counts" in inputs and counts is None) or (
-                name == "jaccard_nn" and self.neighbors.get(label) is None
-            ):
-                value = math.nan  # no item counts before the first step; < 2 users
-            elif name == "jaccard_nn":
-                queries, pairs = self.neighbors[label]
-                value = jaccard_nearest_neighbors(
-                    initial_states, consumed, neighbors=pairs, users=queries
-                )
+            if name == "jaccard_nn":
+                if self.neighbors.get(label) is None:
+                    value = math.nan  # fewer than 2 users
+                else:
+                    queries, pairs = self.neighbors[label]
+                    everyone = queries is None
+                    value = _jaccard(
+                        consumed,
+                        np.arange(len(initial_states)) if everyone else queries,
+                        pairs,
+                        everyone=everyone,
+                    )
             else:
-                value = compute_metrics(
-                    [name], states=states, initial_states=initial_states, counts=counts
-                )[name]
+                value = values.get(name, math.nan)  # no item counts before the first step
             self.values.setdefault(name + suffix, []).append(value)
 
     def series(self) -> dict[str, NDArray[np.float64]]:
