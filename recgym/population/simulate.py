@@ -271,6 +271,27 @@ def _store(trajectory: dict[str, NDArray[Any]], t: int, **arrays: NDArray[Any] |
             trajectory[name][index] = value
 
 
+#: Largest bit matrix (bytes) of consumed items that the tracker keeps instead of CSR.
+_BITS_BUDGET = 1 << 26
+
+
+def _jaccard_bits(
+    bits: NDArray[np.uint8], queries: NDArray[np.intp], partner: NDArray[np.intp]
+) -> float:
+    """``metrics._jaccard`` on a bit-packed 0/1 matrix (rows of users, 8 items a byte).
+
+    The same integer intersections and unions, so bit-identical values.
+    """
+    first, second = bits[queries], bits[partner]
+    intersection = np.bitwise_count(first & second).sum(axis=1, dtype=np.int64)
+    sizes_first = np.bitwise_count(first).sum(axis=1, dtype=np.int64)
+    union = sizes_first + np.bitwise_count(second).sum(axis=1, dtype=np.int64) - intersection
+    defined = union > 0
+    if not defined.any():
+        return math.nan
+    return float(np.mean(intersection[defined] / union[defined]))
+
+
 class _MetricTracker:
     """Evaluates the chosen metrics, for the whole population and for each group."""
 
@@ -299,6 +320,9 @@ class _MetricTracker:
         # jaccard_nn reads: the queried users and their neighbours (None: every row).
         self.consumed = sp.csr_array((n, n_items), dtype=np.int64)
         self.tracked_rows: NDArray[np.bool_] | None = None
+        self.bits: NDArray[np.uint8] | None = None
+        # label -> (queried users, their neighbours) as indices of all users.
+        self.global_pairs: dict[Any, tuple[NDArray[np.intp], NDArray[np.intp]]] = {}
         self._pending_users: list[NDArray[np.intp]] = []
         self._pending_items: list[NDArray[np.int64]] = []
         self.group_counts = {label: np.zeros(n_items, dtype=np.int64) for label in groups}
@@ -321,13 +345,29 @@ class _MetricTracker:
                     self.tracked_rows[index[pairs]] = True
             if self.tracked_rows.all():
                 self.tracked_rows = None
+            # With a small enough catalogue, the indicator is a bit matrix (one bit per
+            # user and item) updated in place: no sparse addition per record.
+            row_bytes = (n_items + 7) // 8
+            if n * row_bytes <= _BITS_BUDGET:
+                self.bits = np.zeros((n, row_bytes), dtype=np.uint8)
+                for label, index in [(None, everyone), *groups.items()]:
+                    if self.neighbors[label] is not None:
+                        queries, pairs = self.neighbors[label]
+                        rows = index if queries is None else index[queries]
+                        self.global_pairs[label] = (rows, index[pairs])
 
     def observe(self, actions: NDArray[np.int64], positive: NDArray[np.bool_]) -> None:
         if self.track_consumed:
             tracked = positive if self.tracked_rows is None else positive & self.tracked_rows
             users = np.flatnonzero(tracked)
-            self._pending_users.append(users)
-            self._pending_items.append(actions[users])
+            if self.bits is not None:
+                items = actions[users]
+                # One action per user and step: no (user, byte) pair repeats, so a plain
+                # fancy-indexed |= is exact.
+                self.bits[users, items >> 3] |= (0x80 >> (items & 7)).astype(np.uint8)
+            else:
+                self._pending_users.append(users)
+                self._pending_items.append(actions[users])
         for label, index in self.groups.items():
             counted = actions[index][positive[index]] if self.count_consumption else actions[index]
             self.group_counts[label] += np.bincount(counted, minlength=self.n_items)
@@ -356,7 +396,7 @@ class _MetricTracker:
                 states[index],
                 self.initial_states[index],
                 None if counts is None else self.group_counts[label],
-                self.consumed[index] if self.track_consumed else None,
+                self.consumed[index] if self.track_consumed and self.bits is None else None,
             )
 
     def _evaluate(
@@ -386,6 +426,8 @@ class _MetricTracker:
             if name == "jaccard_nn":
                 if self.neighbors.get(label) is None:
                     value = math.nan  # fewer than 2 users
+                elif self.bits is not None:
+                    value = _jaccard_bits(self.bits, *self.global_pairs[label])
                 else:
                     queries, pairs = self.neighbors[label]
                     everyone = queries is None

@@ -4,6 +4,7 @@ its values must be exactly those of the public functions called one by one."""
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -111,3 +112,32 @@ def test_jaccard_kernel_on_an_indicator_matches_the_public_function():
     everyone = (np.arange(n) + 1) % n
     expected = jaccard_nearest_neighbors(states, counts, neighbors=everyone)
     assert _jaccard(indicator, np.arange(n), everyone, everyone=True) == expected
+
+
+@pytest.mark.parametrize("jaccard_users", [40, 10_000])
+def test_simulate_jaccard_is_the_same_from_bits_and_from_a_sparse_matrix(
+    monkeypatch, jaccard_users
+):
+    import recgym.population.simulate  # noqa: F401  (the module, not the function)
+    from recgym.population import PopulationEnv
+
+    module = sys.modules["recgym.population.simulate"]
+
+    def run() -> dict[str, np.ndarray]:
+        env = PopulationEnv(
+            n_users=200, n_items=13, user_feature_dim=3, item_feature_dim=3,
+            step_per_episode=8, obs_std=0.1, reward_std=0.1, random_state=3,
+        )  # fmt: skip
+        groups = np.arange(200) % 3
+        history = module.simulate(
+            env, "epsilon_greedy", seed=1, groups=groups, jaccard_users=jaccard_users
+        )
+        return history.metrics
+
+    bits = run()
+    monkeypatch.setattr(module, "_BITS_BUDGET", 0)
+    sparse = run()
+    assert list(bits) == list(sparse)
+    for name in bits:
+        assert np.array_equal(bits[name], sparse[name], equal_nan=True), name
+    assert np.isfinite(bits["jaccard_nn"][1:]).all()
