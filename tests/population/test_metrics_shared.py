@@ -17,6 +17,7 @@ from recgym.population.metrics import (
     _jaccard,
     _Preferences,
     _row_norms,
+    _unit_rows,
     compute_metrics,
     jaccard_nearest_neighbors,
     preference_drift_per_user,
@@ -141,3 +142,21 @@ def test_simulate_jaccard_is_the_same_from_bits_and_from_a_sparse_matrix(
     for name in bits:
         assert np.array_equal(bits[name], sparse[name], equal_nan=True), name
     assert np.isfinite(bits["jaccard_nn"][1:]).all()
+
+
+@pytest.mark.parametrize("kind", DRIFT_KINDS)
+def test_drift_in_row_blocks_equals_the_whole_array_formula(kind):
+    rng = np.random.default_rng(7)
+    states, initial = rng.standard_normal((20_001, 5)), rng.standard_normal((20_001, 5))
+    states[::7] = 0.0
+    initial[::11] = 0.0
+    now, then = _unit_rows(states), _unit_rows(initial)
+    if kind == "cosine":
+        expected = np.clip(1.0 - np.einsum("ij,ij->i", now, then), 0.0, 2.0)
+    else:
+        expected = np.linalg.norm(now - then, axis=1)
+        if kind == "angle":
+            expected = 2.0 * np.arctan2(expected, np.linalg.norm(now + then, axis=1))
+            both_zero = ~now.any(axis=1) & ~then.any(axis=1)
+            expected = np.where(both_zero, np.pi / 2, expected)
+    assert np.array_equal(preference_drift_per_user(states, initial, kind=kind), expected)
