@@ -395,6 +395,31 @@ class _UniformMarginal(Policy):
         return np.full(self._n_users, 1.0 / self.n_items)
 
 
+class _Deterministic(Policy):
+    """A policy that picks one item per user with probability 1, given by :meth:`_choose`."""
+
+    @abstractmethod
+    def _choose(self, observations: NDArray[Any], states: NDArray[Any] | None) -> NDArray[Any]:
+        """The chosen item of every user, int64 ``(N,)``, on checked observations."""
+
+    def act(self, observations: NDArray[Any], *, states: NDArray[Any] | None = None) -> Decision:
+        """See :meth:`Policy.act`: propensity 1 for every user."""
+        observations = self._check_observations(observations, "act")
+        return Decision(self._choose(observations, states), np.ones(self._n_users))
+
+    def probabilities(
+        self,
+        observations: NDArray[Any],
+        actions: NDArray[np.integer[Any]],
+        *,
+        states: NDArray[Any] | None = None,
+    ) -> NDArray[np.float64]:
+        """See :meth:`Policy.probabilities`: 1 for the chosen item, 0 otherwise."""
+        observations = self._check_observations(observations, "probabilities")
+        actions = self._check_actions(actions)
+        return (actions == self._choose(observations, states)).astype(np.float64)
+
+
 class RandomPolicy(_UniformMarginal):
     """Recommend a uniformly random item to every user, independently.
 
@@ -410,7 +435,7 @@ class RandomPolicy(_UniformMarginal):
         return Decision(actions, np.full(self._n_users, 1.0 / self.n_items))
 
 
-class GreedyPolicy(_ScoringPolicy):
+class GreedyPolicy(_ScoringPolicy, _Deterministic):
     """Recommend the item of highest estimated affinity ``⟨oᵢ, v⟩``.
 
     The estimate of a user's preference is the (noisy) observation itself. Ties go to the
@@ -426,24 +451,8 @@ class GreedyPolicy(_ScoringPolicy):
         """The array whose rows are scored (the observations; oracles override)."""
         return observations
 
-    def act(self, observations: NDArray[Any], *, states: NDArray[Any] | None = None) -> Decision:
-        """See :meth:`Policy.act`."""
-        observations = self._check_observations(observations, "act")
-        actions = self._greedy(self._scored(observations, states))
-        return Decision(actions, np.ones(self._n_users))
-
-    def probabilities(
-        self,
-        observations: NDArray[Any],
-        actions: NDArray[np.integer[Any]],
-        *,
-        states: NDArray[Any] | None = None,
-    ) -> NDArray[np.float64]:
-        """See :meth:`Policy.probabilities`."""
-        observations = self._check_observations(observations, "probabilities")
-        actions = self._check_actions(actions)
-        greedy = self._greedy(self._scored(observations, states))
-        return (actions == greedy).astype(np.float64)
+    def _choose(self, observations: NDArray[Any], states: NDArray[Any] | None) -> NDArray[Any]:
+        return self._greedy(self._scored(observations, states))
 
 
 class OracleGreedyPolicy(GreedyPolicy):
@@ -780,7 +789,7 @@ class MassMediaPolicy(_UniformMarginal):
         )
 
 
-class MostPopularPolicy(Policy):
+class MostPopularPolicy(_Deterministic):
     """Recommend to everyone the item with the most positive feedback so far.
 
     :meth:`update` counts, per item, the rewards ``> 0`` (a click for binary rewards, a
@@ -801,28 +810,13 @@ class MostPopularPolicy(Policy):
         self._require_reset("positive_counts")
         return self._positive_counts.copy()
 
-    def act(self, observations: NDArray[Any], *, states: NDArray[Any] | None = None) -> Decision:
-        """See :meth:`Policy.act`."""
-        self._check_observations(observations, "act")
-        item = self._positive_counts.argmax()
-        return Decision(np.full(self._n_users, item, dtype=np.int64), np.ones(self._n_users))
+    def _choose(self, observations: NDArray[Any], states: NDArray[Any] | None) -> NDArray[Any]:
+        return np.full(self._n_users, self._positive_counts.argmax(), dtype=np.int64)
 
     def update(self, actions: NDArray[np.integer[Any]], rewards: NDArray[Any]) -> None:
         """Add one to the count of every item shown with a reward ``> 0``."""
         actions, rewards = self._check_feedback(actions, rewards)
         self._positive_counts += np.bincount(actions[rewards > 0], minlength=self.n_items)
-
-    def probabilities(
-        self,
-        observations: NDArray[Any],
-        actions: NDArray[np.integer[Any]],
-        *,
-        states: NDArray[Any] | None = None,
-    ) -> NDArray[np.float64]:
-        """See :meth:`Policy.probabilities`."""
-        self._check_observations(observations, "probabilities")
-        actions = self._check_actions(actions)
-        return (actions == self._positive_counts.argmax()).astype(np.float64)
 
 
 class CollaborativeFilteringPolicy(_ScoringPolicy):
@@ -1016,7 +1010,7 @@ class CollaborativeFilteringPolicy(_ScoringPolicy):
         return _epsilon_propensities(greedy, actions, self.epsilon, self.n_items)
 
 
-class ExposureConstrainedPolicy(_ScoringPolicy):
+class ExposureConstrainedPolicy(_ScoringPolicy, _Deterministic):
     """Greedy on the observations, but no item is shown to more than a share of users per step.
 
     Each item has a per-step capacity ``c = ⌈max_share · N⌉``. The assignment runs in
@@ -1087,22 +1081,8 @@ class ExposureConstrainedPolicy(_ScoringPolicy):
             unassigned = np.sort(unassigned[order[~accepted]])
         return actions
 
-    def act(self, observations: NDArray[Any], *, states: NDArray[Any] | None = None) -> Decision:
-        """See :meth:`Policy.act`."""
-        observations = self._check_observations(observations, "act")
-        return Decision(self._assign(observations), np.ones(self._n_users))
-
-    def probabilities(
-        self,
-        observations: NDArray[Any],
-        actions: NDArray[np.integer[Any]],
-        *,
-        states: NDArray[Any] | None = None,
-    ) -> NDArray[np.float64]:
-        """See :meth:`Policy.probabilities`."""
-        observations = self._check_observations(observations, "probabilities")
-        actions = self._check_actions(actions)
-        return (actions == self._assign(observations)).astype(np.float64)
+    def _choose(self, observations: NDArray[Any], states: NDArray[Any] | None) -> NDArray[Any]:
+        return self._assign(observations)
 
 
 # ---------------------------------------------------------------------------- registry
