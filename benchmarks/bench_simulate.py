@@ -57,7 +57,7 @@ import recgym
 from recgym.population import PopulationEnv
 from recgym.population.metrics import METRICS, nearest_neighbors
 from recgym.population.policies import make_policy
-from recgym.population.simulate import DEFAULT_METRICS, simulate
+from recgym.population.simulation import DEFAULT_METRICS, simulate
 
 TRECS_USER_STEPS_PER_SECOND = 38_000
 BLAS_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")

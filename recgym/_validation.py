@@ -17,10 +17,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 __all__ = [
+    "check_actions",
     "check_array",
     "check_bool",
     "check_choice",
+    "check_dtype",
     "check_item",
+    "check_legacy_seed",
     "check_nonnegative_float",
     "check_nonnegative_int",
     "check_options",
@@ -211,3 +214,81 @@ def check_item(value: Any, name: str, n_items: int) -> int:
     if not 0 <= item < n_items:
         raise ValueError(f"`{name}` must lie in [0, {n_items}), got {item!r}")
     return int(item)
+
+
+def check_actions(actions: Any, n: int, n_items: int) -> NDArray[np.int64]:
+    """Validate a batch of actions with vectorised checks and return them as int64.
+
+    Args:
+        actions: Integer array of shape ``(n,)``.
+        n: Expected number of actions.
+        n_items: Number of items; every action must lie in ``[0, n_items)``.
+
+    Returns:
+        numpy.ndarray: ``actions`` as an int64 array (the same object if it already was).
+
+    Raises:
+        TypeError: If ``actions`` is not an integer ndarray.
+        ValueError: If its shape is not ``(n,)`` or an action is out of range.
+    """
+    if not isinstance(actions, np.ndarray):
+        raise TypeError(
+            f"`actions` must be a numpy integer array of shape ({n},), got {type(actions).__name__}"
+        )
+    if actions.dtype == np.bool_ or not np.issubdtype(actions.dtype, np.integer):
+        raise TypeError(f"`actions` must hold integers, got dtype {actions.dtype}")
+    if actions.shape != (n,):
+        raise ValueError(f"`actions` must have shape ({n},), got {actions.shape}")
+    if n and (actions.min() < 0 or actions.max() >= n_items):
+        bad = np.flatnonzero((actions < 0) | (actions >= n_items))
+        raise ValueError(
+            f"`actions` must lie in [0, {n_items}), got {actions[bad[:5]].tolist()} "
+            f"at positions {bad[:5].tolist()}" + (" (first 5 shown)" if len(bad) > 5 else "")
+        )
+    return actions.astype(np.int64, copy=False)
+
+
+def check_dtype(value: Any, name: str = "dtype") -> np.dtype[Any]:
+    """Return ``value`` as a numpy dtype if it is float32 or float64.
+
+    Raises:
+        ValueError: For anything else.
+    """
+    try:
+        resolved = np.dtype(value)
+    except TypeError:
+        resolved = None
+    if resolved not in (np.float32, np.float64):
+        raise ValueError(f"`{name}` must be numpy.float32 or numpy.float64, got {value!r}")
+    return resolved
+
+
+#: Seeds of ``numpy.random.RandomState`` lie in ``[0, 2**32)``.
+_SEED_BOUND = 2**32
+
+
+def check_legacy_seed(value: Any, name: str) -> int:
+    """Return ``value`` as a Python ``int`` if it can seed a legacy ``RandomState``.
+
+    Args:
+        value: The candidate: a Python or numpy integer in ``[0, 2**32)`` (``bool`` and
+            ``None`` are rejected: the original required an integer ``random_state``).
+        name: The argument name used in error messages.
+
+    Returns:
+        int: ``value`` as a Python ``int``.
+
+    Raises:
+        TypeError: If ``value`` is not an integer.
+        ValueError: If ``value`` is outside ``[0, 2**32)``.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(
+            f"`{name}` must be an integer in [0, 2**32) with legacy=True (the original "
+            f"seeded numpy.random.RandomState with it), got {value!r}"
+        )
+    if not 0 <= value < _SEED_BOUND:
+        raise ValueError(
+            f"`{name}` must be an integer in [0, 2**32) with legacy=True, got {value!r}"
+        )
+    return int(value)

@@ -35,18 +35,28 @@ import os
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
 
 from recgym._validation import check_path
 
+if TYPE_CHECKING:
+    from recgym.config import PopulationConfig
+    from recgym.core import PopulationCore
+
 __all__ = [
     "CHECKPOINT_FORMAT",
     "Checkpointable",
+    "check_core_snapshot",
+    "check_entry_array",
+    "check_entry_int",
+    "check_generator_entries",
+    "copy_plain",
     "generator_from_state",
     "generator_state",
+    "load_core_snapshot",
     "read_checkpoint",
     "write_checkpoint",
 ]
@@ -93,9 +103,9 @@ def generator_state(generator: Any) -> dict[str, Any] | None:
     if generator is None:
         return None
     if isinstance(generator, np.random.Generator):
-        return {"kind": "Generator", "state": _copy(generator.bit_generator.state)}
+        return {"kind": "Generator", "state": copy_plain(generator.bit_generator.state)}
     if isinstance(generator, np.random.RandomState):
-        return {"kind": "RandomState", "state": _copy(generator.get_state(legacy=False))}
+        return {"kind": "RandomState", "state": copy_plain(generator.get_state(legacy=False))}
     raise TypeError(
         "only numpy.random.Generator and numpy.random.RandomState can be checkpointed, got "
         f"{type(generator).__name__} (pickle the environment instead)"
@@ -127,14 +137,14 @@ def generator_from_state(data: Any, name: str = "generator") -> Any:
     )
 
 
-def _copy(value: Any) -> Any:
+def copy_plain(value: Any) -> Any:
     """A deep copy of nested dicts, lists and arrays (arrays copied, scalars as Python)."""
     if isinstance(value, np.ndarray):
         return value.copy()
     if isinstance(value, dict):
-        return {key: _copy(item) for key, item in value.items()}
+        return {key: copy_plain(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_copy(item) for item in value]
+        return [copy_plain(item) for item in value]
     if isinstance(value, np.generic):
         return value.item()
     return value
@@ -156,8 +166,8 @@ class Checkpointable:
 
     _checkpoint_attributes: ClassVar[dict[str, str]] = {}
     _checkpoint_settings: ClassVar[tuple[str, ...]] = ()
-    _population: Any
-    config: Any
+    _population: PopulationCore
+    config: PopulationConfig
 
     def checkpoint(self) -> dict[str, Any]:
         """A snapshot of everything the continuation depends on, as plain data.
@@ -176,12 +186,12 @@ class Checkpointable:
             "version": _VERSION,
             "environment": type(self).__name__,
             "settings": self._settings(),
-            "population": _population_state(self._population),
+            "population": self._population.snapshot(),
             "environment_state": {
                 name.lstrip("_"): (
                     generator_state(getattr(self, name))
                     if kind == "generator"
-                    else _copy(getattr(self, name))
+                    else copy_plain(getattr(self, name))
                 )
                 for name, kind in self._checkpoint_attributes.items()
             },
@@ -205,11 +215,11 @@ class Checkpointable:
         """
         _check_header(checkpoint, type(self).__name__)
         _check_settings(checkpoint["settings"], self._settings())
-        population = _check_population(checkpoint["population"], self._population)
+        population = self._population.check_snapshot(checkpoint["population"])
         attributes = _check_attributes(
             checkpoint.get("environment_state"), self._checkpoint_attributes
         )
-        _apply_population(self._population, population)
+        self._population.load_snapshot(population)
         for name, value in attributes.items():
             setattr(self, name, value)
         self._on_restore()
@@ -245,7 +255,7 @@ class Checkpointable:
         settings: dict[str, Any] = {name: getattr(config, name) for name in _CONFIG_FIELDS}
         settings["user_model"] = _describe_model(population.user_model)
         settings["dtype"] = np.dtype(population.dtype).name
-        settings["slots"] = int(population.n)
+        settings["slots"] = int(population.n_slots)
         for name in self._checkpoint_settings:
             settings[name] = getattr(self, name)
         settings["features_sha256"] = self._features_sha256()
@@ -272,26 +282,6 @@ def _describe_model(model: Any) -> dict[str, Any]:
         if isinstance(getattr(model, name, None), (bool, int, float, str, type(None)))
     }
     return {"class": f"{cls.__module__}.{cls.__qualname__}", "fields": values}
-
-
-def _population_state(population: Any) -> dict[str, Any]:
-    generators = {
-        name: generator_state(getattr(population, name))
-        for name in ("user_rng", "obs_rng", "random_")
-        if hasattr(population, name)
-    }
-    generators["user_model"] = generator_state(getattr(population.user_model, "random_", None))
-    state = {
-        "t": int(population.t),
-        "seeded": bool(population.seeded),
-        "user_ids": _copy(population.user_ids),
-        "states": _copy(population.states),
-        "generators": generators,
-    }
-    if hasattr(population, "auto_reset_user_id"):  # legacy: the hidden reset's draws
-        state["auto_reset_user_id"] = population.auto_reset_user_id
-        state["auto_reset_observation"] = _copy(population.auto_reset_observation)
-    return state
 
 
 # --- checks (nothing changes until everything passed) ----------------------------------
@@ -333,82 +323,14 @@ def _check_settings(saved: Mapping[str, Any], current: dict[str, Any]) -> None:
         )
 
 
-def _check_population(saved: Mapping[str, Any], population: Any) -> dict[str, Any]:
-    """The validated population entries, with new arrays and generators."""
-    n, d = population.n, population.config.user_feature_dim
-    n_users = population.config.n_users
-    t = saved.get("t")
-    if isinstance(t, (bool, np.bool_)) or not isinstance(t, (int, np.integer)):
-        raise ValueError(f"checkpoint entry population['t'] must be an integer, got {t!r}")
-    if not 0 <= t <= population.step_per_episode:
-        raise ValueError(
-            f"checkpoint entry population['t'] must lie in [0, {population.step_per_episode}]"
-            f", got {t!r}"
-        )
-    seeded = saved.get("seeded")
-    if not isinstance(seeded, (bool, np.bool_)):
-        raise ValueError(f"checkpoint entry population['seeded'] must be a bool, got {seeded!r}")
-    states = saved.get("states")
-    user_ids = saved.get("user_ids")
-    if (states is None) != (user_ids is None):
-        raise ValueError(
-            "checkpoint entries population['states'] and population['user_ids'] must be "
-            "both arrays or both None"
-        )
-    if states is not None:
-        states = _check_entry_array(states, "states", (n, d), population.dtype)
-        if not np.isfinite(states).all():
-            raise ValueError("checkpoint entry population['states'] holds NaN or inf")
-        user_ids = _check_entry_array(user_ids, "user_ids", (n,), np.dtype(np.int64))
-        if n and (user_ids.min() < 0 or user_ids.max() >= n_users):
-            raise ValueError(f"checkpoint entry population['user_ids'] must lie in [0, {n_users})")
-    generators = saved.get("generators")
-    if not isinstance(generators, Mapping):
-        raise ValueError(
-            f"checkpoint entry population['generators'] must be a dict, got {generators!r}"
-        )
-    names = [name for name in generators if name != "user_model"]
-    legacy = hasattr(population, "auto_reset_user_id")
-    wanted = ["random_"] if legacy else (["user_rng", "obs_rng"] if seeded else [])
-    if sorted(names) != sorted(wanted) or "user_model" not in generators:
-        raise ValueError(
-            "checkpoint entry population['generators'] must hold "
-            f"{[*wanted, 'user_model']}, got {list(generators)}"
-        )
-    checked: dict[str, Any] = {
-        "t": int(t),
-        "seeded": bool(seeded),
-        "states": states,
-        "user_ids": user_ids,
-        "generators": {
-            name: generator_from_state(value, f"population['generators'][{name!r}]")
-            for name, value in generators.items()
-        },
-    }
-    if legacy:
-        auto_id = saved.get("auto_reset_user_id")
-        if auto_id is not None and (
-            isinstance(auto_id, (bool, np.bool_))
-            or not isinstance(auto_id, (int, np.integer))
-            or not 0 <= auto_id < n_users
-        ):
-            raise ValueError(
-                "checkpoint entry population['auto_reset_user_id'] must be None or an "
-                f"integer in [0, {n_users}), got {auto_id!r}"
-            )
-        observation = saved.get("auto_reset_observation")
-        if observation is not None:
-            observation = _check_entry_array(
-                observation, "auto_reset_observation", (1, d), np.dtype(np.float64)
-            )
-        checked["auto_reset_user_id"] = None if auto_id is None else int(auto_id)
-        checked["auto_reset_observation"] = observation
-    return checked
-
-
-def _check_entry_array(
-    value: Any, name: str, shape: tuple[int, ...], dtype: np.dtype[Any]
+def check_entry_array(
+    value: Any, label: str, shape: tuple[int, ...], dtype: np.dtype[Any]
 ) -> NDArray[Any]:
+    """A copy of the checkpoint entry ``label`` if it is an array of ``shape`` and ``dtype``.
+
+    Raises:
+        ValueError: Otherwise, naming ``label``.
+    """
     if not isinstance(value, np.ndarray) or value.shape != shape or value.dtype != dtype:
         got = (
             f"shape {value.shape} and dtype {value.dtype}"
@@ -416,10 +338,23 @@ def _check_entry_array(
             else type(value).__name__
         )
         raise ValueError(
-            f"checkpoint entry population[{name!r}] must be an array of shape {shape} and "
+            f"checkpoint entry {label} must be an array of shape {shape} and "
             f"dtype {dtype}, got {got}"
         )
     return value.copy()
+
+
+def check_entry_int(value: Any, label: str, low: int, high: int) -> int:
+    """The checkpoint entry ``label`` as an int if it is an integer in ``[low, high]``.
+
+    Raises:
+        ValueError: Otherwise, naming ``label``.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"checkpoint entry {label} must be an integer, got {value!r}")
+    if not low <= value <= high:
+        raise ValueError(f"checkpoint entry {label} must lie in [{low}, {high}], got {value!r}")
+    return int(value)
 
 
 def _check_attributes(saved: Any, kinds: Mapping[str, str]) -> dict[str, Any]:
@@ -453,7 +388,68 @@ def _check_attributes(saved: Any, kinds: Mapping[str, str]) -> dict[str, Any]:
     return values
 
 
-def _apply_population(population: Any, checked: dict[str, Any]) -> None:
+def check_core_snapshot(
+    saved: Mapping[str, Any], n_slots: int, config: PopulationConfig, dtype: np.dtype[Any]
+) -> dict[str, Any]:
+    """Validate the entries every core's snapshot has: ``t``, ``seeded``, ``states``, ``user_ids``.
+
+    Returns:
+        dict: Those entries as new, validated objects (arrays copied).
+
+    Raises:
+        ValueError: On a malformed or mismatching entry, named in the message.
+    """
+    t = check_entry_int(saved.get("t"), "population['t']", 0, config.step_per_episode)
+    seeded = saved.get("seeded")
+    if not isinstance(seeded, (bool, np.bool_)):
+        raise ValueError(f"checkpoint entry population['seeded'] must be a bool, got {seeded!r}")
+    states, user_ids = saved.get("states"), saved.get("user_ids")
+    if (states is None) != (user_ids is None):
+        raise ValueError(
+            "checkpoint entries population['states'] and population['user_ids'] must be "
+            "both arrays or both None"
+        )
+    if states is not None:
+        d = config.user_feature_dim
+        states = check_entry_array(states, "population['states']", (n_slots, d), dtype)
+        if not np.isfinite(states).all():
+            raise ValueError("checkpoint entry population['states'] holds NaN or inf")
+        user_ids = check_entry_array(
+            user_ids, "population['user_ids']", (n_slots,), np.dtype(np.int64)
+        )
+        if user_ids.min() < 0 or user_ids.max() >= config.n_users:
+            raise ValueError(
+                f"checkpoint entry population['user_ids'] must lie in [0, {config.n_users})"
+            )
+    return {"t": t, "seeded": bool(seeded), "states": states, "user_ids": user_ids}
+
+
+def check_generator_entries(generators: Any, wanted: list[str]) -> dict[str, Any]:
+    """New generators from a snapshot's ``generators`` entry.
+
+    It must hold exactly the generators ``wanted`` and ``"user_model"``.
+
+    Raises:
+        ValueError: Otherwise, or on a malformed generator state.
+    """
+    if not isinstance(generators, Mapping):
+        raise ValueError(
+            f"checkpoint entry population['generators'] must be a dict, got {generators!r}"
+        )
+    names = [name for name in generators if name != "user_model"]
+    if sorted(names) != sorted(wanted) or "user_model" not in generators:
+        raise ValueError(
+            "checkpoint entry population['generators'] must hold "
+            f"{[*wanted, 'user_model']}, got {list(generators)}"
+        )
+    return {
+        name: generator_from_state(value, f"population['generators'][{name!r}]")
+        for name, value in generators.items()
+    }
+
+
+def load_core_snapshot(population: Any, checked: dict[str, Any]) -> None:
+    """Apply the entries :func:`check_core_snapshot` validated to ``population``."""
     for name in ("states", "user_ids"):  # as the core's own: never written into again
         if checked[name] is not None:
             checked[name].flags.writeable = False
@@ -461,15 +457,6 @@ def _apply_population(population: Any, checked: dict[str, Any]) -> None:
     population.seeded = checked["seeded"]
     population.states = checked["states"]
     population.user_ids = checked["user_ids"]
-    generators = dict(checked["generators"])
-    model_generator = generators.pop("user_model")
-    for name, generator in generators.items():
-        setattr(population, name, generator)
-    if model_generator is not None:
-        population.user_model.random_ = model_generator
-    if "auto_reset_user_id" in checked:
-        population.auto_reset_user_id = checked["auto_reset_user_id"]
-        population.auto_reset_observation = checked["auto_reset_observation"]
 
 
 # --- files -------------------------------------------------------------------------------

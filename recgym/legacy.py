@@ -44,8 +44,9 @@ anything, since the original never produced one.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -53,45 +54,28 @@ from numpy.typing import NDArray
 from recgym._validation import (
     check_choice,
     check_item,
+    check_legacy_seed,
     check_nonnegative_float,
     check_positive_int,
 )
-from recgym.population.core import PopulationConfig
+from recgym.checkpoint import (
+    check_core_snapshot,
+    check_entry_array,
+    check_generator_entries,
+    copy_plain,
+    generator_state,
+    load_core_snapshot,
+)
+from recgym.config import PopulationConfig, complete_arguments
 from recgym.types import Action
 from recgym.user_model import REWARD_TYPES, BaseUserModel, UserModel
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from recgym.config import EnvArguments
+
 __all__ = ["LegacyPopulation", "LegacyUserModel", "check_legacy_seed"]
-
-#: Seeds of ``numpy.random.RandomState`` lie in ``[0, 2**32)``.
-_SEED_BOUND = 2**32
-
-
-def check_legacy_seed(value: Any, name: str) -> int:
-    """Return ``value`` as a Python ``int`` if it can seed a legacy ``RandomState``.
-
-    Args:
-        value: The candidate: a Python or numpy integer in ``[0, 2**32)`` (``bool`` and
-            ``None`` are rejected: the original required an integer ``random_state``).
-        name: The argument name used in error messages.
-
-    Returns:
-        int: ``value`` as a Python ``int``.
-
-    Raises:
-        TypeError: If ``value`` is not an integer.
-        ValueError: If ``value`` is outside ``[0, 2**32)``.
-    """
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(
-            f"`{name}` must be an integer in [0, 2**32) with legacy=True (the original "
-            f"seeded numpy.random.RandomState with it), got {value!r}"
-        )
-    if not 0 <= value < _SEED_BOUND:
-        raise ValueError(
-            f"`{name}` must be an integer in [0, 2**32) with legacy=True, got {value!r}"
-        )
-    return int(value)
-
 
 def _sigmoid(x: Any) -> Any:
     """The original's ``recgym.utils.sigmoid``."""
@@ -242,10 +226,9 @@ def _legacy_user_model(argument: Any, built: BaseUserModel, random_state: int) -
 class LegacyPopulation:
     """A population of one that reproduces the original ``RECEnv`` draw for draw.
 
-    It has the interface :class:`recgym.RECEnv` uses of the batched core (``seed``,
-    ``sample_users``, ``reset``, ``observe``, ``step``, ``done``, ``states``,
-    ``user_ids``, ``t``, ``seeded``) with the original's random streams and
-    arithmetic; see the module docstring. Build it with :meth:`from_arguments`.
+    It implements :class:`recgym.core.PopulationCore`, the interface the environments
+    use of the batched core, with the original's random streams and arithmetic; see
+    the module docstring. Build it with :meth:`from_arguments`.
 
     Args:
         config: The validated configuration, with spectrally normalised tables and the
@@ -260,7 +243,7 @@ class LegacyPopulation:
         auto_reset_observation: The observation that hidden reset drew, ``(1, d)``.
     """
 
-    n = 1
+    n_slots = 1
     dtype = np.dtype(np.float64)
 
     def __init__(self, config: PopulationConfig, random_: np.random.RandomState):
@@ -279,22 +262,7 @@ class LegacyPopulation:
         self.auto_reset_observation: NDArray[np.float64] | None = None
 
     @classmethod
-    def from_arguments(
-        cls,
-        step_per_episode: Any = 10,
-        n_items: Any = 5,
-        n_users: Any = 100,
-        item_feature_dim: Any = 5,
-        user_feature_dim: Any = 5,
-        item_feature_vector: Any = None,
-        user_feature_vector: Any = None,
-        reward_type: Any = "continuous",
-        reward_std: Any = 0.0,
-        obs_std: Any = 0.0,
-        UserModel: Any = UserModel,
-        random_state: Any = None,
-        feature_normalization: Any = "spectral",
-    ) -> LegacyPopulation:
+    def from_arguments(cls, **arguments: Unpack[EnvArguments]) -> LegacyPopulation:
         """Validate the original constructor arguments and draw what the original drew.
 
         Takes the parameters of :class:`recgym.RECEnv`. Missing feature tables are drawn
@@ -306,51 +274,48 @@ class LegacyPopulation:
             ValueError: An argument with a wrong value; also ``random_state=None`` and
                 ``feature_normalization="row"``, which legacy mode cannot reproduce.
         """
+        given = complete_arguments(arguments)
+        random_state = given["random_state"]
         if random_state is None:
             raise ValueError(
                 "`random_state` must be given with legacy=True (the original required "
                 "it: `random_state must be given`), got None"
             )
         random_state = check_legacy_seed(random_state, "random_state")
-        if feature_normalization != "spectral":
+        if given["feature_normalization"] != "spectral":
             raise ValueError(
                 "`feature_normalization` must be 'spectral' with legacy=True (the "
-                f"original's normalisation), got {feature_normalization!r}"
+                f"original's normalisation), got {given['feature_normalization']!r}"
             )
-        n_users = check_positive_int(n_users, "n_users")
-        n_items = check_positive_int(n_items, "n_items")
-        user_feature_dim = check_positive_int(user_feature_dim, "user_feature_dim")
-        item_feature_dim = check_positive_int(item_feature_dim, "item_feature_dim")
+        n_users = check_positive_int(given["n_users"], "n_users")
+        n_items = check_positive_int(given["n_items"], "n_items")
+        user_feature_dim = check_positive_int(given["user_feature_dim"], "user_feature_dim")
+        item_feature_dim = check_positive_int(given["item_feature_dim"], "item_feature_dim")
 
         random_ = np.random.RandomState(random_state)
+        user_feature_vector = given["user_feature_vector"]
         if user_feature_vector is None:
             user_feature_vector = random_.uniform(
                 low=-1.0, high=1.0, size=(n_users, user_feature_dim)
             )
+        item_feature_vector = given["item_feature_vector"]
         if item_feature_vector is None:
             item_feature_vector = random_.uniform(
                 low=-1.0, high=1.0, size=(n_items, item_feature_dim)
             )
         config = PopulationConfig.from_arguments(
-            step_per_episode=step_per_episode,
-            n_items=n_items,
-            n_users=n_users,
-            item_feature_dim=item_feature_dim,
-            user_feature_dim=user_feature_dim,
-            item_feature_vector=item_feature_vector,
-            user_feature_vector=user_feature_vector,
-            reward_type=reward_type,
-            reward_std=reward_std,
-            obs_std=obs_std,
-            UserModel=UserModel,
-            random_state=random_state,
-            feature_normalization="spectral",
+            **{
+                **given,
+                "item_feature_vector": item_feature_vector,
+                "user_feature_vector": user_feature_vector,
+                "random_state": random_state,
+            }
         )
         config = dataclasses.replace(
             config,
             user_features=_spectral_normalize(user_feature_vector),
             item_features=_spectral_normalize(item_feature_vector),
-            user_model=_legacy_user_model(UserModel, config.user_model, random_state),
+            user_model=_legacy_user_model(given["UserModel"], config.user_model, random_state),
         )
         return cls(config, random_)
 
@@ -418,3 +383,67 @@ class LegacyPopulation:
     def done(self) -> bool:
         """Whether ``step_per_episode`` steps have been taken since the last reset."""
         return self.t >= self.step_per_episode
+
+    # --- checkpoints ---------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything the continuation depends on, as plain data (copies).
+
+        Returns:
+            dict: ``{"t", "seeded", "user_ids", "states", "generators",
+            "auto_reset_user_id", "auto_reset_observation"}``; generators ``"random_"``
+            (the environment's stream) and ``"user_model"``.
+        """
+        return {
+            "t": self.t,
+            "seeded": self.seeded,
+            "user_ids": copy_plain(self.user_ids),
+            "states": copy_plain(self.states),
+            "generators": {
+                "random_": generator_state(self.random_),
+                "user_model": generator_state(getattr(self.user_model, "random_", None)),
+            },
+            "auto_reset_user_id": self.auto_reset_user_id,
+            "auto_reset_observation": copy_plain(self.auto_reset_observation),
+        }
+
+    def check_snapshot(self, saved: Mapping[str, Any]) -> dict[str, Any]:
+        """Validate a :meth:`snapshot`; change nothing. Returns new, validated objects.
+
+        Raises:
+            ValueError: On a malformed or mismatching entry, named in the message.
+        """
+        checked = check_core_snapshot(saved, 1, self.config, self.dtype)
+        checked["generators"] = check_generator_entries(saved.get("generators"), ["random_"])
+        n_users = self.config.n_users
+        auto_id = saved.get("auto_reset_user_id")
+        if auto_id is not None and (
+            isinstance(auto_id, (bool, np.bool_))
+            or not isinstance(auto_id, (int, np.integer))
+            or not 0 <= auto_id < n_users
+        ):
+            raise ValueError(
+                "checkpoint entry population['auto_reset_user_id'] must be None or an "
+                f"integer in [0, {n_users}), got {auto_id!r}"
+            )
+        observation = saved.get("auto_reset_observation")
+        if observation is not None:
+            observation = check_entry_array(
+                observation,
+                "population['auto_reset_observation']",
+                (1, self.config.user_feature_dim),
+                np.dtype(np.float64),
+            )
+        checked["auto_reset_user_id"] = None if auto_id is None else int(auto_id)
+        checked["auto_reset_observation"] = observation
+        return checked
+
+    def load_snapshot(self, checked: dict[str, Any]) -> None:
+        """Apply the result of :meth:`check_snapshot`."""
+        load_core_snapshot(self, checked)
+        generators = checked["generators"]
+        self.random_ = generators["random_"]
+        if generators["user_model"] is not None:
+            self.user_model.random_ = generators["user_model"]
+        self.auto_reset_user_id = checked["auto_reset_user_id"]
+        self.auto_reset_observation = checked["auto_reset_observation"]

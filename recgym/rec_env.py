@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, SupportsFloat
+from typing import TYPE_CHECKING, Any, ClassVar, SupportsFloat
 
 import gymnasium as gym
 import numpy as np
@@ -11,11 +11,17 @@ from numpy.typing import NDArray
 
 from recgym._validation import check_item, check_options, check_seed
 from recgym.checkpoint import Checkpointable
+from recgym.config import ExtensionArguments, OriginalArguments, PopulationConfig
+from recgym.core import Population
 from recgym.errors import ResetNeeded
 from recgym.legacy import LegacyPopulation
-from recgym.population.core import Population, PopulationConfig
 from recgym.rendering import RENDER_MODES, check_render_mode, render_text
 from recgym.user_model import BaseUserModel, UserModel
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from recgym.core import PopulationCore
 
 __all__ = ["RECEnv"]
 
@@ -123,32 +129,20 @@ class RECEnv(Checkpointable, gym.Env[NDArray[np.float64], np.int64]):
         UserModel: type[BaseUserModel] | BaseUserModel = UserModel,
         random_state: int | None = None,
         *,
-        feature_normalization: str = "spectral",
         render_mode: str | None = None,
         legacy: bool = False,
+        **extensions: Unpack[ExtensionArguments],
     ):
+        given = locals()
+        arguments = {name: given[name] for name in OriginalArguments.__annotations__}
         if not isinstance(legacy, (bool, np.bool_)):
             raise TypeError(f"`legacy` must be a bool, got {legacy!r}")
         self.legacy = bool(legacy)
         build = LegacyPopulation.from_arguments if legacy else PopulationConfig.from_arguments
-        built = build(
-            step_per_episode=step_per_episode,
-            n_items=n_items,
-            n_users=n_users,
-            item_feature_dim=item_feature_dim,
-            user_feature_dim=user_feature_dim,
-            item_feature_vector=item_feature_vector,
-            user_feature_vector=user_feature_vector,
-            reward_type=reward_type,
-            reward_std=reward_std,
-            obs_std=obs_std,
-            UserModel=UserModel,
-            random_state=random_state,
-            feature_normalization=feature_normalization,
-        )
+        built = build(**arguments, **extensions)
         self.config = built.config if legacy else built
         self.render_mode = check_render_mode(render_mode)
-        self._population = built if legacy else Population(self.config, n=1)
+        self._population: PopulationCore = built if legacy else Population(self.config, 1)
         self.observation_space = spaces.Box(
             -1.0, 1.0, shape=(self.config.user_feature_dim,), dtype=np.float64
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from gymnasium import logger, spaces
@@ -10,12 +10,15 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 from numpy.typing import NDArray
 
-from recgym._validation import check_options, check_positive_int, check_seed
+from recgym._validation import check_actions, check_options, check_positive_int, check_seed
 from recgym.checkpoint import Checkpointable
+from recgym.config import EnvArguments, PopulationConfig, signature_with_arguments
+from recgym.core import Population
 from recgym.errors import ResetNeeded
-from recgym.population.core import Population, PopulationConfig, check_actions
 from recgym.rendering import check_render_mode, render_text
-from recgym.user_model import BaseUserModel, UserModel
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["RECVectorEnv"]
 
@@ -55,8 +58,10 @@ class RECVectorEnv(
         max_episode_steps: Truncate after this many steps (``make_vec`` passes the
             spec's value); None for no truncation.
         render_mode: None or ``"ansi"``.
-        **kwargs: The parameters of :class:`recgym.RECEnv` (``step_per_episode``,
-            ``n_items``, ``n_users``, …, ``random_state``, ``feature_normalization``).
+        **arguments: The environment arguments
+            (:class:`~recgym.config.EnvArguments`): those of :class:`recgym.RECEnv`
+            (``step_per_episode``, ``n_items``, ``n_users``, …, ``random_state``,
+            ``feature_normalization``).
     """
 
     metadata: ClassVar[dict[str, Any]] = {
@@ -76,39 +81,13 @@ class RECVectorEnv(
     def __init__(
         self,
         num_envs: int = 1,
-        step_per_episode: int = 10,
-        n_items: int = 5,
-        n_users: int = 100,
-        item_feature_dim: int = 5,
-        user_feature_dim: int = 5,
-        item_feature_vector: NDArray[Any] | None = None,
-        user_feature_vector: NDArray[Any] | None = None,
-        reward_type: str = "continuous",
-        reward_std: float = 0.0,
-        obs_std: float = 0.0,
-        UserModel: type[BaseUserModel] | BaseUserModel = UserModel,
-        random_state: int | None = None,
         *,
-        feature_normalization: str = "spectral",
         max_episode_steps: int | None = None,
         render_mode: str | None = None,
+        **arguments: Unpack[EnvArguments],
     ):
         self.num_envs = check_positive_int(num_envs, "num_envs")
-        self.config = PopulationConfig.from_arguments(
-            step_per_episode=step_per_episode,
-            n_items=n_items,
-            n_users=n_users,
-            item_feature_dim=item_feature_dim,
-            user_feature_dim=user_feature_dim,
-            item_feature_vector=item_feature_vector,
-            user_feature_vector=user_feature_vector,
-            reward_type=reward_type,
-            reward_std=reward_std,
-            obs_std=obs_std,
-            UserModel=UserModel,
-            random_state=random_state,
-            feature_normalization=feature_normalization,
-        )
+        self.config = PopulationConfig.from_arguments(**arguments)
         self.max_episode_steps = (
             None
             if max_episode_steps is None
@@ -117,7 +96,7 @@ class RECVectorEnv(
         if render_mode == "human":
             raise ValueError(f"`render_mode` must be 'ansi' or None, got {render_mode!r}")
         self.render_mode = check_render_mode(render_mode)
-        self._population = Population(self.config, n=self.num_envs)
+        self._population = Population(self.config, self.num_envs)
         self.single_observation_space = spaces.Box(
             -1.0, 1.0, shape=(self.config.user_feature_dim,), dtype=np.float64
         )
@@ -223,3 +202,8 @@ class RECVectorEnv(
             )
             for i in range(self.num_envs)
         )
+
+
+RECVectorEnv.__init__.__signature__ = signature_with_arguments(  # type: ignore[attr-defined]
+    RECVectorEnv.__init__
+)

@@ -18,7 +18,7 @@ import numpy as np
 from recgym import RECEnv
 from recgym.population import PopulationEnv, collect_logged_dataset
 from recgym.population.policies import SoftmaxPolicy
-from recgym.population.simulate import simulate
+from recgym.population.simulation import simulate
 
 #: A small population with observation and reward noise, row-normalised features (no
 #: LAPACK: the spectral norm would take an SVD).

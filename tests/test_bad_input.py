@@ -99,7 +99,7 @@ from recgym.population.policies import (
     SoftmaxPolicy,
     make_policy,
 )
-from recgym.population.simulate import simulate
+from recgym.population.simulation import simulate
 from recgym.population.study import StudyConfig, run_study
 
 NAN, INF = float("nan"), float("inf")
@@ -929,19 +929,21 @@ CASES: list[Case] = [
     Case("PopulationEnv/action_space-unhashable", lambda: pop_env().action_space(["user_0"]),
          KeyError, "unknown agent ['user_0'];"),
     # === Population core =======================================================================
-    Case("Population/config-dict", lambda: Population({}, n=1), TypeError,
+    Case("Population/config-dict", lambda: Population({}, n_slots=1), TypeError,
          "`config` must be a PopulationConfig (see PopulationConfig.from_arguments), got dict"),
-    Case("Population/n-zero", lambda: Population(config(), n=0), ValueError,
-         f"`n` {POSITIVE_INT} 0"),
-    Case("Population/n-negative", lambda: Population(config(), n=-1), ValueError,
-         f"`n` {POSITIVE_INT} -1"),
-    Case("Population/n-float", lambda: Population(config(), n=1.0), TypeError,
-         f"`n` {POSITIVE_INT} 1.0"),
-    Case("Population/dtype", lambda: Population(config(), n=1, dtype=int), ValueError,
+    Case("Population/n_slots-zero", lambda: Population(config(), n_slots=0), ValueError,
+         f"`n_slots` {POSITIVE_INT} 0"),
+    Case("Population/n_slots-negative", lambda: Population(config(), n_slots=-1), ValueError,
+         f"`n_slots` {POSITIVE_INT} -1"),
+    Case("Population/n_slots-float", lambda: Population(config(), n_slots=1.0), TypeError,
+         f"`n_slots` {POSITIVE_INT} 1.0"),
+    Case("Population/unknown-argument", lambda: PopulationEnv(n_user=3), TypeError,
+         "unexpected keyword argument `n_user`; the environment arguments are step_per_episode"),
+    Case("Population/dtype", lambda: Population(config(), n_slots=1, dtype=int), ValueError,
          "`dtype` must be numpy.float32 or numpy.float64, got <class 'int'>"),
-    Case("Population/seed-str", lambda: Population(config(), n=1).seed("a"), TypeError,
+    Case("Population/seed-str", lambda: Population(config(), n_slots=1).seed("a"), TypeError,
          f"`seed` {SEED} 'a'"),
-    Case("Population/seed-negative", lambda: Population(config(), n=1).seed(-1), ValueError,
+    Case("Population/seed-negative", lambda: Population(config(), n_slots=1).seed(-1), ValueError,
          f"`seed` {SEED} -1"),
     Case("Population/from_arguments-n_items", lambda: PopulationConfig.from_arguments(n_items=0),
          ValueError, f"`n_items` {POSITIVE_INT} 0"),

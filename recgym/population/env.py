@@ -6,7 +6,7 @@ The module also exposes the factory trio PettingZoo's registry and test helpers 
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from gymnasium import logger, spaces
@@ -14,12 +14,15 @@ from numpy.typing import DTypeLike, NDArray
 from pettingzoo import AECEnv, ParallelEnv
 from pettingzoo.utils.conversions import parallel_to_aec
 
-from recgym._validation import check_array, check_options, check_positive_int
+from recgym._validation import check_actions, check_array, check_options, check_positive_int
 from recgym.checkpoint import Checkpointable
+from recgym.config import EnvArguments, PopulationConfig, signature_with_arguments
+from recgym.core import Population
 from recgym.errors import ResetNeeded
-from recgym.population.core import Population, PopulationConfig, check_actions
 from recgym.rendering import RENDER_MODES, check_render_mode, render_text
-from recgym.user_model import BaseUserModel, UserModel
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["PopulationEnv", "env", "parallel_env", "raw_env"]
 
@@ -87,44 +90,18 @@ class PopulationEnv(Checkpointable, ParallelEnv[AgentID, NDArray[np.floating], n
 
     def __init__(
         self,
-        step_per_episode: int = 10,
-        n_items: int = 5,
-        n_users: int = 100,
-        item_feature_dim: int = 5,
-        user_feature_dim: int = 5,
-        item_feature_vector: NDArray[Any] | None = None,
-        user_feature_vector: NDArray[Any] | None = None,
-        reward_type: str = "continuous",
-        reward_std: float = 0.0,
-        obs_std: float = 0.0,
-        UserModel: type[BaseUserModel] | BaseUserModel = UserModel,
-        random_state: int | None = None,
         *,
-        feature_normalization: str = "spectral",
         dtype: DTypeLike = np.float64,
         render_mode: str | None = None,
         max_cycles: int | None = None,
+        **arguments: Unpack[EnvArguments],
     ):
-        self.config = PopulationConfig.from_arguments(
-            step_per_episode=step_per_episode,
-            n_items=n_items,
-            n_users=n_users,
-            item_feature_dim=item_feature_dim,
-            user_feature_dim=user_feature_dim,
-            item_feature_vector=item_feature_vector,
-            user_feature_vector=user_feature_vector,
-            reward_type=reward_type,
-            reward_std=reward_std,
-            obs_std=obs_std,
-            UserModel=UserModel,
-            random_state=random_state,
-            feature_normalization=feature_normalization,
-        )
+        self.config = PopulationConfig.from_arguments(**arguments)
         self.render_mode = check_render_mode(render_mode)
         self.max_cycles = (
             None if max_cycles is None else check_positive_int(max_cycles, "max_cycles")
         )
-        self._population = Population(self.config, n=self.config.n_users, dtype=dtype)
+        self._population = Population(self.config, self.config.n_users, dtype=dtype)
         dtype = self._population.dtype
         shape = (self.config.user_feature_dim,)
         self._observation_space = spaces.Box(-1.0, 1.0, shape=shape, dtype=dtype)
@@ -518,6 +495,11 @@ def _sample(items: list[Any], limit: int = 5) -> str:
     shown = ", ".join(str(item) if ":" in str(item) else repr(item) for item in items[:limit])
     more = f" and {len(items) - limit} more" if len(items) > limit else ""
     return f"[{shown}]{more}"
+
+
+PopulationEnv.__init__.__signature__ = signature_with_arguments(  # type: ignore[attr-defined]
+    PopulationEnv.__init__
+)
 
 
 def parallel_env(**kwargs: Any) -> PopulationEnv:

@@ -44,9 +44,8 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from recgym._validation import check_array, check_choice, check_positive_int
+from recgym._validation import check_actions, check_array, check_choice, check_positive_int
 from recgym.errors import ResetNeeded
-from recgym.population.core import check_actions
 
 __all__ = [
     "DEFAULT_MAX_CHUNK_BYTES",

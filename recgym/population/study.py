@@ -19,7 +19,7 @@ from recgym._validation import (
 from recgym.population.env import PopulationEnv
 from recgym.population.history import History, atomic_write
 from recgym.population.policies import POLICIES, make_policy
-from recgym.population.simulate import DEFAULT_METRICS, simulate
+from recgym.population.simulation import DEFAULT_METRICS, simulate
 
 __all__ = ["StudyConfig", "run_study"]
 

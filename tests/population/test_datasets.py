@@ -37,7 +37,7 @@ from recgym.population.policies import (
     RandomPolicy,
     SoftmaxPolicy,
 )
-from recgym.population.simulate import simulate
+from recgym.population.simulation import simulate
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "scope_rl"
 

@@ -19,7 +19,7 @@ from recgym.population.plots import (
     plot_preference_scatter,
     principal_components,
 )
-from recgym.population.simulate import DEFAULT_METRICS, RECORDABLE, simulate
+from recgym.population.simulation import DEFAULT_METRICS, RECORDABLE, simulate
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -25,7 +25,7 @@ from recgym.population.metrics import (
     user_item_matrix,
 )
 from recgym.population.policies import Decision, Policy, make_policy
-from recgym.population.simulate import DEFAULT_METRICS, RECORDABLE, simulate
+from recgym.population.simulation import DEFAULT_METRICS, RECORDABLE, simulate
 
 N_USERS, N_ITEMS, DIM, HORIZON = 60, 8, 3, 12
 

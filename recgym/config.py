@@ -1,0 +1,267 @@
+"""The constructor arguments shared by every recgym environment, declared once.
+
+:class:`EnvArguments` names and types them — the original RECGym's
+(:class:`OriginalArguments`) and recgym's additions (:class:`ExtensionArguments`) — and
+:data:`DEFAULT_ARGUMENTS` gives their defaults; :class:`PopulationConfig` is what they
+become once validated (with the feature tables drawn and normalised and the user model
+built). :class:`~recgym.RECEnv` keeps the original RECGym signature spelled out (its
+defaults are these) and takes recgym's additions as keywords; every other environment
+takes ``**arguments: Unpack[EnvArguments]``.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, TypedDict
+
+import numpy as np
+from numpy.typing import NDArray
+
+from recgym._validation import (
+    check_array,
+    check_choice,
+    check_nonnegative_float,
+    check_positive_int,
+    check_seed,
+)
+from recgym.features import FEATURE_NORMALIZATIONS, generate_features, normalize_features
+from recgym.user_model import REWARD_TYPES, BaseUserModel, UserModel
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+__all__ = [
+    "DEFAULT_ARGUMENTS",
+    "EnvArguments",
+    "ExtensionArguments",
+    "OriginalArguments",
+    "PopulationConfig",
+    "complete_arguments",
+    "make_user_model",
+    "signature_with_arguments",
+]
+
+
+class OriginalArguments(TypedDict, total=False):
+    """The original RECGym's constructor arguments, in its order (all optional).
+
+    See :class:`recgym.RECEnv` for what each means.
+    """
+
+    step_per_episode: int
+    n_items: int
+    n_users: int
+    item_feature_dim: int
+    user_feature_dim: int
+    item_feature_vector: NDArray[Any] | None
+    user_feature_vector: NDArray[Any] | None
+    reward_type: str
+    reward_std: float
+    obs_std: float
+    UserModel: type[BaseUserModel] | BaseUserModel
+    random_state: int | None
+
+
+class ExtensionArguments(TypedDict, total=False):
+    """recgym's constructor arguments beyond the original's (all optional, keyword-only).
+
+    Attributes:
+        feature_normalization: ``"spectral"`` (the original's) or ``"row"``.
+    """
+
+    feature_normalization: str
+
+
+class EnvArguments(OriginalArguments, ExtensionArguments, total=False):
+    """Every constructor argument shared by the environments (all optional)."""
+
+
+#: The defaults of :class:`EnvArguments` (the original's, plus recgym's additions).
+DEFAULT_ARGUMENTS: Mapping[str, Any] = MappingProxyType(
+    {
+        "step_per_episode": 10,
+        "n_items": 5,
+        "n_users": 100,
+        "item_feature_dim": 5,
+        "user_feature_dim": 5,
+        "item_feature_vector": None,
+        "user_feature_vector": None,
+        "reward_type": "continuous",
+        "reward_std": 0.0,
+        "obs_std": 0.0,
+        "UserModel": UserModel,
+        "random_state": None,
+        "feature_normalization": "spectral",
+    }
+)
+
+
+def complete_arguments(arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """``arguments`` with every missing one set to its default.
+
+    Raises:
+        TypeError: If a keyword is not one of :class:`EnvArguments`.
+    """
+    unknown = [name for name in arguments if name not in DEFAULT_ARGUMENTS]
+    if unknown:
+        raise TypeError(
+            f"unexpected keyword argument `{unknown[0]}`; the environment arguments are "
+            + ", ".join(DEFAULT_ARGUMENTS)
+        )
+    return {**DEFAULT_ARGUMENTS, **arguments}
+
+
+def signature_with_arguments(function: Any) -> inspect.Signature:
+    """The signature of ``function`` with its ``**arguments`` spelled out as keywords.
+
+    Lets ``help()`` and ``inspect.signature`` show every environment argument and its
+    default although the code declares them once, in :class:`EnvArguments`.
+    """
+    signature = inspect.signature(function)
+    kept = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    shared = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default)
+        for name, default in DEFAULT_ARGUMENTS.items()
+        if name not in signature.parameters
+    ]
+    return signature.replace(parameters=[*kept, *shared])
+
+
+@dataclass(frozen=True)
+class PopulationConfig:
+    """The validated constructor arguments shared by every recgym environment.
+
+    Build it with :meth:`from_arguments`, which takes :class:`EnvArguments`.
+
+    Attributes:
+        step_per_episode: Steps per episode.
+        n_items: Number of items.
+        n_users: Number of users in the pool.
+        item_feature_dim: Item feature dimension.
+        user_feature_dim: User feature dimension.
+        reward_type: ``"continuous"`` or ``"binary"``.
+        reward_std: Standard deviation of the continuous reward noise.
+        obs_std: Standard deviation of the observation noise.
+        feature_normalization: ``"spectral"`` or ``"row"``.
+        random_state: Seed of the features and of the first unseeded reset, or None.
+        user_features: Normalised user pool, float64 ``(n_users, user_feature_dim)``.
+        item_features: Normalised item table, float64 ``(n_items, item_feature_dim)``.
+        user_model: The user model (a private copy when an instance was given).
+    """
+
+    step_per_episode: int
+    n_items: int
+    n_users: int
+    item_feature_dim: int
+    user_feature_dim: int
+    reward_type: str
+    reward_std: float
+    obs_std: float
+    feature_normalization: str
+    random_state: int | None
+    user_features: NDArray[np.float64]
+    item_features: NDArray[np.float64]
+    user_model: BaseUserModel
+
+    @classmethod
+    def from_arguments(cls, **arguments: Unpack[EnvArguments]) -> PopulationConfig:
+        """Validate the environment arguments and build the tables.
+
+        Features that are not given are drawn uniform on ``[-1, 1)`` from
+        ``numpy.random.default_rng(random_state)`` — users first, then items, as the
+        original — and every table, drawn or given, is normalised by
+        ``feature_normalization``.
+
+        Raises:
+            TypeError: An argument of the wrong kind, or an unknown keyword, named in
+                the message.
+            ValueError: An argument with a wrong value, named in the message.
+        """
+        given = complete_arguments(arguments)
+        step_per_episode = check_positive_int(given["step_per_episode"], "step_per_episode")
+        n_items = check_positive_int(given["n_items"], "n_items")
+        n_users = check_positive_int(given["n_users"], "n_users")
+        item_feature_dim = check_positive_int(given["item_feature_dim"], "item_feature_dim")
+        user_feature_dim = check_positive_int(given["user_feature_dim"], "user_feature_dim")
+        reward_type = check_choice(given["reward_type"], "reward_type", REWARD_TYPES)
+        reward_std = check_nonnegative_float(given["reward_std"], "reward_std")
+        obs_std = check_nonnegative_float(given["obs_std"], "obs_std")
+        feature_normalization = check_choice(
+            given["feature_normalization"], "feature_normalization", FEATURE_NORMALIZATIONS
+        )
+        random_state = check_seed(given["random_state"], "random_state")
+
+        feature_rng = np.random.default_rng(random_state)
+        user_table = given["user_feature_vector"]
+        if user_table is None:
+            user_table = generate_features(feature_rng, n_users, user_feature_dim)
+        check_array(user_table, "user_feature_vector", (n_users, user_feature_dim))
+        item_table = given["item_feature_vector"]
+        if item_table is None:
+            item_table = generate_features(feature_rng, n_items, item_feature_dim)
+        check_array(item_table, "item_feature_vector", (n_items, item_feature_dim))
+
+        user_model = make_user_model(
+            given["UserModel"],
+            user_feature_dim=user_feature_dim,
+            item_feature_dim=item_feature_dim,
+            reward_type=reward_type,
+            reward_std=reward_std,
+            random_state=random_state,
+        )
+        return cls(
+            step_per_episode=step_per_episode,
+            n_items=n_items,
+            n_users=n_users,
+            item_feature_dim=item_feature_dim,
+            user_feature_dim=user_feature_dim,
+            reward_type=reward_type,
+            reward_std=reward_std,
+            obs_std=obs_std,
+            feature_normalization=feature_normalization,
+            random_state=random_state,
+            user_features=normalize_features(
+                user_table, feature_normalization, "user_feature_vector"
+            ),
+            item_features=normalize_features(
+                item_table, feature_normalization, "item_feature_vector"
+            ),
+            user_model=user_model,
+        )
+
+
+def make_user_model(model: Any, **fields: Any) -> BaseUserModel:
+    """Instantiate a user-model class, or check and copy a user-model instance.
+
+    Args:
+        model: A :class:`~recgym.BaseUserModel` subclass (instantiated with ``fields``)
+            or instance (its matching fields are checked, and a deep copy returned).
+        **fields: ``user_feature_dim``, ``item_feature_dim``, ``reward_type``,
+            ``reward_std`` and ``random_state``.
+
+    Raises:
+        TypeError: If ``model`` is neither a subclass nor an instance of BaseUserModel.
+        ValueError: If an instance's field disagrees with the environment's.
+    """
+    if inspect.isclass(model):
+        if not issubclass(model, BaseUserModel):
+            raise TypeError(
+                "`UserModel` must be a subclass or an instance of "
+                f"recgym.BaseUserModel, got {model!r}"
+            )
+        return model(**fields)
+    if not isinstance(model, BaseUserModel):
+        raise TypeError(
+            f"`UserModel` must be a subclass or an instance of recgym.BaseUserModel, got {model!r}"
+        )
+    for name in ("user_feature_dim", "item_feature_dim", "reward_type", "reward_std"):
+        if hasattr(model, name) and getattr(model, name) != fields[name]:
+            raise ValueError(
+                f"`UserModel.{name}` ({getattr(model, name)!r}) does not match the "
+                f"environment's `{name}` ({fields[name]!r})"
+            )
+    return copy.deepcopy(model)

@@ -1,0 +1,286 @@
+"""The population core: the arrays of one population and one batched step.
+
+Every environment of recgym (the PettingZoo :class:`~recgym.population.PopulationEnv`,
+the Gymnasium :class:`~recgym.RECEnv` and :class:`~recgym.RECVectorEnv`) is a thin
+adapter over a :class:`PopulationCore`: the batched :class:`Population`, or in legacy
+mode :class:`~recgym.legacy.LegacyPopulation`. The core holds arrays only — user pool,
+current true states, item table, step counter, generators — and knows no API
+conventions: no dicts, no agent names, no per-user Python.
+
+Two sizes are never confused: the *pool* of ``config.n_users`` users the population
+draws from, and the ``n_slots`` users it steps at once (a ``PopulationEnv`` fills one
+slot per pool user; a ``RECEnv`` has one slot; a ``RECVectorEnv`` one per
+sub-environment).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import numpy as np
+from numpy.typing import DTypeLike, NDArray
+
+from recgym._validation import check_actions, check_dtype, check_positive_int, check_seed
+from recgym.checkpoint import (
+    check_core_snapshot,
+    check_generator_entries,
+    copy_plain,
+    generator_state,
+    load_core_snapshot,
+)
+from recgym.config import PopulationConfig
+from recgym.user_model import BaseUserModel
+
+__all__ = [
+    "PerUserFallbackWarning",
+    "Population",
+    "PopulationConfig",
+    "PopulationCore",
+    "check_actions",
+]
+
+
+class PopulationCore(Protocol):
+    """What the environments use of a population: the interface of every core.
+
+    Implemented by :class:`Population` and :class:`recgym.legacy.LegacyPopulation`;
+    the environments and :mod:`recgym.checkpoint` use nothing else.
+    """
+
+    config: PopulationConfig
+    n_slots: int
+    dtype: np.dtype[Any]
+    user_model: BaseUserModel
+    user_features: NDArray[Any]
+    item_features: NDArray[Any]
+    t: int
+    user_ids: NDArray[np.int64] | None
+    states: NDArray[Any] | None
+    seeded: bool
+
+    def seed(self, seed: Any) -> None:
+        """Re-create the random streams from ``seed``."""
+
+    def sample_users(self) -> NDArray[np.int64]:
+        """Draw one pool user per slot, int64 ``(n_slots,)``."""
+
+    def reset(self, user_ids: NDArray[np.int64]) -> NDArray[Any]:
+        """Put ``user_ids`` into the slots; return their observations ``(n_slots, d)``."""
+
+    def observe(self) -> NDArray[Any]:
+        """Observations of the current states, ``(n_slots, d)``."""
+
+    def step(self, actions: NDArray[np.int64]) -> tuple[NDArray[Any], NDArray[Any]]:
+        """Reward and move every slot; return ``(observations, rewards)``."""
+
+    @property
+    def done(self) -> bool:
+        """Whether the episode has run ``step_per_episode`` steps."""
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything the continuation depends on, as plain data (copies)."""
+
+    def check_snapshot(self, saved: Mapping[str, Any]) -> dict[str, Any]:
+        """Validate a :meth:`snapshot`; return new objects ready for :meth:`load_snapshot`.
+
+        Raises:
+            ValueError: On a malformed entry, named in the message.
+        """
+
+    def load_snapshot(self, checked: dict[str, Any]) -> None:
+        """Apply the result of :meth:`check_snapshot` (which changed nothing)."""
+
+
+class PerUserFallbackWarning(UserWarning):
+    """A user model without batched methods runs one Python call per user and step."""
+
+
+def _frozen(array: NDArray[Any]) -> NDArray[Any]:
+    """Mark ``array`` read-only and return it.
+
+    The core never writes into its ``states`` or ``user_ids`` after creating them (each
+    step makes new arrays), so the environments can hand them out as immutable
+    snapshots instead of copying them; a user model that tried to modify its input in
+    place fails loudly instead of corrupting a snapshot.
+    """
+    array.flags.writeable = False
+    return array
+
+
+class Population:
+    """The arrays of one population of users and one batched ``reset``/``step``.
+
+    ``n_slots`` *slots* hold users drawn from the pool ``config.user_features`` (of
+    ``config.n_users`` users). All slots are stepped together: one call of the user
+    model's ``batch_step`` for everyone.
+
+    Random streams: :meth:`seed` spawns three independent generators from one
+    ``numpy.random.SeedSequence`` — user draws, observation noise and the user model's
+    ``random_`` (reward noise) — so drawing users never shifts the noise. Each stream
+    is consumed in slot order, ``n_slots`` draws (or ``n_slots × d``) per call: populations of
+    different sizes share a seed's first draws only, not their trajectories.
+
+    Args:
+        config: The validated configuration.
+        n_slots: Number of slots (users stepped at once).
+        dtype: float64 (default) or float32 for states, observations and rewards.
+    """
+
+    def __init__(self, config: PopulationConfig, n_slots: int, dtype: DTypeLike = np.float64):
+        if not isinstance(config, PopulationConfig):
+            raise TypeError(
+                "`config` must be a PopulationConfig (see PopulationConfig.from_arguments), "
+                f"got {type(config).__name__}"
+            )
+        n_slots = check_positive_int(n_slots, "n_slots")
+        dtype = check_dtype(dtype)
+        self.config = config
+        self.n_slots = n_slots
+        self.dtype = dtype
+        self.user_model = config.user_model
+        self.user_features = config.user_features.astype(dtype, copy=False)
+        self.item_features = config.item_features.astype(dtype, copy=False)
+        self.obs_std = config.obs_std
+        self.step_per_episode = config.step_per_episode
+        self.t = 0
+        self.user_ids: NDArray[np.int64] | None = None
+        self.states: NDArray[Any] | None = None
+        self.seeded = False
+        if n_slots > 1 and not type(self.user_model).is_batched():
+            warnings.warn(
+                f"{type(self.user_model).__name__} implements only single-user methods; "
+                f"recgym runs it through the per-user fallback ({n_slots} Python calls per "
+                "step). Implement `batch_reward_function` and "
+                "`batch_user_preference_dynamics` for the batched fast path.",
+                PerUserFallbackWarning,
+                stacklevel=3,
+            )
+
+    def seed(self, seed: int | np.random.SeedSequence | None) -> None:
+        """Re-create the three random streams from ``seed`` (None: fresh OS entropy).
+
+        Raises:
+            TypeError: If ``seed`` is not None, an integer or a ``SeedSequence``.
+            ValueError: If ``seed`` is a negative integer.
+        """
+        sequence = seed if isinstance(seed, np.random.SeedSequence) else None
+        if sequence is None:
+            sequence = np.random.SeedSequence(check_seed(seed, "seed"))
+        users, observations, model = sequence.spawn(3)
+        self.user_rng = np.random.default_rng(users)
+        self.obs_rng = np.random.default_rng(observations)
+        self.user_model.random_ = np.random.default_rng(model)
+        self.seeded = True
+
+    def sample_users(self) -> NDArray[np.int64]:
+        """Draw one user id per slot, uniformly from the pool (``n_slots`` integers)."""
+        return self.user_rng.integers(0, self.config.n_users, size=self.n_slots)
+
+    def reset(self, user_ids: NDArray[np.int64]) -> NDArray[Any]:
+        """Put the given pool users into the slots and return their first observations.
+
+        Args:
+            user_ids: int64 array ``(n_slots,)`` of pool indices, already validated.
+
+        Returns:
+            numpy.ndarray: New observations, shape ``(n_slots, user_feature_dim)``.
+        """
+        self.user_ids = _frozen(user_ids)
+        self.states = _frozen(self.user_features[user_ids])
+        self.t = 0
+        return self.observe()
+
+    def set_states(self, states: NDArray[Any]) -> None:
+        """Replace the true states by a frozen copy of ``states`` (validated by the caller)."""
+        self.states = _frozen(states.astype(self.dtype, copy=True))
+
+    def observe(self) -> NDArray[Any]:
+        """``clip(states + obs_std·ε, -1, 1)`` as a new array (no draw when obs_std is 0)."""
+        if self.obs_std > 0.0:
+            obs = self.obs_rng.standard_normal(self.states.shape, dtype=self.dtype)
+            obs *= self.obs_std
+            obs += self.states
+            np.maximum(obs, -1.0, out=obs)
+        else:
+            obs = np.maximum(self.states, -1.0)
+        # np.minimum/np.maximum rather than np.clip: same result, a third of the cost.
+        return np.minimum(obs, 1.0, out=obs)
+
+    def step(self, actions: NDArray[np.int64]) -> tuple[NDArray[Any], NDArray[Any]]:
+        """Reward every slot on its current state, move the states, observe.
+
+        Args:
+            actions: Validated int64 array ``(n_slots,)``.
+
+        Returns:
+            tuple: ``(observations (n_slots, user_feature_dim), rewards (n_slots,))``,
+            new arrays.
+        """
+        rewards, states = self.user_model.batch_step(self.states, actions, self.item_features)
+        # O(1) checks: a custom model's wrong output must not broadcast silently.
+        arrays = isinstance(rewards, np.ndarray) and isinstance(states, np.ndarray)
+        if not arrays or rewards.shape != (self.n_slots,) or states.shape != self.states.shape:
+            raise (ValueError if arrays else TypeError)(
+                f"`{type(self.user_model).__name__}.batch_step` must return numpy arrays of "
+                f"shape ({self.n_slots},) (rewards) and {self.states.shape} (new states), got "
+                f"{_describe_output(rewards)} and {_describe_output(states)}"
+            )
+        self.states = _frozen(states)
+        self.t += 1
+        return self.observe(), rewards
+
+    @property
+    def done(self) -> bool:
+        """Whether ``step_per_episode`` steps have been taken since the last reset."""
+        return self.t >= self.step_per_episode
+
+    # --- checkpoints ---------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything the continuation depends on, as plain data (copies).
+
+        Returns:
+            dict: ``{"t", "seeded", "user_ids", "states", "generators"}``; generators
+            ``"user_rng"`` and ``"obs_rng"`` (once seeded) and ``"user_model"``.
+        """
+        generators: dict[str, Any] = {}
+        if self.seeded:
+            generators["user_rng"] = generator_state(self.user_rng)
+            generators["obs_rng"] = generator_state(self.obs_rng)
+        generators["user_model"] = generator_state(getattr(self.user_model, "random_", None))
+        return {
+            "t": self.t,
+            "seeded": self.seeded,
+            "user_ids": copy_plain(self.user_ids),
+            "states": copy_plain(self.states),
+            "generators": generators,
+        }
+
+    def check_snapshot(self, saved: Mapping[str, Any]) -> dict[str, Any]:
+        """Validate a :meth:`snapshot` of a population like this one; change nothing.
+
+        Returns:
+            dict: The same entries as new, validated objects.
+
+        Raises:
+            ValueError: On a malformed or mismatching entry, named in the message.
+        """
+        checked = check_core_snapshot(saved, self.n_slots, self.config, self.dtype)
+        wanted = ["user_rng", "obs_rng"] if checked["seeded"] else []
+        checked["generators"] = check_generator_entries(saved.get("generators"), wanted)
+        return checked
+
+    def load_snapshot(self, checked: dict[str, Any]) -> None:
+        """Apply the result of :meth:`check_snapshot`."""
+        load_core_snapshot(self, checked)
+        generators = checked["generators"]
+        if checked["seeded"]:
+            self.user_rng, self.obs_rng = generators["user_rng"], generators["obs_rng"]
+        if generators["user_model"] is not None:
+            self.user_model.random_ = generators["user_model"]
+
+
+def _describe_output(value: Any) -> str:
+    return f"shape {value.shape}" if isinstance(value, np.ndarray) else type(value).__name__
