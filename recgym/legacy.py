@@ -77,6 +77,7 @@ if TYPE_CHECKING:
 
 __all__ = ["LegacyPopulation", "LegacyUserModel", "check_legacy_seed"]
 
+
 def _sigmoid(x: Any) -> Any:
     """The original's ``recgym.utils.sigmoid``."""
     return 1 / (1 + np.exp(-x))
