@@ -30,9 +30,7 @@ smaller, portable and safe to load.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -40,6 +38,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
+from recgym._io import ContainerFormat, read_container, write_container
+from recgym._snapshot import copy_plain, generator_from_state, generator_state
 from recgym._validation import check_path
 
 if TYPE_CHECKING:
@@ -49,14 +49,8 @@ if TYPE_CHECKING:
 __all__ = [
     "CHECKPOINT_FORMAT",
     "Checkpointable",
-    "check_core_snapshot",
-    "check_entry_array",
-    "check_entry_int",
-    "check_generator_entries",
-    "copy_plain",
     "generator_from_state",
     "generator_state",
-    "load_core_snapshot",
     "read_checkpoint",
     "write_checkpoint",
 ]
@@ -64,9 +58,13 @@ __all__ = [
 #: The ``"format"`` entry of every checkpoint.
 CHECKPOINT_FORMAT = "recgym.checkpoint"
 _VERSION = 1
-_HEADER = "__recgym_checkpoint__"
+_CONTAINER = ContainerFormat(
+    name=CHECKPOINT_FORMAT,
+    version=_VERSION,
+    header_entry="__recgym_checkpoint__",
+    description="checkpoint file",
+)
 _ARRAY_REF = "__array__"
-_BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
 # The configuration fields a checkpoint must agree on (PopulationConfig's scalars).
 _CONFIG_FIELDS = (
     "step_per_episode",
@@ -80,74 +78,6 @@ _CONFIG_FIELDS = (
     "feature_normalization",
     "random_state",
 )
-
-
-# --- generators --------------------------------------------------------------------------
-
-
-def generator_state(generator: Any) -> dict[str, Any] | None:
-    """The state of a numpy generator as plain data (None for None).
-
-    Args:
-        generator: A ``numpy.random.Generator`` (any of numpy's bit generators), a
-            legacy ``numpy.random.RandomState`` or None.
-
-    Returns:
-        dict: ``{"kind": "Generator" | "RandomState", "state": ...}`` with numpy's own
-        state dict (``bit_generator.state`` or ``RandomState.get_state(legacy=False)``),
-        arrays copied.
-
-    Raises:
-        TypeError: For any other kind of generator.
-    """
-    if generator is None:
-        return None
-    if isinstance(generator, np.random.Generator):
-        return {"kind": "Generator", "state": copy_plain(generator.bit_generator.state)}
-    if isinstance(generator, np.random.RandomState):
-        return {"kind": "RandomState", "state": copy_plain(generator.get_state(legacy=False))}
-    raise TypeError(
-        "only numpy.random.Generator and numpy.random.RandomState can be checkpointed, got "
-        f"{type(generator).__name__} (pickle the environment instead)"
-    )
-
-
-def generator_from_state(data: Any, name: str = "generator") -> Any:
-    """A new generator in the state :func:`generator_state` recorded (None for None).
-
-    Raises:
-        ValueError: If ``data`` is not such a state; ``name`` says which.
-    """
-    if data is None:
-        return None
-    try:
-        kind, state = data["kind"], data["state"]
-        if kind == "Generator" and state["bit_generator"] in _BIT_GENERATORS:
-            bit_generator = getattr(np.random, state["bit_generator"])(0)
-            bit_generator.state = state
-            return np.random.Generator(bit_generator)
-        if kind == "RandomState" and state["bit_generator"] == "MT19937":
-            generator = np.random.RandomState(0)
-            generator.set_state(state)
-            return generator
-    except (KeyError, TypeError, ValueError, OverflowError) as error:
-        raise ValueError(f"checkpoint entry {name} is not a generator state: {error!r}") from None
-    raise ValueError(
-        f"checkpoint entry {name} is not a generator state: unknown kind or bit generator"
-    )
-
-
-def copy_plain(value: Any) -> Any:
-    """A deep copy of nested dicts, lists and arrays (arrays copied, scalars as Python)."""
-    if isinstance(value, np.ndarray):
-        return value.copy()
-    if isinstance(value, dict):
-        return {key: copy_plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [copy_plain(item) for item in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 # --- the mixin ---------------------------------------------------------------------------
@@ -323,40 +253,6 @@ def _check_settings(saved: Mapping[str, Any], current: dict[str, Any]) -> None:
         )
 
 
-def check_entry_array(
-    value: Any, label: str, shape: tuple[int, ...], dtype: np.dtype[Any]
-) -> NDArray[Any]:
-    """A copy of the checkpoint entry ``label`` if it is an array of ``shape`` and ``dtype``.
-
-    Raises:
-        ValueError: Otherwise, naming ``label``.
-    """
-    if not isinstance(value, np.ndarray) or value.shape != shape or value.dtype != dtype:
-        got = (
-            f"shape {value.shape} and dtype {value.dtype}"
-            if isinstance(value, np.ndarray)
-            else type(value).__name__
-        )
-        raise ValueError(
-            f"checkpoint entry {label} must be an array of shape {shape} and "
-            f"dtype {dtype}, got {got}"
-        )
-    return value.copy()
-
-
-def check_entry_int(value: Any, label: str, low: int, high: int) -> int:
-    """The checkpoint entry ``label`` as an int if it is an integer in ``[low, high]``.
-
-    Raises:
-        ValueError: Otherwise, naming ``label``.
-    """
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"checkpoint entry {label} must be an integer, got {value!r}")
-    if not low <= value <= high:
-        raise ValueError(f"checkpoint entry {label} must lie in [{low}, {high}], got {value!r}")
-    return int(value)
-
-
 def _check_attributes(saved: Any, kinds: Mapping[str, str]) -> dict[str, Any]:
     """Attribute name → validated new value, for the environment's own attributes."""
     if not isinstance(saved, Mapping):
@@ -388,77 +284,6 @@ def _check_attributes(saved: Any, kinds: Mapping[str, str]) -> dict[str, Any]:
     return values
 
 
-def check_core_snapshot(
-    saved: Mapping[str, Any], n_slots: int, config: PopulationConfig, dtype: np.dtype[Any]
-) -> dict[str, Any]:
-    """Validate the entries every core's snapshot has: ``t``, ``seeded``, ``states``, ``user_ids``.
-
-    Returns:
-        dict: Those entries as new, validated objects (arrays copied).
-
-    Raises:
-        ValueError: On a malformed or mismatching entry, named in the message.
-    """
-    t = check_entry_int(saved.get("t"), "population['t']", 0, config.step_per_episode)
-    seeded = saved.get("seeded")
-    if not isinstance(seeded, (bool, np.bool_)):
-        raise ValueError(f"checkpoint entry population['seeded'] must be a bool, got {seeded!r}")
-    states, user_ids = saved.get("states"), saved.get("user_ids")
-    if (states is None) != (user_ids is None):
-        raise ValueError(
-            "checkpoint entries population['states'] and population['user_ids'] must be "
-            "both arrays or both None"
-        )
-    if states is not None:
-        d = config.user_feature_dim
-        states = check_entry_array(states, "population['states']", (n_slots, d), dtype)
-        if not np.isfinite(states).all():
-            raise ValueError("checkpoint entry population['states'] holds NaN or inf")
-        user_ids = check_entry_array(
-            user_ids, "population['user_ids']", (n_slots,), np.dtype(np.int64)
-        )
-        if user_ids.min() < 0 or user_ids.max() >= config.n_users:
-            raise ValueError(
-                f"checkpoint entry population['user_ids'] must lie in [0, {config.n_users})"
-            )
-    return {"t": t, "seeded": bool(seeded), "states": states, "user_ids": user_ids}
-
-
-def check_generator_entries(generators: Any, wanted: list[str]) -> dict[str, Any]:
-    """New generators from a snapshot's ``generators`` entry.
-
-    It must hold exactly the generators ``wanted`` and ``"user_model"``.
-
-    Raises:
-        ValueError: Otherwise, or on a malformed generator state.
-    """
-    if not isinstance(generators, Mapping):
-        raise ValueError(
-            f"checkpoint entry population['generators'] must be a dict, got {generators!r}"
-        )
-    names = [name for name in generators if name != "user_model"]
-    if sorted(names) != sorted(wanted) or "user_model" not in generators:
-        raise ValueError(
-            "checkpoint entry population['generators'] must hold "
-            f"{[*wanted, 'user_model']}, got {list(generators)}"
-        )
-    return {
-        name: generator_from_state(value, f"population['generators'][{name!r}]")
-        for name, value in generators.items()
-    }
-
-
-def load_core_snapshot(population: Any, checked: dict[str, Any]) -> None:
-    """Apply the entries :func:`check_core_snapshot` validated to ``population``."""
-    for name in ("states", "user_ids"):  # as the core's own: never written into again
-        if checked[name] is not None:
-            checked[name].flags.writeable = False
-    population.t = checked["t"]
-    population.seeded = checked["seeded"]
-    population.states = checked["states"]
-    population.user_ids = checked["user_ids"]
-
-
 # --- files -------------------------------------------------------------------------------
 
 
@@ -466,12 +291,13 @@ def write_checkpoint(checkpoint: Mapping[str, Any], path: str | os.PathLike[str]
     """Save a checkpoint to a ``.npz`` file without pickle, atomically.
 
     Arrays are stored as archive entries, everything else as one JSON header (Python
-    ints of any size, such as PCG64's 128-bit state, survive exactly).
+    ints of any size, such as PCG64's 128-bit state, survive exactly); see
+    :mod:`recgym._io`.
 
     Args:
         checkpoint: A dict from :meth:`Checkpointable.checkpoint`.
         path: Destination; conventionally ending in ``.npz``. An interrupted write
-            leaves no partial file there (see :func:`recgym.population.history.atomic_write`).
+            leaves no partial file there.
 
     Returns:
         pathlib.Path: ``path``.
@@ -480,8 +306,6 @@ def write_checkpoint(checkpoint: Mapping[str, Any], path: str | os.PathLike[str]
         TypeError: If ``path`` is not a path, or ``checkpoint`` holds something other
             than dicts with string keys, lists, arrays, numbers, strings and None.
     """
-    from recgym.population.history import atomic_write  # avoids an import cycle
-
     check_path(path)
     arrays: dict[str, NDArray[Any]] = {}
 
@@ -504,13 +328,8 @@ def write_checkpoint(checkpoint: Mapping[str, Any], path: str | os.PathLike[str]
             return value
         raise TypeError(f"a checkpoint cannot hold a {type(value).__name__}: {value!r}")
 
-    arrays[_HEADER] = np.array(json.dumps(flatten(checkpoint)))
-
-    def write(tmp: str) -> None:
-        with open(tmp, "wb") as handle:
-            np.savez(handle, **arrays)
-
-    return atomic_write(path, write)
+    header = flatten(checkpoint)
+    return write_container(path, _CONTAINER, header, arrays)
 
 
 def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -519,23 +338,10 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     Raises:
         TypeError: If ``path`` is not a str or os.PathLike.
         FileNotFoundError: If there is no file at ``path``.
-        ValueError: If the file is not a readable recgym checkpoint.
+        ValueError: If the file is not a readable recgym checkpoint:
+            ``cannot load a checkpoint file from '<path>': <reason>``.
     """
-    check_path(path)
-    if not Path(path).is_file():
-        raise FileNotFoundError(f"No checkpoint file at {os.fspath(path)!r}")
-    try:
-        with open(path, "rb") as handle:
-            if handle.read(4) != b"PK\x03\x04":  # np.load would try pickle, .npy, …
-                raise ValueError("not an .npz (zip) archive")
-            handle.seek(0)
-            with np.load(handle, allow_pickle=False) as data:
-                contents = {name: data[name] for name in data.files}
-        header = json.loads(str(contents.pop(_HEADER)))
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
-        raise ValueError(
-            f"{os.fspath(path)!r} is not a readable recgym checkpoint: {error!r}"
-        ) from None
+    header, contents = read_container(path, _CONTAINER)
 
     def rebuild(value: Any) -> Any:
         if isinstance(value, dict):
@@ -547,9 +353,8 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
         return value
 
     try:
-        checkpoint = rebuild(header)
+        return rebuild(header)  # type: ignore[no-any-return]
     except (KeyError, TypeError) as error:
-        raise ValueError(f"{os.fspath(path)!r} is a damaged recgym checkpoint: {error!r}") from None
-    if not isinstance(checkpoint, dict) or checkpoint.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{os.fspath(path)!r} is not a recgym checkpoint")
-    return checkpoint
+        raise ValueError(
+            f"cannot load a checkpoint file from '{os.fspath(path)}': damaged ({error!r})"
+        ) from None

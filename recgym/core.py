@@ -22,14 +22,14 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
-from recgym._validation import check_actions, check_dtype, check_positive_int, check_seed
-from recgym.checkpoint import (
+from recgym._snapshot import (
     check_core_snapshot,
     check_generator_entries,
     copy_plain,
     generator_state,
     load_core_snapshot,
 )
+from recgym._validation import check_actions, check_dtype, check_positive_int, check_seed
 from recgym.config import PopulationConfig
 from recgym.user_model import BaseUserModel
 

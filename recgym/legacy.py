@@ -51,20 +51,20 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from recgym._validation import (
-    check_choice,
-    check_item,
-    check_legacy_seed,
-    check_nonnegative_float,
-    check_positive_int,
-)
-from recgym.checkpoint import (
+from recgym._snapshot import (
     check_core_snapshot,
     check_entry_array,
     check_generator_entries,
     copy_plain,
     generator_state,
     load_core_snapshot,
+)
+from recgym._validation import (
+    check_choice,
+    check_item,
+    check_legacy_seed,
+    check_nonnegative_float,
+    check_positive_int,
 )
 from recgym.config import PopulationConfig, complete_arguments
 from recgym.types import Action

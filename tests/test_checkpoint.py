@@ -441,13 +441,13 @@ def test_legacy_random_state_survives_a_file(tmp_path):
 
 
 def test_unreadable_files_are_rejected(tmp_path, snapshot):
-    with pytest.raises(FileNotFoundError, match="No checkpoint file at"):
+    with pytest.raises(FileNotFoundError, match="no checkpoint file at"):
         read_checkpoint(tmp_path / "missing.npz")
     (tmp_path / "text.npz").write_text("not a checkpoint")
-    with pytest.raises(ValueError, match="not a readable recgym checkpoint"):
+    with pytest.raises(ValueError, match="cannot load a checkpoint file from"):
         read_checkpoint(tmp_path / "text.npz")
     np.savez(tmp_path / "plain.npz", a=np.zeros(3))
-    with pytest.raises(ValueError, match="not a readable recgym checkpoint"):
+    with pytest.raises(ValueError, match="cannot load a checkpoint file from"):
         read_checkpoint(tmp_path / "plain.npz")
     history = History(
         policy="random",
@@ -460,7 +460,7 @@ def test_unreadable_files_are_rejected(tmp_path, snapshot):
         final_states=np.zeros((1, 2)),
     )
     history.save(tmp_path / "history.npz")
-    with pytest.raises(ValueError, match="not a readable recgym checkpoint"):
+    with pytest.raises(ValueError, match="cannot load a checkpoint file from"):
         make("population").load_checkpoint(tmp_path / "history.npz")
     with pytest.raises(TypeError, match=r"`path` must be a str or os\.PathLike, got int"):
         read_checkpoint(3)

@@ -18,13 +18,9 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
-import json
 import math
 import os
 import sys
-import time
-import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -32,6 +28,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
+from recgym._io import ContainerFormat, read_container, write_container
 from recgym._progress import Progress
 from recgym._validation import (
     check_bool,
@@ -81,10 +78,13 @@ BehaviorCallable = Callable[[NDArray[Any]], tuple[NDArray[np.integer[Any]], NDAr
 # a collection with ``seed=s`` is exactly the run ``simulate(env, policy, seed=s)``.
 _POLICY_STREAM = 0x706F6C
 
-# Name of the archive entry holding the JSON metadata of a saved dataset.
-_METADATA = "__recgym_logged_dataset__"
-_FORMAT = "recgym.logged_dataset"
-_FORMAT_VERSION = 1
+#: The file format of saved logged datasets (see :func:`save_logged_dataset`).
+LOGGED_DATASET_FORMAT = ContainerFormat(
+    name="recgym.logged_dataset",
+    version=1,
+    header_entry="__recgym_logged_dataset__",
+    description="logged dataset",
+)
 _INFO_PREFIX = "info/"
 
 
@@ -511,7 +511,7 @@ def save_logged_dataset(
     for key, value in dataset.items():
         if not isinstance(key, str):
             raise TypeError(f"dataset keys must be strings, got {key!r}")
-        if key == _METADATA or key.startswith(_INFO_PREFIX):
+        if key == LOGGED_DATASET_FORMAT.header_entry or key.startswith(_INFO_PREFIX):
             raise ValueError(f"dataset key {key!r} is reserved by the file format")
         if key == "info" and isinstance(value, Mapping):
             items = []
@@ -524,15 +524,8 @@ def save_logged_dataset(
             layout.append({"key": key, "kind": "info", "items": items})
         else:
             layout.append({"key": key, "kind": _store(value, key, repr(key), arrays, values)})
-    metadata = {
-        "format": _FORMAT,
-        "version": _FORMAT_VERSION,
-        "layout": layout,
-        "values": values,
-    }
-    arrays[_METADATA] = np.array(json.dumps(metadata, allow_nan=True))
-    _write_atomically(path, arrays, compress=compress)
-    return path
+    header = {"layout": layout, "values": values}
+    return write_container(path, LOGGED_DATASET_FORMAT, header, arrays, compress=compress)
 
 
 def _store(
@@ -586,28 +579,6 @@ def _check_json(value: Any, label: str) -> None:
     )
 
 
-def _write_atomically(path: Path, arrays: dict[str, NDArray[Any]], *, compress: bool) -> None:
-    """Write the archive to a temporary sibling, fsync it, and rename it over ``path``."""
-    directory = path.parent
-    temporary = directory / f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp"
-    try:
-        with open(temporary, "xb") as file:
-            (np.savez_compressed if compress else np.savez)(file, **arrays)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
-    with contextlib.suppress(OSError):  # make the rename durable where directories sync
-        descriptor = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
-
-
 def load_logged_dataset(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a logged dataset written by :func:`save_logged_dataset` (no pickle).
 
@@ -622,77 +593,48 @@ def load_logged_dataset(path: str | os.PathLike[str]) -> dict[str, Any]:
         TypeError: If ``path`` is not a path.
         FileNotFoundError: If ``path`` does not exist.
         ValueError: If the file is truncated, damaged, not an ``.npz`` archive, or not a
-            recgym logged dataset; the message names ``path``.
+            recgym logged dataset:
+            ``cannot load a logged dataset from '<path>': <reason>``.
     """
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"`path` must be a str or os.PathLike, got {type(path).__name__}")
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no logged dataset at '{path}'")
-
-    def fail(reason: str) -> ValueError:
-        return ValueError(f"cannot load a logged dataset from '{path}': {reason}")
-
-    with open(path, "rb") as file:  # np.load leaks its own handle when a zip is damaged
-        try:
-            archive = np.load(file, allow_pickle=False)
-        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
-            raise fail(f"not a .npz archive, or truncated ({error})") from error
-        if not isinstance(archive, np.lib.npyio.NpzFile):
-            raise fail("it holds a single array (.npy), not a .npz archive")
-        with archive:
-            try:
-                if _METADATA not in archive.files:
-                    raise fail(
-                        f"the archive has no {_METADATA!r} entry: not written by "
-                        "recgym.population.save_logged_dataset"
-                    )
-                metadata = json.loads(str(archive[_METADATA]))
-                if not isinstance(metadata, dict) or metadata.get("format") != _FORMAT:
-                    raise fail("its metadata does not describe a recgym logged dataset")
-                if metadata.get("version") != _FORMAT_VERSION:
-                    raise fail(
-                        f"format version {metadata.get('version')!r} is not supported "
-                        f"(this recgym reads version {_FORMAT_VERSION})"
-                    )
-                return _rebuild(archive, metadata)
-            except ValueError as error:
-                if str(error).startswith("cannot load a logged dataset"):
-                    raise
-                raise fail(f"damaged ({error})") from error
-            except (KeyError, TypeError, OSError, EOFError, zipfile.BadZipFile) as error:
-                raise fail(f"damaged or truncated ({type(error).__name__}: {error})") from error
+    header, arrays = read_container(path, LOGGED_DATASET_FORMAT)
+    try:
+        return _rebuild(arrays, header)
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValueError(
+            f"cannot load a logged dataset from '{os.fspath(path)}': "
+            f"damaged ({type(error).__name__}: {error})"
+        ) from None
 
 
-def _rebuild(archive: np.lib.npyio.NpzFile, metadata: dict[str, Any]) -> dict[str, Any]:
-    """The dataset described by ``metadata``, reading every array of ``archive``."""
+def _rebuild(arrays: dict[str, NDArray[Any]], metadata: dict[str, Any]) -> dict[str, Any]:
+    """The dataset described by ``metadata``, using every array of ``arrays``."""
     values = metadata["values"]
-    expected = {_METADATA}
+    expected: set[str] = set()
     dataset: dict[str, Any] = {}
     for entry in metadata["layout"]:
         key, kind = entry["key"], entry["kind"]
         if kind == "info":
             dataset[key] = {
                 item["key"]: _read(
-                    archive, _INFO_PREFIX + item["key"], item["kind"], values, expected
+                    arrays, _INFO_PREFIX + item["key"], item["kind"], values, expected
                 )
                 for item in entry["items"]
             }
         else:
-            dataset[key] = _read(archive, key, kind, values, expected)
-    extra = sorted(set(archive.files) - expected)
+            dataset[key] = _read(arrays, key, kind, values, expected)
+    extra = sorted(set(arrays) - expected)
     if extra:
         raise ValueError(f"unexpected entries {extra}")
     return dataset
 
 
 def _read(
-    archive: np.lib.npyio.NpzFile, name: str, kind: str, values: dict[str, Any], seen: set[str]
+    arrays: dict[str, NDArray[Any]], name: str, kind: str, values: dict[str, Any], seen: set[str]
 ) -> Any:
     if kind == "json":
         return values[name]
     if kind not in ("array", "scalar"):
         raise ValueError(f"unknown entry kind {kind!r}")
     seen.add(name)
-    array = archive[name]
+    array = arrays[name]
     return array[()] if kind == "scalar" else array

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import csv
-import json
 import math
 import os
-import uuid
-import zipfile
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,42 +12,14 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from recgym._validation import check_path
+from recgym._io import ContainerFormat, read_container, write_container, write_csv
 
-__all__ = ["History", "atomic_write"]
+__all__ = ["HISTORY_FORMAT", "History", "write_metrics_csv"]
 
-_FORMAT = "recgym.History"
-_VERSION = 1
-
-
-def atomic_write(path: str | os.PathLike[str], write: Any, *, suffix: str = "") -> Path:
-    """Write a file atomically: ``write(tmp_path)`` then ``os.replace`` onto ``path``.
-
-    An interrupted write leaves no half-written file under the final name (the
-    temporary file lives in the same folder, so the rename is atomic on POSIX). The
-    writer creates the temporary file itself, so the file gets the usual permissions
-    (``0o666`` minus the umask), not the owner-only mode of :func:`tempfile.mkstemp`.
-
-    Args:
-        path: Final path.
-        write: Called with the temporary path; must create the file there.
-        suffix: Suffix of the temporary file (some writers append one if it is missing).
-
-    Returns:
-        pathlib.Path: ``path``.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = str(path.parent / f".{path.name}.{uuid.uuid4().hex}{suffix}.tmp")
-    try:
-        write(tmp)
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+#: The History file format: its own schema (see :meth:`History.save`), version 1.
+HISTORY_FORMAT = ContainerFormat(
+    name="recgym.History", version=1, header_entry="header", description="History file"
+)
 
 
 @dataclass(eq=False)
@@ -125,10 +94,7 @@ class History:
         Raises:
             TypeError: If ``path`` is not a str or os.PathLike.
         """
-        check_path(path)
         header = {
-            "format": _FORMAT,
-            "version": _VERSION,
             "policy": self.policy,
             "metrics": list(self.metrics),
             "trajectory": list(self.trajectory),
@@ -137,13 +103,7 @@ class History:
         arrays = {name: getattr(self, name) for name in self._ARRAYS}
         arrays.update({f"metric:{k}": v for k, v in self.metrics.items()})
         arrays.update({f"trajectory:{k}": v for k, v in self.trajectory.items()})
-        arrays["header"] = np.array(json.dumps(header))
-
-        def write(tmp: str) -> None:
-            with open(tmp, "wb") as handle:
-                np.savez(handle, **arrays)
-
-        return atomic_write(path, write)
+        return write_container(path, HISTORY_FORMAT, header, arrays)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> History:
@@ -152,69 +112,34 @@ class History:
         Raises:
             TypeError: If ``path`` is not a str or os.PathLike.
             FileNotFoundError: If there is no file at ``path``.
-            ValueError: If the file is truncated, not an ``.npz`` file, or not a History.
+            ValueError: If the file is not a readable History file:
+                ``cannot load a History file from '<path>': <reason>``.
         """
-        if not Path(check_path(path)).is_file():
-            raise FileNotFoundError(f"No History file at {os.fspath(path)!r}")
-        try:
-            # Our own handle: closed even when numpy fails on a damaged archive.
-            with open(path, "rb") as handle:
-                if handle.read(4) != b"PK\x03\x04":  # np.load would try pickle, .npy, …
-                    raise ValueError("not an .npz (zip) archive")
-                handle.seek(0)
-                with np.load(handle, allow_pickle=False) as data:
-                    contents = {name: data[name] for name in data.files}
-            header = json.loads(str(contents.pop("header", "{}")))
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
-            raise ValueError(
-                f"{os.fspath(path)!r} is not a readable recgym History file: {error}"
-            ) from None
-        if not isinstance(header, dict):
-            header = {}
-        if header.get("format") != _FORMAT or header.get("version") != _VERSION:
-            raise ValueError(
-                f"{os.fspath(path)!r} is not a recgym History file (format "
-                f"{header.get('format')!r}, version {header.get('version')!r})"
-            )
+        header, arrays = read_container(path, HISTORY_FORMAT)
         try:
             return cls(
                 policy=header["policy"],
-                metrics={k: contents[f"metric:{k}"] for k in header["metrics"]},
-                trajectory={k: contents[f"trajectory:{k}"] for k in header["trajectory"]},
+                metrics={k: arrays[f"metric:{k}"] for k in header["metrics"]},
+                trajectory={k: arrays[f"trajectory:{k}"] for k in header["trajectory"]},
                 metadata=header["metadata"],
-                **{name: contents[name] for name in cls._ARRAYS},
+                **{name: arrays[name] for name in cls._ARRAYS},
             )
         except KeyError as error:
             raise ValueError(
-                f"{os.fspath(path)!r} is an incomplete History file: missing {error}"
+                f"cannot load a History file from '{os.fspath(path)}': {error} is missing"
             ) from None
         except TypeError as error:  # a header entry of the wrong type
-            raise ValueError(f"{os.fspath(path)!r} is a malformed History file: {error}") from None
+            raise ValueError(
+                f"cannot load a History file from '{os.fspath(path)}': malformed header ({error})"
+            ) from None
 
     def to_csv(self, path: str | os.PathLike[str]) -> Path:
-        """Write the metrics as CSV: one row per recorded step, columns ``step``, metrics.
-
-        Also writes a ``mean_reward`` column: the mean reward of the step (empty at 0).
+        """Write the metrics as CSV: one row per recorded step (see :func:`write_metrics_csv`).
 
         Raises:
             TypeError: If ``path`` is not a str or os.PathLike.
         """
-        check_path(path)
-        rewards = {int(t): self.rewards[t - 1] for t in self.steps if t >= 1}
-
-        def write(tmp: str) -> None:
-            with open(tmp, "w", newline="") as handle:
-                writer = csv.writer(handle)
-                writer.writerow(["policy", "step", *self.metrics, "mean_reward"])
-                for k, step in enumerate(self.steps.tolist()):
-                    reward = rewards.get(step)
-                    writer.writerow(
-                        [self.policy, step]
-                        + [repr(float(series[k])) for series in self.metrics.values()]
-                        + ["" if reward is None else repr(float(reward))]
-                    )
-
-        return atomic_write(path, write)
+        return write_metrics_csv(path, [self])
 
     def plot(
         self, metrics: list[str] | None = None, *, path: str | os.PathLike[str] | None = None
@@ -231,3 +156,29 @@ class History:
         from recgym.population.plots import plot_metric_curves
 
         return plot_metric_curves([self], metrics, path=path)
+
+
+def write_metrics_csv(path: str | os.PathLike[str], histories: Sequence[History]) -> Path:
+    """Write the recorded metrics of one or more histories as one CSV file, atomically.
+
+    Columns: ``policy``, ``step``, every metric recorded by any of the histories (in
+    order of first appearance; empty where a history lacks it) and ``mean_reward``, the
+    mean reward of the population at that step (empty at step 0). One row per history
+    and recorded step.
+
+    Returns:
+        pathlib.Path: ``path``.
+
+    Raises:
+        TypeError: If ``path`` is not a str or os.PathLike.
+    """
+    columns = list(dict.fromkeys(name for history in histories for name in history.metrics))
+
+    def rows() -> Iterator[list[Any]]:
+        for history in histories:
+            for k, step in enumerate(history.steps.tolist()):
+                values = [history.metrics[c][k] if c in history.metrics else None for c in columns]
+                reward = history.rewards[step - 1] if step >= 1 else None
+                yield [history.policy, step, *values, reward]
+
+    return write_csv(path, ["policy", "step", *columns, "mean_reward"], rows())

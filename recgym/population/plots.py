@@ -8,15 +8,33 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
+from recgym._io import atomic_write
 from recgym._validation import check_array, check_positive_int
 
-if TYPE_CHECKING:
-    from recgym.population.history import History
+
+class RecordedRun(Protocol):
+    """What the plots read of a :class:`~recgym.population.History`."""
+
+    policy: str
+    steps: NDArray[np.int64]
+    metrics: dict[str, NDArray[np.float64]]
+    exposure: NDArray[np.int64]
+    consumption: NDArray[np.int64]
+    initial_states: NDArray[np.floating]
+    final_states: NDArray[np.floating]
+
+
+_HISTORY_ATTRIBUTES = ("policy", "steps", "metrics", "exposure", "initial_states", "final_states")
+
+
+def _is_history(value: Any) -> bool:
+    return all(hasattr(value, name) for name in _HISTORY_ATTRIBUTES)
+
 
 __all__ = [
     "plot_exposure",
@@ -43,32 +61,28 @@ def _figure(n_panels: int, *, columns: int = 3, size: float = 3.6) -> tuple[Any,
     return figure, axes[:n_panels]
 
 
-def _check_histories(histories: Any) -> list[History]:
+def _check_histories(histories: Any) -> list[RecordedRun]:
     """``histories`` as a non-empty list of :class:`History` objects."""
-    from recgym.population.history import History
-
-    if isinstance(histories, History) or not isinstance(histories, Sequence):
+    if _is_history(histories) or not isinstance(histories, Sequence):
         raise TypeError(
             f"`histories` must be a list of History objects, got {type(histories).__name__}"
         )
     if not histories:
         raise ValueError("`histories` must hold at least one History, got an empty list")
     for history in histories:
-        if not isinstance(history, History):
+        if not _is_history(history):
             raise TypeError(f"`histories` must hold History objects, got {type(history).__name__}")
     return list(histories)
 
 
 def _save(figure: Any, path: str | os.PathLike[str] | None) -> Any:
     if path is not None:
-        from recgym.population.history import atomic_write
-
         atomic_write(path, lambda tmp: figure.savefig(tmp, format="png", dpi=110))
     return figure
 
 
 def plot_metric_curves(
-    histories: Sequence[History],
+    histories: Sequence[RecordedRun],
     metrics: Sequence[str] | None = None,
     *,
     path: str | os.PathLike[str] | None = None,
@@ -120,7 +134,7 @@ def principal_components(states: NDArray[Any], k: int = 2) -> NDArray[np.float64
 
 
 def plot_preference_scatter(
-    histories: Sequence[History],
+    histories: Sequence[RecordedRun],
     *,
     max_points: int = 3000,
     path: str | os.PathLike[str] | None = None,
@@ -151,7 +165,7 @@ def plot_preference_scatter(
 
 
 def plot_exposure(
-    histories: Sequence[History], *, path: str | os.PathLike[str] | None = None
+    histories: Sequence[RecordedRun], *, path: str | os.PathLike[str] | None = None
 ) -> Any:
     """Item-exposure distribution per policy: share of recommendations by item rank.
 

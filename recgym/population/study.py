@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from recgym._io import atomic_write
 from recgym._validation import (
     check_nonnegative_float,
     check_nonnegative_int,
@@ -17,7 +18,7 @@ from recgym._validation import (
     check_positive_int,
 )
 from recgym.population.env import PopulationEnv
-from recgym.population.history import History, atomic_write
+from recgym.population.history import History, write_metrics_csv
 from recgym.population.policies import POLICIES, make_policy
 from recgym.population.simulation import DEFAULT_METRICS, simulate
 
@@ -180,7 +181,7 @@ def run_study(
         histories[name] = history
         _print(log, f"{name:>16}: {config.steps} steps in {timings[name]:.2f}s")
 
-    _write_csv(out / "metrics.csv", histories.values())
+    write_metrics_csv(out / "metrics.csv", list(histories.values()))
     summary = {
         "config": settings,
         "final": {name: h.final() for name, h in histories.items()},
@@ -217,26 +218,6 @@ def _load_matching(path: Path, settings: dict[str, Any]) -> History | None:
     if study is None or {**study, "policies": None} != {**settings, "policies": None}:
         return None
     return history
-
-
-def _write_csv(path: Path, histories: Sequence[History] | Any) -> None:
-    histories = list(histories)
-    columns = sorted({name for h in histories for name in h.metrics})
-
-    def write(tmp: str) -> None:
-        with open(tmp, "w") as handle:
-            handle.write(",".join(["policy", "step", *columns, "mean_reward"]) + "\n")
-            for history in histories:
-                rewards = history.rewards
-                for k, step in enumerate(history.steps.tolist()):
-                    values = [
-                        repr(float(history.metrics[c][k])) if c in history.metrics else ""
-                        for c in columns
-                    ]
-                    reward = repr(float(rewards[step - 1])) if step >= 1 else ""
-                    handle.write(",".join([history.policy, str(step), *values, reward]) + "\n")
-
-    atomic_write(path, write)
 
 
 def _write_figures(out: Path, histories: list[History], log: TextIO | None) -> None:
