@@ -1416,7 +1416,9 @@ CASES += [
     Case("History/load-text", lambda: History.load(write_bytes("text.npz", b"steps,gini\n")),
          ValueError, "cannot load a History file from 'text.npz': not an .npz (zip)"),
     Case("History/load-truncated", lambda: History.load(truncated(history_file(), "t.npz", 0.5)),
-         ValueError, "cannot load a History file from 't.npz': damaged or truncated (BadZipFile: File is not a zip file)"),
+         ValueError,
+         "cannot load a History file from 't.npz': damaged or truncated (BadZipFile: File is "
+         "not a zip file)"),
     Case("History/load-truncated-header",
          lambda: History.load(truncated(history_file(), "t.npz", 10)), ValueError,
          "cannot load a History file from 't.npz': damaged or truncated"),
