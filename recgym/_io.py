@@ -127,7 +127,7 @@ def write_container(
                 f"entry {name!r} is an object array, which cannot be saved without pickle"
             )
     text = json.dumps({"format": container.name, "version": container.version, **header})
-    entries = {**arrays, container.header_entry: np.array(text)}
+    entries: dict[str, Any] = {**arrays, container.header_entry: np.array(text)}
     save = np.savez_compressed if compress else np.savez
 
     def write(tmp: str) -> None:

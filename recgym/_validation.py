@@ -22,6 +22,7 @@ __all__ = [
     "check_bool",
     "check_choice",
     "check_dtype",
+    "check_index",
     "check_item",
     "check_legacy_seed",
     "check_nonnegative_float",
@@ -30,6 +31,7 @@ __all__ = [
     "check_path",
     "check_positive_int",
     "check_seed",
+    "is_item",
 ]
 
 
@@ -292,3 +294,24 @@ def check_legacy_seed(value: Any, name: str) -> int:
             f"`{name}` must be an integer in [0, 2**32) with legacy=True, got {value!r}"
         )
     return int(value)
+
+
+def check_index(value: Any, name: str, size: int) -> int:
+    """Return ``value`` as a Python ``int`` if it is an integer in ``[0, size)``.
+
+    Raises:
+        TypeError: If ``value`` is not an integer (``bool`` included).
+        ValueError: If ``value`` lies outside ``[0, size)``.
+    """
+    if not _is_int(value):
+        raise TypeError(f"`{name}` must be an integer, got {value!r}")
+    if not 0 <= value < size:
+        raise ValueError(f"`{name}` must lie in [0, {size}), got {value!r}")
+    return int(value)
+
+
+def is_item(value: Any, n_items: int) -> bool:
+    """Whether ``value`` is one valid item index: an integer (or 0-d integer array) in range."""
+    if isinstance(value, np.ndarray) and value.shape == ():
+        value = value[()]
+    return _is_int(value) and bool(0 <= value < n_items)

@@ -353,7 +353,8 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
         return value
 
     try:
-        return rebuild(header)  # type: ignore[no-any-return]
+        checkpoint: dict[str, Any] = rebuild(header)
+        return checkpoint
     except (KeyError, TypeError) as error:
         raise ValueError(
             f"cannot load a checkpoint file from '{os.fspath(path)}': damaged ({error!r})"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -23,13 +24,14 @@ def _demo(args: argparse.Namespace) -> int:
     env = gym.make("RECEnv-v0", n_items=args.items, obs_std=args.obs_std)
     rng = np.random.default_rng(args.seed)
     env.action_space.seed(args.seed)
-    print(f"RECEnv-v0: {env.unwrapped.n_items} items, {env.unwrapped.n_users} users")
+    unwrapped: Any = env.unwrapped
+    print(f"RECEnv-v0: {unwrapped.n_items} items, {unwrapped.n_users} users")
     for episode in range(args.episodes):
         _, info = env.reset(seed=int(rng.integers(2**31)))
         total, done = 0.0, False
         while not done:
             _, reward, done, truncated, info = env.step(env.action_space.sample())
-            total += reward
+            total += float(reward)
             done = done or truncated
         print(f"episode {episode}: user {info['user_id']:>3}  return {total:+.3f}")
     env.close()

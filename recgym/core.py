@@ -31,6 +31,7 @@ from recgym._snapshot import (
 )
 from recgym._validation import check_actions, check_dtype, check_positive_int, check_seed
 from recgym.config import PopulationConfig
+from recgym.errors import ResetNeeded
 from recgym.user_model import BaseUserModel
 
 __all__ = [
@@ -68,6 +69,12 @@ class PopulationCore(Protocol):
 
     def reset(self, user_ids: NDArray[np.int64]) -> NDArray[Any]:
         """Put ``user_ids`` into the slots; return their observations ``(n_slots, d)``."""
+
+    def current_states(self) -> NDArray[Any]:
+        """The true states ``(n_slots, d)``; :class:`~recgym.errors.ResetNeeded` before reset."""
+
+    def current_user_ids(self) -> NDArray[np.int64]:
+        """The slots' pool ids ``(n_slots,)``; :class:`~recgym.errors.ResetNeeded` before reset."""
 
     def observe(self) -> NDArray[Any]:
         """Observations of the current states, ``(n_slots, d)``."""
@@ -196,15 +203,36 @@ class Population:
         """Replace the true states by a frozen copy of ``states`` (validated by the caller)."""
         self.states = _frozen(states.astype(self.dtype, copy=True))
 
+    def current_states(self) -> NDArray[Any]:
+        """The true states ``(n_slots, d)`` (read-only).
+
+        Raises:
+            recgym.errors.ResetNeeded: Before the first :meth:`reset`.
+        """
+        if self.states is None:
+            raise ResetNeeded("the population has no users before `reset`; call `reset` first")
+        return self.states
+
+    def current_user_ids(self) -> NDArray[np.int64]:
+        """The pool ids of the users in the slots, int64 ``(n_slots,)`` (read-only).
+
+        Raises:
+            recgym.errors.ResetNeeded: Before the first :meth:`reset`.
+        """
+        if self.user_ids is None:
+            raise ResetNeeded("the population has no users before `reset`; call `reset` first")
+        return self.user_ids
+
     def observe(self) -> NDArray[Any]:
         """``clip(states + obs_std·ε, -1, 1)`` as a new array (no draw when obs_std is 0)."""
+        states = self.current_states()
         if self.obs_std > 0.0:
-            obs = self.obs_rng.standard_normal(self.states.shape, dtype=self.dtype)
+            obs = self.obs_rng.standard_normal(states.shape, dtype=self.dtype)
             obs *= self.obs_std
-            obs += self.states
+            obs += states
             np.maximum(obs, -1.0, out=obs)
         else:
-            obs = np.maximum(self.states, -1.0)
+            obs = np.maximum(states, -1.0)
         # np.minimum/np.maximum rather than np.clip: same result, a third of the cost.
         return np.minimum(obs, 1.0, out=obs)
 
@@ -218,13 +246,14 @@ class Population:
             tuple: ``(observations (n_slots, user_feature_dim), rewards (n_slots,))``,
             new arrays.
         """
-        rewards, states = self.user_model.batch_step(self.states, actions, self.item_features)
+        current = self.current_states()
+        rewards, states = self.user_model.batch_step(current, actions, self.item_features)
         # O(1) checks: a custom model's wrong output must not broadcast silently.
         arrays = isinstance(rewards, np.ndarray) and isinstance(states, np.ndarray)
-        if not arrays or rewards.shape != (self.n_slots,) or states.shape != self.states.shape:
+        if not arrays or rewards.shape != (self.n_slots,) or states.shape != current.shape:
             raise (ValueError if arrays else TypeError)(
                 f"`{type(self.user_model).__name__}.batch_step` must return numpy arrays of "
-                f"shape ({self.n_slots},) (rewards) and {self.states.shape} (new states), got "
+                f"shape ({self.n_slots},) (rewards) and {current.shape} (new states), got "
                 f"{_describe_output(rewards)} and {_describe_output(states)}"
             )
         self.states = _frozen(states)

@@ -67,6 +67,7 @@ from recgym._validation import (
     check_positive_int,
 )
 from recgym.config import PopulationConfig, complete_arguments
+from recgym.errors import ResetNeeded
 from recgym.types import Action
 from recgym.user_model import REWARD_TYPES, BaseUserModel, UserModel
 
@@ -170,7 +171,7 @@ def _spectral_normalize(table: NDArray[Any]) -> NDArray[np.float64]:
     return np.asarray(table / scale, dtype=np.float64)
 
 
-def _legacy_user_model(argument: Any, built: BaseUserModel, random_state: int) -> BaseUserModel:
+def _legacy_user_model(argument: Any, built: Any, random_state: int) -> BaseUserModel:
     """The user model of a legacy environment.
 
     Args:
@@ -341,9 +342,21 @@ class LegacyPopulation:
         self.auto_reset_user_id = self.auto_reset_observation = None
         return self.observe()
 
+    def current_states(self) -> NDArray[np.float64]:
+        """The true state ``(1, d)``; :class:`~recgym.errors.ResetNeeded` before reset."""
+        if self.states is None:
+            raise ResetNeeded("the population has no user before `reset`; call `reset` first")
+        return self.states
+
+    def current_user_ids(self) -> NDArray[np.int64]:
+        """The user's pool id ``(1,)``; :class:`~recgym.errors.ResetNeeded` before reset."""
+        if self.user_ids is None:
+            raise ResetNeeded("the population has no user before `reset`; call `reset` first")
+        return self.user_ids
+
     def observe(self) -> NDArray[np.float64]:
         """``clip(normal(loc=state, scale=obs_std), -1, 1)``, shape ``(1, d)``."""
-        obs = self.random_.normal(loc=self.states[0], scale=self.obs_std)
+        obs = self.random_.normal(loc=self.current_states()[0], scale=self.obs_std)
         return np.clip(obs, -1.0, 1.0)[np.newaxis]
 
     def step(self, actions: NDArray[np.int64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -357,7 +370,7 @@ class LegacyPopulation:
             returns the noiseless ``clip(state, -1, 1)``.
         """
         action = int(actions[0])
-        state = self.states[0]
+        state = self.current_states()[0]
         model = self.user_model
         reward = model.reward_function(state, action, item_feature_vector=self.item_features)
         state = model.user_preference_dynamics(

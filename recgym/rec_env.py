@@ -9,7 +9,7 @@ import numpy as np
 from gymnasium import spaces
 from numpy.typing import NDArray
 
-from recgym._validation import check_item, check_options, check_seed
+from recgym._validation import check_index, check_item, check_options, check_seed
 from recgym.checkpoint import Checkpointable
 from recgym.config import ExtensionArguments, OriginalArguments, PopulationConfig
 from recgym.core import Population
@@ -104,7 +104,10 @@ class RECEnv(Checkpointable, gym.Env[NDArray[np.float64], np.int64]):
     * v0: the SCOPE-RL RECGym interface on Gymnasium 1.x, with its bugs fixed.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": RENDER_MODES, "render_fps": 4}
+    metadata: dict[str, Any] = {  # noqa: RUF012 - an instance attribute in gymnasium.Env
+        "render_modes": RENDER_MODES,
+        "render_fps": 4,
+    }
     _checkpoint_attributes: ClassVar[dict[str, str]] = {
         "_obs": "array",
         "_last_reward": "float",
@@ -138,11 +141,14 @@ class RECEnv(Checkpointable, gym.Env[NDArray[np.float64], np.int64]):
         if not isinstance(legacy, (bool, np.bool_)):
             raise TypeError(f"`legacy` must be a bool, got {legacy!r}")
         self.legacy = bool(legacy)
-        build = LegacyPopulation.from_arguments if legacy else PopulationConfig.from_arguments
-        built = build(**arguments, **extensions)
-        self.config = built.config if legacy else built
+        population: PopulationCore
+        if legacy:
+            population = LegacyPopulation.from_arguments(**arguments, **extensions)
+        else:
+            population = Population(PopulationConfig.from_arguments(**arguments, **extensions), 1)
+        self.config = population.config
         self.render_mode = check_render_mode(render_mode)
-        self._population: PopulationCore = built if legacy else Population(self.config, 1)
+        self._population = population
         self.observation_space = spaces.Box(
             -1.0, 1.0, shape=(self.config.user_feature_dim,), dtype=np.float64
         )
@@ -171,13 +177,13 @@ class RECEnv(Checkpointable, gym.Env[NDArray[np.float64], np.int64]):
     def user_id(self) -> int:
         """Pool index of the current user (:class:`~recgym.errors.ResetNeeded` before reset)."""
         self._check_reset("user_id")
-        return int(self._population.user_ids[0])
+        return int(self._population.current_user_ids()[0])
 
     @property
     def state(self) -> NDArray[np.float64]:
         """A copy of the current user's true preference, shape ``(user_feature_dim,)``."""
         self._check_reset("state")
-        return self._population.states[0].copy()
+        return self._population.current_states()[0].copy()
 
     def _check_reset(self, name: str) -> None:
         if self._population.states is None:
@@ -199,8 +205,9 @@ class RECEnv(Checkpointable, gym.Env[NDArray[np.float64], np.int64]):
         population = self._population
         # Validated before anything changes: a rejected reset leaves the env as it was.
         user_id = None
-        if check_options(options) is not None and options.get("user_id") is not None:
-            user_id = _check_user_id(options["user_id"], self.config.n_users)
+        given = check_options(options)
+        if given is not None and given.get("user_id") is not None:
+            user_id = check_index(given["user_id"], "options['user_id']", self.config.n_users)
         if self.legacy:  # as the original: reseed only the env stream, and only if asked
             if seed is not None:
                 population.seed(seed)  # validates: an integer in [0, 2**32)
@@ -232,7 +239,8 @@ class RECEnv(Checkpointable, gym.Env[NDArray[np.float64], np.int64]):
                 f"(step_per_episode={self.config.step_per_episode}); call `reset` first"
             )
         population = self._population
-        observations, rewards = population.step(_check_action(action, self._n_items))
+        item = check_item(action, "action", self._n_items)
+        observations, rewards = population.step(np.array([item], dtype=np.int64))
         obs, self._last_reward = observations[0], float(rewards[0])
         terminated = population.done
         self._needs_reset = terminated
@@ -244,7 +252,10 @@ class RECEnv(Checkpointable, gym.Env[NDArray[np.float64], np.int64]):
 
     def _info(self) -> dict[str, Any]:
         population = self._population
-        return {"user_id": int(population.user_ids[0]), "state": population.states[0].copy()}
+        return {
+            "user_id": int(population.current_user_ids()[0]),
+            "state": population.current_states()[0].copy(),
+        }
 
     def render(self) -> str | None:
         """Render the current user: ``"ansi"`` returns the text, ``"human"`` prints it."""
@@ -260,7 +271,7 @@ class RECEnv(Checkpointable, gym.Env[NDArray[np.float64], np.int64]):
         else:
             text = render_text(
                 f"RECEnv step {population.t}/{self.config.step_per_episode}",
-                [(self.user_id, population.states[0], self._obs, self._last_reward)],
+                [(self.user_id, population.current_states()[0], self._obs, self._last_reward)],
             )
         if self.render_mode == "ansi":
             return text
@@ -269,16 +280,3 @@ class RECEnv(Checkpointable, gym.Env[NDArray[np.float64], np.int64]):
 
     def close(self) -> None:
         """Nothing to release; safe to call any number of times."""
-
-
-def _check_user_id(user_id: Any, n_users: int) -> int:
-    if isinstance(user_id, (bool, np.bool_)) or not isinstance(user_id, (int, np.integer)):
-        raise TypeError(f"`options['user_id']` must be an integer, got {user_id!r}")
-    if not 0 <= user_id < n_users:
-        raise ValueError(f"`options['user_id']` must lie in [0, {n_users}), got {user_id!r}")
-    return int(user_id)
-
-
-def _check_action(action: Any, n_items: int) -> NDArray[np.int64]:
-    """Validate one action and return it as an int64 array of shape ``(1,)``."""
-    return np.array([check_item(action, "action", n_items)], dtype=np.int64)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -22,11 +23,19 @@ def check_render_mode(render_mode: Any) -> str | None:
     return render_mode
 
 
-def render_text(header: str, rows: list[tuple[Any, NDArray[Any], NDArray[Any], Any]]) -> str:
-    """Format a header line and ``(user_id, state, observation, last_reward)`` rows."""
+def render_text(
+    header: str, rows: Sequence[tuple[Any, NDArray[Any], NDArray[Any] | None, Any]]
+) -> str:
+    """Format a header line and ``(user_id, state, observation, last_reward)`` rows.
+
+    An observation or reward that is None (nothing returned yet) shows as ``n/a``.
+    """
     lines = [header]
     with np.printoptions(precision=3, suppress=True, floatmode="fixed", sign=" "):
         for user_id, state, obs, reward in rows:
             reward_text = "   n/a" if reward is None else f"{reward:+.3f}"
-            lines.append(f"  user {user_id:>6}  reward {reward_text}  state {state}  obs {obs}")
+            obs_text = "n/a" if obs is None else obs
+            lines.append(
+                f"  user {user_id:>6}  reward {reward_text}  state {state}  obs {obs_text}"
+            )
     return "\n".join(lines)

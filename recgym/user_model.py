@@ -69,7 +69,7 @@ class BaseUserModel:
     the attribute ``random_`` at every seeded reset; draw from ``self.random_`` only.
     """
 
-    random_: np.random.Generator
+    random_: np.random.Generator | np.random.RandomState
 
     def __new__(cls, *args: Any, **kwargs: Any) -> BaseUserModel:
         """Refuse to create a model that lacks a reward or a dynamics method."""
@@ -140,11 +140,12 @@ class BaseUserModel:
             alpha = check_nonnegative_float(alpha, "alpha")
         if alpha is None or not hasattr(self, "alpha"):
             return self.batch_user_preference_dynamics(states, actions, item_feature_vector)[0]
-        saved, self.alpha = self.alpha, alpha
+        model: Any = self  # a model with an `alpha` field (checked above)
+        saved, model.alpha = model.alpha, alpha
         try:
             return self.batch_user_preference_dynamics(states, actions, item_feature_vector)[0]
         finally:
-            self.alpha = saved
+            model.alpha = saved
 
     def _single_user(
         self, state: Any, action: Any, item_feature_vector: Any
@@ -276,7 +277,7 @@ class UserModel(BaseUserModel):
         self.reward_std = check_nonnegative_float(self.reward_std, "reward_std")
         self.random_state = check_seed(self.random_state, "random_state")
         self.alpha = check_nonnegative_float(self.alpha, "alpha")
-        self.random_ = np.random.default_rng(self.random_state)
+        self.random_: np.random.Generator = np.random.default_rng(self.random_state)
 
     def batch_step(
         self,

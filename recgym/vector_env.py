@@ -23,9 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["RECVectorEnv"]
 
 
-class RECVectorEnv(
-    Checkpointable, VectorEnv[NDArray[np.float64], NDArray[np.int64], NDArray[np.float64]]
-):
+class RECVectorEnv(Checkpointable, VectorEnv[NDArray[np.float64], NDArray[np.int64], NDArray[Any]]):
     """``num_envs`` independent copies of :class:`recgym.RECEnv`, stepped as one array.
 
     ``gymnasium.make_vec("RECEnv-v0", num_envs=n)`` returns this class. Sub-environment
@@ -64,7 +62,7 @@ class RECVectorEnv(
             ``feature_normalization``).
     """
 
-    metadata: ClassVar[dict[str, Any]] = {
+    metadata: dict[str, Any] = {  # noqa: RUF012 - an instance attribute in VectorEnv
         "render_modes": ["ansi"],
         "render_fps": 4,
         "autoreset_mode": AutoresetMode.NEXT_STEP,
@@ -173,9 +171,9 @@ class RECVectorEnv(
         population = self._population
         mask = np.ones(self.num_envs, dtype=np.bool_)
         return {
-            "user_id": population.user_ids.copy(),
+            "user_id": population.current_user_ids().copy(),
             "_user_id": mask,
-            "state": population.states.copy(),
+            "state": population.current_states().copy(),
             "_state": mask.copy(),
         }
 
@@ -185,16 +183,17 @@ class RECVectorEnv(
             logger.warn("You are calling render method without specifying any render mode.")
             return None
         population = self._population
-        if population.states is None:
+        if population.states is None or self._last_obs is None:
             raise ResetNeeded("Cannot call `render` before `reset`; call `reset` first")
         rewards, obs = self._last_rewards, self._last_obs
+        user_ids, states = population.current_user_ids(), population.current_states()
         return tuple(
             render_text(
                 f"RECVectorEnv[{i}] step {population.t}/{self.config.step_per_episode}",
                 [
                     (
-                        int(population.user_ids[i]),
-                        population.states[i],
+                        int(user_ids[i]),
+                        states[i],
                         obs[i],
                         None if rewards is None else rewards[i],
                     )

@@ -14,7 +14,14 @@ from numpy.typing import DTypeLike, NDArray
 from pettingzoo import AECEnv, ParallelEnv
 from pettingzoo.utils.conversions import parallel_to_aec
 
-from recgym._validation import check_actions, check_array, check_options, check_positive_int
+from recgym._validation import (
+    check_actions,
+    check_array,
+    check_options,
+    check_positive_int,
+    check_seed,
+    is_item,
+)
 from recgym.checkpoint import Checkpointable
 from recgym.config import EnvArguments, PopulationConfig, signature_with_arguments
 from recgym.core import Population
@@ -101,7 +108,7 @@ class PopulationEnv(Checkpointable, ParallelEnv[AgentID, NDArray[np.floating], n
         self.max_cycles = (
             None if max_cycles is None else check_positive_int(max_cycles, "max_cycles")
         )
-        self._population = Population(self.config, self.config.n_users, dtype=dtype)
+        self._population: Population = Population(self.config, self.config.n_users, dtype=dtype)
         dtype = self._population.dtype
         shape = (self.config.user_feature_dim,)
         self._observation_space = spaces.Box(-1.0, 1.0, shape=shape, dtype=dtype)
@@ -226,12 +233,13 @@ class PopulationEnv(Checkpointable, ParallelEnv[AgentID, NDArray[np.floating], n
             ``{"user_id": int64 (n_users,), "state": (n_users, user_feature_dim)}``.
         """
         population = self._population
-        seed = _check_reset_seed(seed)
+        seed = check_seed(seed, "seed")
         states = None
-        if check_options(options) is not None and options.get("states") is not None:
+        given = check_options(options)
+        if given is not None and given.get("states") is not None:
             # Validated before anything changes: a rejected reset leaves the env as it was.
             states = check_array(
-                options["states"], "options['states']", population.user_features.shape
+                given["states"], "options['states']", population.user_features.shape
             )
         if seed is None and not population.seeded:
             seed = self.config.random_state
@@ -313,7 +321,7 @@ class PopulationEnv(Checkpointable, ParallelEnv[AgentID, NDArray[np.floating], n
         # they are read-only: sharing them is a snapshot, not an alias, and saves a copy
         # of the whole state matrix per step.
         population = self._population
-        return {"user_id": population.user_ids, "state": population.states}
+        return {"user_id": population.current_user_ids(), "state": population.current_states()}
 
     # --- PettingZoo dict API -----------------------------------------------------------
 
@@ -401,7 +409,7 @@ class PopulationEnv(Checkpointable, ParallelEnv[AgentID, NDArray[np.floating], n
         bad = [
             f"{agent}: {actions[agent]!r}"
             for agent in agents
-            if not _valid_item(actions[agent], self.config.n_items)
+            if not is_item(actions[agent], self.config.n_items)
         ]
         raise error_type(
             f"`actions` values must be integer items in [0, {self.config.n_items}), "
@@ -455,7 +463,7 @@ class PopulationEnv(Checkpointable, ParallelEnv[AgentID, NDArray[np.floating], n
                 [
                     (
                         i,
-                        population.states[i],
+                        population.current_states()[i],
                         None if obs is None else obs[i],
                         None if rewards is None else rewards[i],
                     )
@@ -469,26 +477,6 @@ class PopulationEnv(Checkpointable, ParallelEnv[AgentID, NDArray[np.floating], n
 
     def close(self) -> None:
         """Nothing to release; safe to call any number of times."""
-
-
-def _check_reset_seed(seed: Any) -> int | None:
-    if seed is None:
-        return None
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"`seed` must be a non-negative integer or None, got {seed!r}")
-    if seed < 0:
-        raise ValueError(f"`seed` must be a non-negative integer or None, got {seed!r}")
-    return int(seed)
-
-
-def _valid_item(action: Any, n_items: int) -> bool:
-    if isinstance(action, np.ndarray) and action.shape == ():
-        action = action[()]
-    return (
-        isinstance(action, (int, np.integer))
-        and not isinstance(action, (bool, np.bool_))
-        and 0 <= action < n_items
-    )
 
 
 def _sample(items: list[Any], limit: int = 5) -> str:
