@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -29,9 +29,14 @@ __all__ = [
     "check_nonnegative_int",
     "check_options",
     "check_path",
+    "check_per_user",
+    "check_per_user_float",
     "check_positive_int",
     "check_seed",
+    "check_slates",
     "is_item",
+    "is_slate",
+    "per_user",
 ]
 
 
@@ -315,3 +320,143 @@ def is_item(value: Any, n_items: int) -> bool:
     if isinstance(value, np.ndarray) and value.shape == ():
         value = value[()]
     return _is_int(value) and bool(0 <= value < n_items)
+
+
+def check_per_user_float(
+    value: Any,
+    name: str,
+    scalar_check: Callable[[Any, str], float],
+    valid: Callable[[NDArray[np.float64]], NDArray[np.bool_]],
+    description: str,
+) -> float | NDArray[np.float64]:
+    """A model parameter that is one float, or one float per user of the pool.
+
+    Args:
+        value: A real number, or a 1-D real numpy array (one value per pool user).
+        name: The parameter's name in messages.
+        scalar_check: Validates a single number (e.g. :func:`check_nonnegative_float`).
+        valid: Vectorised test of the array's values (True where valid).
+        description: What ``valid`` accepts, for messages (e.g. ``"non-negative floats"``).
+
+    Returns:
+        float | numpy.ndarray: The float, or a read-only float64 copy of the array.
+
+    Raises:
+        TypeError: If ``value`` is neither a number nor a real 1-D array.
+        ValueError: If a value is not finite or not valid, naming its index.
+    """
+    if not isinstance(value, np.ndarray):
+        return scalar_check(value, name)
+    if (
+        value.dtype == np.bool_
+        or not np.issubdtype(value.dtype, np.number)
+        or (np.issubdtype(value.dtype, np.complexfloating))
+    ):
+        raise TypeError(f"`{name}` must hold real numbers, got dtype {value.dtype}")
+    if value.ndim != 1 or value.size == 0:
+        raise ValueError(
+            f"`{name}` must be a float or a 1-D array with one value per user, "
+            f"got shape {value.shape}"
+        )
+    array = value.astype(np.float64)
+    bad = np.flatnonzero(~(np.isfinite(array) & valid(array)))
+    if bad.size:
+        raise ValueError(
+            f"`{name}` must hold finite {description}, got {array[bad[0]]!r} at index {bad[0]}"
+        )
+    array.flags.writeable = False
+    return array
+
+
+def check_per_user(value: Any, name: str, n_users: int) -> None:
+    """Check that a per-user parameter array has one value per pool user.
+
+    Raises:
+        ValueError: If ``value`` is an array whose length is not ``n_users``.
+    """
+    if isinstance(value, np.ndarray) and value.shape != (n_users,):
+        raise ValueError(
+            f"`{name}` must have one value per user of the pool, shape ({n_users},), "
+            f"got shape {value.shape}"
+        )
+
+
+def per_user(value: Any, name: str, user_ids: NDArray[np.int64] | None) -> Any:
+    """The value of a parameter for the users ``user_ids``: itself, or its entries.
+
+    Raises:
+        ValueError: If ``value`` is a per-user array and ``user_ids`` is None.
+    """
+    if not isinstance(value, np.ndarray):
+        return value
+    if user_ids is None:
+        raise ValueError(
+            f"`{name}` holds one value per user, so the batched methods need `user_ids` "
+            "(the environments pass them; in a direct call pass user_ids=...)"
+        )
+    return value[user_ids]
+
+
+def check_slates(actions: Any, n: int, slate_size: int, n_items: int) -> NDArray[np.int64]:
+    """Validate a batch of slates with vectorised checks and return them as int64.
+
+    At ``slate_size == 1`` this is :func:`check_actions`: one item per user, shape ``(n,)``.
+
+    Args:
+        actions: Integer array of shape ``(n, slate_size)`` (``(n,)`` at size 1).
+        n: Number of users.
+        slate_size: Items per slate.
+        n_items: Number of items; every item must lie in ``[0, n_items)``.
+
+    Returns:
+        numpy.ndarray: ``actions`` as int64 (the same object if it already was).
+
+    Raises:
+        TypeError: If ``actions`` is not an integer ndarray.
+        ValueError: On a wrong shape, an item out of range or an item repeated within a
+            slate, naming the user and the position.
+    """
+    if slate_size == 1:
+        return check_actions(actions, n, n_items)
+    shape = (n, slate_size)
+    if not isinstance(actions, np.ndarray):
+        raise TypeError(
+            f"`actions` must be a numpy integer array of shape {shape} (one slate per "
+            f"user), got {type(actions).__name__}"
+        )
+    if actions.dtype == np.bool_ or not np.issubdtype(actions.dtype, np.integer):
+        raise TypeError(f"`actions` must hold integers, got dtype {actions.dtype}")
+    if actions.shape != shape:
+        raise ValueError(
+            f"`actions` must have shape {shape} (one slate of {slate_size} items per user), "
+            f"got {actions.shape}"
+        )
+    if n == 0:
+        return actions.astype(np.int64, copy=False)
+    outside = (actions < 0) | (actions >= n_items)
+    if outside.any():
+        user, position = (int(i) for i in np.argwhere(outside)[0])
+        raise ValueError(
+            f"`actions` must lie in [0, {n_items}), got {actions[user, position].item()!r} "
+            f"for user {user} at position {position}"
+        )
+    ordered = np.sort(actions, axis=1)
+    repeated = ordered[:, 1:] == ordered[:, :-1]
+    if repeated.any():
+        user, index = (int(i) for i in np.argwhere(repeated)[0])
+        item = ordered[user, index]
+        first, second = np.flatnonzero(actions[user] == item)[:2].tolist()
+        raise ValueError(
+            f"`actions` must not repeat an item within a slate: user {user} has item {item} "
+            f"at positions {first} and {second}"
+        )
+    return actions.astype(np.int64, copy=False)
+
+
+def is_slate(value: Any, slate_size: int, n_items: int) -> bool:
+    """Whether ``value`` is a valid slate: an integer array ``(slate_size,)`` of distinct items."""
+    if not isinstance(value, np.ndarray) or value.shape != (slate_size,):
+        return False
+    if value.dtype == np.bool_ or not np.issubdtype(value.dtype, np.integer):
+        return False
+    return bool(((value >= 0) & (value < n_items)).all() and np.unique(value).size == slate_size)

@@ -14,25 +14,31 @@ from __future__ import annotations
 import copy
 import inspect
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 from numpy.typing import NDArray
 
+from recgym._idiosyncratic import idiosyncratic_key
 from recgym._validation import (
     check_array,
+    check_bool,
     check_choice,
     check_nonnegative_float,
     check_positive_int,
     check_seed,
 )
+from recgym.choice import ChoiceModel, Consume, make_choice_model
 from recgym.features import FEATURE_NORMALIZATIONS, generate_features, normalize_features
-from recgym.user_model import REWARD_TYPES, BaseUserModel, UserModel
+from recgym.user_model import REWARD_TYPES, BaseUserModel, UserModel, accepts_keyword
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
+
+# Tag of the idiosyncratic key's seed sequence (a child of `random_state`).
+_IDIOSYNCRATIC_STREAM = 0x6964696F
 
 __all__ = [
     "DEFAULT_ARGUMENTS",
@@ -71,9 +77,26 @@ class ExtensionArguments(TypedDict, total=False):
 
     Attributes:
         feature_normalization: ``"spectral"`` (the original's) or ``"row"``.
+        slate_size: Items shown to each user per step, ``k`` (default 1); at ``k > 1``
+            an action is a slate of ``k`` distinct items.
+        choice_model: Which shown item a user consumes, or none: a name of
+            :data:`recgym.choice.CHOICE_MODELS` (``"consume"``, the default: the item
+            at position 0; ``"mnl"``, ``"cascade"``, ``"pbm"``) or a
+            :class:`~recgym.choice.ChoiceModel`.
+        repeat_consumption: Whether a user may consume an item again (default True);
+            with False, an item a user consumed is unavailable to that user's choice for
+            the rest of the episode (Chaney et al. 2018's setting).
+        idiosyncratic_std: Standard deviation ``σ`` of a fixed user × item utility term
+            ``σ·ε_ij`` (default 0): a deterministic function of the environment's seed
+            and the two ids, added to the utility the choice model sees and to the
+            continuous reward of a consumed item.
     """
 
     feature_normalization: str
+    slate_size: int
+    choice_model: str | ChoiceModel
+    repeat_consumption: bool
+    idiosyncratic_std: float
 
 
 class EnvArguments(OriginalArguments, ExtensionArguments, total=False):
@@ -96,6 +119,10 @@ DEFAULT_ARGUMENTS: Mapping[str, Any] = MappingProxyType(
         "UserModel": UserModel,
         "random_state": None,
         "feature_normalization": "spectral",
+        "slate_size": 1,
+        "choice_model": "consume",
+        "repeat_consumption": True,
+        "idiosyncratic_std": 0.0,
     }
 )
 
@@ -151,6 +178,11 @@ class PopulationConfig:
         user_features: Normalised user pool, float64 ``(n_users, user_feature_dim)``.
         item_features: Normalised item table, float64 ``(n_items, item_feature_dim)``.
         user_model: The user model (a private copy when an instance was given).
+        slate_size: Items shown per user and step.
+        choice_model: The choice model.
+        repeat_consumption: Whether consumed items stay choosable.
+        idiosyncratic_std: Scale of the fixed user × item utility term.
+        idiosyncratic_key: The 128-bit key of that term's hash (0 when unused).
     """
 
     step_per_episode: int
@@ -166,6 +198,11 @@ class PopulationConfig:
     user_features: NDArray[np.float64]
     item_features: NDArray[np.float64]
     user_model: BaseUserModel
+    slate_size: int = 1
+    choice_model: ChoiceModel = field(default_factory=Consume)
+    repeat_consumption: bool = True
+    idiosyncratic_std: float = 0.0
+    idiosyncratic_key: int = 0
 
     @classmethod
     def from_arguments(cls, **arguments: Unpack[EnvArguments]) -> PopulationConfig:
@@ -194,6 +231,13 @@ class PopulationConfig:
             given["feature_normalization"], "feature_normalization", FEATURE_NORMALIZATIONS
         )
         random_state = check_seed(given["random_state"], "random_state")
+        slate_size = check_positive_int(given["slate_size"], "slate_size")
+        if slate_size > n_items:
+            raise ValueError(f"`slate_size` must be at most n_items ({n_items}), got {slate_size}")
+        choice_model = make_choice_model(given["choice_model"])
+        choice_model.check(slate_size, n_users)
+        repeat_consumption = check_bool(given["repeat_consumption"], "repeat_consumption")
+        idiosyncratic_std = check_nonnegative_float(given["idiosyncratic_std"], "idiosyncratic_std")
 
         feature_rng = np.random.default_rng(random_state)
         user_table = given["user_feature_vector"]
@@ -213,6 +257,17 @@ class PopulationConfig:
             reward_std=reward_std,
             random_state=random_state,
         )
+        user_model.check_pool(n_users)
+        key = 0
+        if idiosyncratic_std > 0.0:
+            if not accepts_keyword(type(user_model), "batch_step", "utility_offsets"):
+                raise ValueError(
+                    "`idiosyncratic_std` > 0 needs a user model whose `batch_step` takes "
+                    f"`utility_offsets` (recgym.UserModel does), got {type(user_model).__name__}"
+                )
+            key = idiosyncratic_key(
+                np.random.SeedSequence(random_state, spawn_key=(_IDIOSYNCRATIC_STREAM,))
+            )
         return cls(
             step_per_episode=step_per_episode,
             n_items=n_items,
@@ -231,6 +286,11 @@ class PopulationConfig:
                 item_table, feature_normalization, "item_feature_vector"
             ),
             user_model=user_model,
+            slate_size=slate_size,
+            choice_model=choice_model,
+            repeat_consumption=repeat_consumption,
+            idiosyncratic_std=idiosyncratic_std,
+            idiosyncratic_key=key,
         )
 
 

@@ -22,17 +22,20 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
+from recgym._idiosyncratic import idiosyncratic_normals
 from recgym._snapshot import (
     check_core_snapshot,
+    check_entry_array,
     check_generator_entries,
     copy_plain,
     generator_state,
     load_core_snapshot,
 )
 from recgym._validation import check_actions, check_dtype, check_positive_int, check_seed
+from recgym.choice import Consume
 from recgym.config import PopulationConfig
 from recgym.errors import ResetNeeded
-from recgym.user_model import BaseUserModel
+from recgym.user_model import BaseUserModel, accepts_user_ids
 
 __all__ = [
     "PerUserFallbackWarning",
@@ -60,6 +63,8 @@ class PopulationCore(Protocol):
     user_ids: NDArray[np.int64] | None
     states: NDArray[Any] | None
     seeded: bool
+    choices: NDArray[np.int64] | None
+    consumed_items: NDArray[np.int64] | None
 
     def seed(self, seed: Any) -> None:
         """Re-create the random streams from ``seed``."""
@@ -120,19 +125,36 @@ class Population:
     """The arrays of one population of users and one batched ``reset``/``step``.
 
     ``n_slots`` *slots* hold users drawn from the pool ``config.user_features`` (of
-    ``config.n_users`` users). All slots are stepped together: one call of the user
-    model's ``batch_step`` for everyone.
+    ``config.n_users`` users). All slots are stepped together through the response
+    pipeline, with no per-user Python:
 
-    Random streams: :meth:`seed` spawns three independent generators from one
-    ``numpy.random.SeedSequence`` — user draws, observation noise and the user model's
-    ``random_`` (reward noise) — so drawing users never shifts the noise. Each stream
-    is consumed in slot order, ``n_slots`` draws (or ``n_slots × d``) per call: populations of
-    different sizes share a seed's first draws only, not their trajectories.
+        slate ``(n_slots, k)`` → choice model: the position each user consumes, or none
+        → reward of the consumed item (0 for none) → dynamics moved by it → observation
+
+    With ``slate_size=1``, the ``"consume"`` choice model, repeat consumption allowed and
+    no idiosyncratic utilities (the defaults), a step is one call of the user model's
+    ``batch_step`` for everyone — the original RECGym's step, bit for bit.
+
+    Random streams: :meth:`seed` spawns four independent generators from one
+    ``numpy.random.SeedSequence`` — user draws, observation noise, the user model's
+    ``random_`` (reward noise) and the choice model's draws — so drawing users never
+    shifts the noise. Each stream is consumed in slot order, ``n_slots`` draws (or
+    ``n_slots × d``) per call: populations of different sizes share a seed's first
+    draws only, not their trajectories.
+
+    Memory: the states, the users in the slots and, with ``repeat_consumption=False``,
+    one bit per slot and item of consumption memory (``n_slots · ⌈n_items / 8⌉`` bytes).
 
     Args:
         config: The validated configuration.
         n_slots: Number of slots (users stepped at once).
         dtype: float64 (default) or float32 for states, observations and rewards.
+
+    Attributes:
+        choices: After a step, int64 ``(n_slots,)``: the slate position each user
+            consumed, -1 for none (read-only); None before the first step of an episode.
+        consumed_items: After a step, int64 ``(n_slots,)``: the item each user consumed,
+            -1 for none (read-only).
     """
 
     def __init__(self, config: PopulationConfig, n_slots: int, dtype: DTypeLike = np.float64):
@@ -151,10 +173,24 @@ class Population:
         self.item_features = config.item_features.astype(dtype, copy=False)
         self.obs_std = config.obs_std
         self.step_per_episode = config.step_per_episode
+        self.slate_size = config.slate_size
+        self.choice_model = config.choice_model
         self.t = 0
         self.user_ids: NDArray[np.int64] | None = None
         self.states: NDArray[Any] | None = None
         self.seeded = False
+        self.choices: NDArray[np.int64] | None = None
+        self.consumed_items: NDArray[np.int64] | None = None
+        self.consumed: NDArray[np.uint8] | None = None  # bit set (n_slots, ⌈n_items/8⌉)
+        # The original step: one item shown and consumed, nothing else in the utility.
+        self._plain = (
+            config.slate_size == 1
+            and isinstance(config.choice_model, Consume)
+            and config.repeat_consumption
+            and config.idiosyncratic_std == 0.0
+        )
+        self._position_zero = _frozen(np.zeros(n_slots, dtype=np.int64))
+        self._model_takes_ids = accepts_user_ids(type(self.user_model), "batch_step")
         if n_slots > 1 and not type(self.user_model).is_batched():
             warnings.warn(
                 f"{type(self.user_model).__name__} implements only single-user methods; "
@@ -166,7 +202,7 @@ class Population:
             )
 
     def seed(self, seed: int | np.random.SeedSequence | None) -> None:
-        """Re-create the three random streams from ``seed`` (None: fresh OS entropy).
+        """Re-create the four random streams from ``seed`` (None: fresh OS entropy).
 
         Raises:
             TypeError: If ``seed`` is not None, an integer or a ``SeedSequence``.
@@ -175,10 +211,11 @@ class Population:
         sequence = seed if isinstance(seed, np.random.SeedSequence) else None
         if sequence is None:
             sequence = np.random.SeedSequence(check_seed(seed, "seed"))
-        users, observations, model = sequence.spawn(3)
+        users, observations, model, choice = sequence.spawn(4)
         self.user_rng = np.random.default_rng(users)
         self.obs_rng = np.random.default_rng(observations)
         self.user_model.random_ = np.random.default_rng(model)
+        self.choice_rng = np.random.default_rng(choice)
         self.seeded = True
 
     def sample_users(self) -> NDArray[np.int64]:
@@ -187,6 +224,8 @@ class Population:
 
     def reset(self, user_ids: NDArray[np.int64]) -> NDArray[Any]:
         """Put the given pool users into the slots and return their first observations.
+
+        Consumption memory starts empty.
 
         Args:
             user_ids: int64 array ``(n_slots,)`` of pool indices, already validated.
@@ -197,6 +236,9 @@ class Population:
         self.user_ids = _frozen(user_ids)
         self.states = _frozen(self.user_features[user_ids])
         self.t = 0
+        self.choices = self.consumed_items = None
+        if not self.config.repeat_consumption:
+            self.consumed = np.zeros((self.n_slots, -(-self.config.n_items // 8)), np.uint8)
         return self.observe()
 
     def set_states(self, states: NDArray[Any]) -> None:
@@ -236,29 +278,118 @@ class Population:
         # np.minimum/np.maximum rather than np.clip: same result, a third of the cost.
         return np.minimum(obs, 1.0, out=obs)
 
-    def step(self, actions: NDArray[np.int64]) -> tuple[NDArray[Any], NDArray[Any]]:
-        """Reward every slot on its current state, move the states, observe.
+    def utilities(self, slates: NDArray[np.int64]) -> NDArray[Any]:
+        """Each slot's utility for each item of its slate: ``⟨s_i, v_j⟩ + σ·ε_ij``.
+
+        ``ε_ij`` is the fixed idiosyncratic term of user ``i`` and item ``j`` (a
+        counter-based hash of the environment's key and the two ids, never a stored
+        table; see :mod:`recgym._idiosyncratic`), ``σ`` is ``idiosyncratic_std``.
 
         Args:
-            actions: Validated int64 array ``(n_slots,)``.
+            slates: Validated int64 array ``(n_slots, k)``.
+
+        Returns:
+            numpy.ndarray: ``(n_slots, k)`` of the states' dtype.
+        """
+        states = self.current_states()
+        utilities = np.empty(slates.shape, dtype=self.dtype)
+        for j in range(slates.shape[1]):  # one gather of n_slots × d at a time
+            utilities[:, j] = np.vecdot(states, self.item_features.take(slates[:, j], axis=0))
+        if self.config.idiosyncratic_std > 0.0:
+            noise = idiosyncratic_normals(
+                self.config.idiosyncratic_key, self.current_user_ids()[:, np.newaxis], slates
+            )
+            utilities += (self.config.idiosyncratic_std * noise).astype(self.dtype, copy=False)
+        return utilities
+
+    def step(self, actions: NDArray[np.int64]) -> tuple[NDArray[Any], NDArray[Any]]:
+        """Show every slot its slate, let it choose, reward and move it, observe.
+
+        Args:
+            actions: Validated int64 array: ``(n_slots,)`` at ``slate_size == 1``, else
+                slates ``(n_slots, slate_size)`` of distinct items.
 
         Returns:
             tuple: ``(observations (n_slots, user_feature_dim), rewards (n_slots,))``,
-            new arrays.
+            new arrays; :attr:`choices` and :attr:`consumed_items` describe the step.
         """
-        current = self.current_states()
-        rewards, states = self.user_model.batch_step(current, actions, self.item_features)
-        # O(1) checks: a custom model's wrong output must not broadcast silently.
-        arrays = isinstance(rewards, np.ndarray) and isinstance(states, np.ndarray)
-        if not arrays or rewards.shape != (self.n_slots,) or states.shape != current.shape:
-            raise (ValueError if arrays else TypeError)(
-                f"`{type(self.user_model).__name__}.batch_step` must return numpy arrays of "
-                f"shape ({self.n_slots},) (rewards) and {current.shape} (new states), got "
-                f"{_describe_output(rewards)} and {_describe_output(states)}"
+        current, user_ids = self.current_states(), self.current_user_ids()
+        if self._plain:
+            choices = self._position_zero
+            items = _frozen(np.array(actions, dtype=np.int64))
+            rewards, states = self._respond(current, items, user_ids)
+        else:
+            slates = actions.reshape(self.n_slots, self.slate_size)
+            available = None if self.consumed is None else ~self._consumed_bits(slates)
+            utilities = (
+                self.utilities(slates)
+                if not isinstance(self.choice_model, Consume)  # it ignores utilities
+                else np.zeros(slates.shape, dtype=self.dtype)
             )
+            choices = _frozen(
+                self.choice_model.choose(
+                    utilities, self.choice_rng, available=available, user_ids=user_ids
+                )
+            )
+            chose = choices >= 0
+            rows = np.arange(self.n_slots)
+            items = _frozen(np.where(chose, slates[rows, np.maximum(choices, 0)], -1))
+            offsets = None
+            if self.config.idiosyncratic_std > 0.0:
+                offsets = utilities[rows, np.maximum(choices, 0)] - np.vecdot(
+                    current, self.item_features.take(np.maximum(items, 0), axis=0)
+                )
+            if chose.all():
+                rewards, states = self._respond(current, items, user_ids, offsets)
+            else:
+                rewards = np.zeros(self.n_slots, dtype=self.dtype)
+                states = current.copy()
+                consumers = np.flatnonzero(chose)
+                if consumers.size:
+                    rewards[consumers], states[consumers] = self._respond(
+                        current[consumers],
+                        items[consumers],
+                        user_ids[consumers],
+                        None if offsets is None else offsets[consumers],
+                    )
+            if self.consumed is not None:
+                consumers = np.flatnonzero(chose)
+                consumed = items[consumers]
+                self.consumed[consumers, consumed >> 3] |= (0x80 >> (consumed & 7)).astype(np.uint8)
         self.states = _frozen(states)
+        self.choices, self.consumed_items = choices, items
         self.t += 1
         return self.observe(), rewards
+
+    def _consumed_bits(self, slates: NDArray[np.int64]) -> NDArray[np.bool_]:
+        """Whether each slot already consumed each item of its slate, bool ``(n_slots, k)``."""
+        assert self.consumed is not None
+        rows = np.arange(self.n_slots)[:, np.newaxis]
+        return (self.consumed[rows, slates >> 3] & (0x80 >> (slates & 7))) != 0
+
+    def _respond(
+        self,
+        states: NDArray[Any],
+        items: NDArray[np.int64],
+        user_ids: NDArray[np.int64],
+        offsets: NDArray[Any] | None = None,
+    ) -> tuple[NDArray[Any], NDArray[Any]]:
+        """The user model's rewards and new states for consumers, with output checks."""
+        model = self.user_model
+        extra: dict[str, Any] = {"user_ids": user_ids} if self._model_takes_ids else {}
+        if offsets is not None:
+            extra["utility_offsets"] = offsets
+        rewards, new_states = model.batch_step(states, items, self.item_features, **extra)
+        # O(1) checks: a custom model's wrong output must not broadcast silently.
+        n = len(states)
+        arrays = isinstance(rewards, np.ndarray) and isinstance(new_states, np.ndarray)
+        if not arrays or rewards.shape != (n,) or new_states.shape != states.shape:
+            raise (ValueError if arrays else TypeError)(
+                f"`{type(model).__name__}.batch_step` must return numpy arrays of "
+                f"shape ({n},) (rewards) and {states.shape} (new states), got "
+                f"{_describe_output(rewards)} and {_describe_output(new_states)}"
+            )
+        return rewards, new_states
 
     @property
     def done(self) -> bool:
@@ -271,21 +402,28 @@ class Population:
         """Everything the continuation depends on, as plain data (copies).
 
         Returns:
-            dict: ``{"t", "seeded", "user_ids", "states", "generators"}``; generators
-            ``"user_rng"`` and ``"obs_rng"`` (once seeded) and ``"user_model"``.
+            dict: ``{"t", "seeded", "user_ids", "states", "generators"}`` and, with
+            ``repeat_consumption=False``, ``"consumed"`` (the bit set); generators
+            ``"user_rng"``, ``"obs_rng"`` and, if the choice model draws,
+            ``"choice_rng"`` (once seeded), and ``"user_model"``.
         """
         generators: dict[str, Any] = {}
         if self.seeded:
             generators["user_rng"] = generator_state(self.user_rng)
             generators["obs_rng"] = generator_state(self.obs_rng)
+            if self.choice_model.draws:
+                generators["choice_rng"] = generator_state(self.choice_rng)
         generators["user_model"] = generator_state(getattr(self.user_model, "random_", None))
-        return {
+        snapshot = {
             "t": self.t,
             "seeded": self.seeded,
             "user_ids": copy_plain(self.user_ids),
             "states": copy_plain(self.states),
             "generators": generators,
         }
+        if not self.config.repeat_consumption:
+            snapshot["consumed"] = copy_plain(self.consumed)
+        return snapshot
 
     def check_snapshot(self, saved: Mapping[str, Any]) -> dict[str, Any]:
         """Validate a :meth:`snapshot` of a population like this one; change nothing.
@@ -297,8 +435,18 @@ class Population:
             ValueError: On a malformed or mismatching entry, named in the message.
         """
         checked = check_core_snapshot(saved, self.n_slots, self.config, self.dtype)
-        wanted = ["user_rng", "obs_rng"] if checked["seeded"] else []
+        wanted = []
+        if checked["seeded"]:
+            wanted = ["user_rng", "obs_rng"] + (["choice_rng"] if self.choice_model.draws else [])
         checked["generators"] = check_generator_entries(saved.get("generators"), wanted)
+        if not self.config.repeat_consumption:
+            consumed = saved.get("consumed")
+            if consumed is not None or checked["states"] is not None:
+                shape = (self.n_slots, -(-self.config.n_items // 8))
+                consumed = check_entry_array(
+                    consumed, "population['consumed']", shape, np.dtype(np.uint8)
+                )
+            checked["consumed"] = consumed
         return checked
 
     def load_snapshot(self, checked: dict[str, Any]) -> None:
@@ -307,8 +455,13 @@ class Population:
         generators = checked["generators"]
         if checked["seeded"]:
             self.user_rng, self.obs_rng = generators["user_rng"], generators["obs_rng"]
+            if self.choice_model.draws:
+                self.choice_rng = generators["choice_rng"]
         if generators["user_model"] is not None:
             self.user_model.random_ = generators["user_model"]
+        if not self.config.repeat_consumption:
+            self.consumed = checked["consumed"]
+        self.choices = self.consumed_items = None
 
 
 def _describe_output(value: Any) -> str:

@@ -66,7 +66,7 @@ from recgym._validation import (
     check_nonnegative_float,
     check_positive_int,
 )
-from recgym.config import PopulationConfig, complete_arguments
+from recgym.config import DEFAULT_ARGUMENTS, PopulationConfig, complete_arguments
 from recgym.errors import ResetNeeded
 from recgym.types import Action
 from recgym.user_model import REWARD_TYPES, BaseUserModel, UserModel
@@ -262,6 +262,8 @@ class LegacyPopulation:
         self.seeded = True
         self.auto_reset_user_id: int | None = None
         self.auto_reset_observation: NDArray[np.float64] | None = None
+        self.choices: NDArray[np.int64] | None = None
+        self.consumed_items: NDArray[np.int64] | None = None
 
     @classmethod
     def from_arguments(cls, **arguments: Unpack[EnvArguments]) -> LegacyPopulation:
@@ -277,6 +279,14 @@ class LegacyPopulation:
                 ``feature_normalization="row"``, which legacy mode cannot reproduce.
         """
         given = complete_arguments(arguments)
+        for name in ("slate_size", "choice_model", "repeat_consumption", "idiosyncratic_std"):
+            value, default = given[name], DEFAULT_ARGUMENTS[name]
+            if not (type(value) is type(default) and value == default):
+                raise ValueError(
+                    f"`{name}` must keep its default ({DEFAULT_ARGUMENTS[name]!r}) with "
+                    f"legacy=True (the original showed one item, always consumed), "
+                    f"got {value!r}"
+                )
         random_state = given["random_state"]
         if random_state is None:
             raise ValueError(
@@ -340,6 +350,7 @@ class LegacyPopulation:
         self.states = self.user_features[self.user_ids]
         self.t = 0
         self.auto_reset_user_id = self.auto_reset_observation = None
+        self.choices = self.consumed_items = None
         return self.observe()
 
     def current_states(self) -> NDArray[np.float64]:
@@ -377,6 +388,8 @@ class LegacyPopulation:
             state, action, item_feature_vector=self.item_features
         )
         self.states = np.asarray(state, dtype=np.float64).reshape(1, -1)
+        self.choices = np.zeros(1, dtype=np.int64)  # the item shown is consumed
+        self.consumed_items = np.array([action], dtype=np.int64)
         self.t += 1
         if self.done:
             # The original's step called reset() here: draw what it drew, return nothing of it.
@@ -461,3 +474,4 @@ class LegacyPopulation:
             self.user_model.random_ = generators["user_model"]
         self.auto_reset_user_id = checked["auto_reset_user_id"]
         self.auto_reset_observation = checked["auto_reset_observation"]
+        self.choices = self.consumed_items = None

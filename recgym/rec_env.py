@@ -9,13 +9,14 @@ import numpy as np
 from gymnasium import spaces
 from numpy.typing import NDArray
 
-from recgym._validation import check_index, check_item, check_options, check_seed
+from recgym._validation import check_index, check_item, check_options, check_seed, check_slates
 from recgym.checkpoint import Checkpointable
 from recgym.config import ExtensionArguments, OriginalArguments, PopulationConfig
 from recgym.core import Population
 from recgym.errors import ResetNeeded
 from recgym.legacy import LegacyPopulation
 from recgym.rendering import RENDER_MODES, check_render_mode, render_text
+from recgym.spaces import action_space_of
 from recgym.user_model import BaseUserModel, UserModel
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 __all__ = ["RECEnv"]
 
 
-class RECEnv(Checkpointable, gym.Env[NDArray[np.float64], np.int64]):
+class RECEnv(Checkpointable, gym.Env[NDArray[np.float64], Any]):
     """A recommender system with one user per episode (RECGym, rebuilt).
 
     ## Description
@@ -152,7 +153,7 @@ class RECEnv(Checkpointable, gym.Env[NDArray[np.float64], np.int64]):
         self.observation_space = spaces.Box(
             -1.0, 1.0, shape=(self.config.user_feature_dim,), dtype=np.float64
         )
-        self.action_space = spaces.Discrete(self.config.n_items)
+        self.action_space = action_space_of(self.config)
         self.reward_range = (0.0, 1.0) if reward_type == "binary" else (-np.inf, np.inf)
         self._n_items = self.config.n_items
         self._obs: NDArray[np.float64] | None = None
@@ -239,8 +240,7 @@ class RECEnv(Checkpointable, gym.Env[NDArray[np.float64], np.int64]):
                 f"(step_per_episode={self.config.step_per_episode}); call `reset` first"
             )
         population = self._population
-        item = check_item(action, "action", self._n_items)
-        observations, rewards = population.step(np.array([item], dtype=np.int64))
+        observations, rewards = population.step(self._check_action(action))
         obs, self._last_reward = observations[0], float(rewards[0])
         terminated = population.done
         self._needs_reset = terminated
@@ -250,12 +250,29 @@ class RECEnv(Checkpointable, gym.Env[NDArray[np.float64], np.int64]):
                 self.render()
         return obs, self._last_reward, terminated, False, self._info()
 
+    def _check_action(self, action: Any) -> NDArray[np.int64]:
+        """One item, or a slate of distinct items, as the core's array ``(1,)`` or ``(1, k)``."""
+        k = self.config.slate_size
+        if k == 1:
+            return np.array([check_item(action, "action", self._n_items)], dtype=np.int64)
+        if not isinstance(action, np.ndarray) or action.shape != (k,):
+            raise (TypeError if not isinstance(action, np.ndarray) else ValueError)(
+                f"`action` must be a numpy integer array of shape ({k},) (a slate of {k} "
+                f"distinct items), got "
+                + (f"shape {action.shape}" if isinstance(action, np.ndarray) else repr(action))
+            )
+        return check_slates(action[np.newaxis], 1, k, self._n_items)
+
     def _info(self) -> dict[str, Any]:
         population = self._population
-        return {
+        info = {
             "user_id": int(population.current_user_ids()[0]),
             "state": population.current_states()[0].copy(),
         }
+        choices, items = population.choices, population.consumed_items
+        if choices is not None and items is not None:
+            info["choice"], info["item"] = int(choices[0]), int(items[0])
+        return info
 
     def render(self) -> str | None:
         """Render the current user: ``"ansi"`` returns the text, ``"human"`` prints it."""

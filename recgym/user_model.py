@@ -14,6 +14,7 @@ This module is pure numpy; it knows nothing of Gymnasium or PettingZoo.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,12 +26,15 @@ from recgym._validation import (
     check_choice,
     check_item,
     check_nonnegative_float,
+    check_per_user,
+    check_per_user_float,
     check_positive_int,
     check_seed,
+    per_user,
 )
 from recgym.types import Action
 
-__all__ = ["REWARD_TYPES", "BaseUserModel", "UserModel"]
+__all__ = ["REWARD_TYPES", "BaseUserModel", "UserModel", "accepts_keyword", "accepts_user_ids"]
 
 #: The reward types understood by :class:`UserModel` and the environments.
 REWARD_TYPES = ("continuous", "binary")
@@ -41,6 +45,37 @@ _BATCHED = ("batch_reward_function", "batch_user_preference_dynamics")
 
 def _overrides(cls: type, name: str) -> bool:
     return getattr(cls, name) is not getattr(BaseUserModel, name)
+
+
+_ACCEPTS: dict[tuple[type, str, str], bool] = {}
+
+
+def accepts_keyword(cls: type, name: str, keyword: str) -> bool:
+    """Whether method ``name`` of ``cls`` takes the keyword argument ``keyword`` (cached)."""
+    key = (cls, name, keyword)
+    if key not in _ACCEPTS:
+        try:
+            parameters = inspect.signature(getattr(cls, name)).parameters
+        except (TypeError, ValueError):  # no signature to read: pass nothing new
+            _ACCEPTS[key] = False
+        else:
+            _ACCEPTS[key] = keyword in parameters or any(
+                p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
+            )
+    return _ACCEPTS[key]
+
+
+def accepts_user_ids(cls: type, name: str) -> bool:
+    """Whether method ``name`` of ``cls`` takes a ``user_ids`` keyword (a user-aware model)."""
+    return accepts_keyword(cls, name, "user_ids")
+
+
+def _ids(cls: type, name: str, user_ids: NDArray[np.int64] | None) -> dict[str, Any]:
+    return {"user_ids": user_ids} if user_ids is not None and accepts_user_ids(cls, name) else {}
+
+
+def _nonnegative(values: NDArray[np.float64]) -> NDArray[np.bool_]:
+    return values >= 0.0
 
 
 class BaseUserModel:
@@ -89,6 +124,16 @@ class BaseUserModel:
     def is_batched(cls) -> bool:
         """Whether both batched methods are implemented natively (no per-user loop)."""
         return all(_overrides(cls, name) for name in _BATCHED)
+
+    def check_pool(self, n_users: int) -> None:
+        """Check the model's per-user parameters against the pool of ``n_users`` users.
+
+        Called once when an environment is built. The default has nothing to check; a
+        model with a parameter per user overrides it.
+
+        Raises:
+            ValueError: If a per-user parameter does not have one value per pool user.
+        """
 
     def reward_function(
         self, state: NDArray[Any], action: Action, item_feature_vector: NDArray[Any]
@@ -215,19 +260,28 @@ class BaseUserModel:
         states: NDArray[Any],
         actions: NDArray[np.int64],
         item_feature_vector: NDArray[Any],
+        user_ids: NDArray[np.int64] | None = None,
     ) -> tuple[NDArray[Any], NDArray[Any]]:
         """Rewards on the current states, then the transition: one environment step.
 
         Args:
             states: True preferences, float array ``(n, user_feature_dim)``; not modified.
-            actions: Recommended items, int64 array ``(n,)``, already validated.
+            actions: Consumed items, int64 array ``(n,)``, already validated.
             item_feature_vector: Item table, float array ``(n_items, item_feature_dim)``.
+            user_ids: Pool ids of the ``n`` users, int64 ``(n,)``; passed on to the
+                batched methods that accept a ``user_ids`` keyword (user-aware models,
+                e.g. with a parameter per user), ignored otherwise.
 
         Returns:
             tuple: ``(rewards (n,), new_states (n, user_feature_dim))``.
         """
-        rewards = self.batch_reward_function(states, actions, item_feature_vector)
-        new_states = self.batch_user_preference_dynamics(states, actions, item_feature_vector)
+        cls = type(self)
+        reward_ids = _ids(cls, "batch_reward_function", user_ids)
+        dynamics_ids = _ids(cls, "batch_user_preference_dynamics", user_ids)
+        rewards = self.batch_reward_function(states, actions, item_feature_vector, **reward_ids)
+        new_states = self.batch_user_preference_dynamics(
+            states, actions, item_feature_vector, **dynamics_ids
+        )
         return rewards, new_states
 
 
@@ -254,7 +308,10 @@ class UserModel(BaseUserModel):
         reward_std: Standard deviation of the continuous reward noise (ignored for
             binary rewards).
         random_state: Seed of ``random_`` until an environment reseeds it.
-        alpha: Step size of the preference dynamics, ``>= 0``.
+        alpha: Step size of the preference dynamics, ``>= 0``: a float for everyone, or
+            a float array ``(n_users,)`` over the environment's user pool (a step size
+            per user; then the batched methods need ``user_ids``, which the
+            environments pass).
     """
 
     user_feature_dim: int
@@ -262,7 +319,7 @@ class UserModel(BaseUserModel):
     reward_type: str = "continuous"
     reward_std: float = 0.0
     random_state: int | None = None
-    alpha: float = 1.0
+    alpha: float | NDArray[np.float64] = 1.0
 
     def __post_init__(self) -> None:
         self.user_feature_dim = check_positive_int(self.user_feature_dim, "user_feature_dim")
@@ -276,34 +333,55 @@ class UserModel(BaseUserModel):
         self.reward_type = check_choice(self.reward_type, "reward_type", REWARD_TYPES)
         self.reward_std = check_nonnegative_float(self.reward_std, "reward_std")
         self.random_state = check_seed(self.random_state, "random_state")
-        self.alpha = check_nonnegative_float(self.alpha, "alpha")
+        self.alpha = check_per_user_float(
+            self.alpha, "alpha", check_nonnegative_float, _nonnegative, "non-negative floats"
+        )
         self.random_: np.random.Generator = np.random.default_rng(self.random_state)
+
+    def check_pool(self, n_users: int) -> None:
+        """Check the per-user parameters against the user pool (``alpha``'s length).
+
+        Raises:
+            ValueError: If ``alpha`` is an array whose length is not ``n_users``.
+        """
+        check_per_user(self.alpha, "alpha", n_users)
 
     def batch_step(
         self,
         states: NDArray[Any],
         actions: NDArray[np.int64],
         item_feature_vector: NDArray[Any],
+        user_ids: NDArray[np.int64] | None = None,
+        utility_offsets: NDArray[Any] | None = None,
     ) -> tuple[NDArray[Any], NDArray[Any]]:
         """One step for ``n`` users, sharing the affinity ``⟨s, v⟩`` between reward and dynamics.
 
         Args:
             states: True preferences, float array ``(n, d)``; not modified.
-            actions: Recommended items, int64 array ``(n,)``, already validated.
+            actions: Consumed items, int64 array ``(n,)``, already validated.
             item_feature_vector: Item table, float array ``(n_items, d)``.
+            user_ids: Pool ids of the users, int64 ``(n,)``; needed with a per-user
+                ``alpha``.
+            utility_offsets: Optional ``(n,)`` terms added to the affinity of the reward
+                only (the environment's fixed idiosyncratic utilities): the reward is
+                ``⟨s, v⟩ + offset`` (plus noise), or ``Bernoulli(sigmoid(⟨s, v⟩ +
+                offset))``; the dynamics use ``⟨s, v⟩``.
 
         Returns:
             tuple: ``(rewards (n,), new_states (n, d))``, new arrays of the states' dtype.
         """
         items = item_feature_vector.take(actions, axis=0)
         affinity = np.vecdot(states, items)
-        return self._reward(affinity), self._transition(states, items, affinity)
+        alpha = per_user(self.alpha, "alpha", user_ids)
+        utility = affinity if utility_offsets is None else affinity + utility_offsets
+        return self._reward(utility), self._transition(states, items, affinity, alpha)
 
     def batch_reward_function(
         self,
         states: NDArray[Any],
         actions: NDArray[np.int64],
         item_feature_vector: NDArray[Any],
+        user_ids: NDArray[np.int64] | None = None,
     ) -> NDArray[Any]:
         """Rewards of ``n`` users; see the class docstring. Returns an array ``(n,)``."""
         items = item_feature_vector.take(actions, axis=0)
@@ -314,10 +392,12 @@ class UserModel(BaseUserModel):
         states: NDArray[Any],
         actions: NDArray[np.int64],
         item_feature_vector: NDArray[Any],
+        user_ids: NDArray[np.int64] | None = None,
     ) -> NDArray[Any]:
         """New preferences of ``n`` users; see the class docstring. Returns ``(n, d)``."""
         items = item_feature_vector.take(actions, axis=0)
-        return self._transition(states, items, np.vecdot(states, items))
+        alpha = per_user(self.alpha, "alpha", user_ids)
+        return self._transition(states, items, np.vecdot(states, items), alpha)
 
     def _reward(self, affinity: NDArray[Any]) -> NDArray[Any]:
         if self.reward_type == "binary":
@@ -331,10 +411,17 @@ class UserModel(BaseUserModel):
         return affinity
 
     def _transition(
-        self, states: NDArray[Any], items: NDArray[Any], affinity: NDArray[Any]
+        self,
+        states: NDArray[Any],
+        items: NDArray[Any],
+        affinity: NDArray[Any],
+        alpha: float | NDArray[np.float64],
     ) -> NDArray[Any]:
         # 1.0 * x == x exactly: skip that pass (and its n-float temporary) at the default alpha.
-        scale = affinity if self.alpha == 1.0 else self.alpha * affinity
+        if isinstance(alpha, np.ndarray):
+            scale = (alpha * affinity).astype(affinity.dtype, copy=False)
+        else:
+            scale = affinity if alpha == 1.0 else alpha * affinity
         moved = np.multiply(items, scale[:, np.newaxis], out=items)
         moved += states
         squared = np.vecdot(moved, moved)

@@ -10,12 +10,13 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 from numpy.typing import NDArray
 
-from recgym._validation import check_actions, check_options, check_positive_int, check_seed
+from recgym._validation import check_options, check_positive_int, check_seed, check_slates
 from recgym.checkpoint import Checkpointable
 from recgym.config import EnvArguments, PopulationConfig, signature_with_arguments
 from recgym.core import Population
 from recgym.errors import ResetNeeded
 from recgym.rendering import check_render_mode, render_text
+from recgym.spaces import action_space_of
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -98,7 +99,7 @@ class RECVectorEnv(Checkpointable, VectorEnv[NDArray[np.float64], NDArray[np.int
         self.single_observation_space = spaces.Box(
             -1.0, 1.0, shape=(self.config.user_feature_dim,), dtype=np.float64
         )
-        self.single_action_space = spaces.Discrete(self.config.n_items)
+        self.single_action_space = action_space_of(self.config)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self._autoreset = False
@@ -142,7 +143,7 @@ class RECVectorEnv(Checkpointable, VectorEnv[NDArray[np.float64], NDArray[np.int
         n = self.num_envs
         if population.states is None:
             raise ResetNeeded("Cannot call `step` before `reset`; call `reset` first")
-        actions = check_actions(actions, n, self.config.n_items)
+        actions = check_slates(actions, n, self.config.slate_size, self.config.n_items)
         if self._autoreset:
             obs = population.reset(population.sample_users())
             rewards = np.zeros(n, dtype=np.float64)
@@ -170,12 +171,16 @@ class RECVectorEnv(Checkpointable, VectorEnv[NDArray[np.float64], NDArray[np.int
     def _infos(self) -> dict[str, Any]:
         population = self._population
         mask = np.ones(self.num_envs, dtype=np.bool_)
-        return {
+        infos = {
             "user_id": population.current_user_ids().copy(),
             "_user_id": mask,
             "state": population.current_states().copy(),
             "_state": mask.copy(),
         }
+        if population.choices is not None and population.consumed_items is not None:
+            infos["choice"], infos["_choice"] = population.choices.copy(), mask.copy()
+            infos["item"], infos["_item"] = population.consumed_items.copy(), mask.copy()
+        return infos
 
     def render(self) -> tuple[str, ...] | None:
         """One text frame per sub-environment (``render_mode="ansi"``)."""

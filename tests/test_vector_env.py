@@ -53,16 +53,19 @@ def test_reset_is_seeded():
 def test_returned_types_shapes_and_dtypes():
     env = make(obs_std=0.1, reward_std=0.1)
     obs, info = env.reset(seed=0)
+    stepped = False  # the reset and every autoreset step show no item: no choice, no item
     for _ in range(12):
         assert obs.dtype == env.observation_space.dtype == np.float64
         assert obs in env.observation_space
-        assert set(info) == {"user_id", "_user_id", "state", "_state"}
+        keys = {"user_id", "_user_id", "state", "_state"}
+        assert set(info) == (keys | {"choice", "_choice", "item", "_item"} if stepped else keys)
         assert info["user_id"].shape == (N,)
         assert info["state"].shape == (N, 5)
         for mask in (info["_user_id"], info["_state"]):
             assert mask.dtype == np.bool_
             assert mask.all()
         obs, rewards, terminations, truncations, info = env.step(env.action_space.sample())
+        stepped = "choice" in info
         assert rewards.shape == terminations.shape == truncations.shape == (N,)
         assert rewards.dtype == np.float64
         assert terminations.dtype == truncations.dtype == np.bool_
@@ -179,7 +182,7 @@ def test_gymnasium_vector_wrappers_run_without_warnings():
         _, _, _, _, infos = as_list.step(as_list.action_space.sample())
         assert isinstance(infos, list)
         assert len(infos) == 4
-        assert set(infos[0]) == {"user_id", "state"}
+        assert set(infos[0]) == {"user_id", "state", "choice", "item"}
 
 
 def test_pickle_round_trip_continues_identically():

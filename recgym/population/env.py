@@ -15,18 +15,20 @@ from pettingzoo import AECEnv, ParallelEnv
 from pettingzoo.utils.conversions import parallel_to_aec
 
 from recgym._validation import (
-    check_actions,
     check_array,
     check_options,
     check_positive_int,
     check_seed,
+    check_slates,
     is_item,
+    is_slate,
 )
 from recgym.checkpoint import Checkpointable
 from recgym.config import EnvArguments, PopulationConfig, signature_with_arguments
 from recgym.core import Population
 from recgym.errors import ResetNeeded
 from recgym.rendering import RENDER_MODES, check_render_mode, render_text
+from recgym.spaces import Slate, action_space_of
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -112,7 +114,7 @@ class PopulationEnv(Checkpointable, ParallelEnv[AgentID, NDArray[np.floating], n
         dtype = self._population.dtype
         shape = (self.config.user_feature_dim,)
         self._observation_space = spaces.Box(-1.0, 1.0, shape=shape, dtype=dtype)
-        self._action_space = spaces.Discrete(self.config.n_items)
+        self._action_space = action_space_of(self.config)
         self._state_space: spaces.Box | None = None
         self._possible_agents: list[AgentID] | None = None
         self._agent_index: dict[AgentID, int] | None = None
@@ -198,7 +200,7 @@ class PopulationEnv(Checkpointable, ParallelEnv[AgentID, NDArray[np.floating], n
         self._check_agent(agent)
         return self._observation_space
 
-    def action_space(self, agent: AgentID) -> spaces.Discrete:
+    def action_space(self, agent: AgentID) -> spaces.Discrete | Slate:
         """The action space shared by every agent (one object)."""
         self._check_agent(agent)
         return self._action_space
@@ -279,7 +281,8 @@ class PopulationEnv(Checkpointable, ParallelEnv[AgentID, NDArray[np.floating], n
             ValueError: If ``actions`` has the wrong shape or an item out of range.
         """
         self._check_live()
-        actions = check_actions(actions, self.config.n_users, self.config.n_items)
+        config = self.config
+        actions = check_slates(actions, config.n_users, config.slate_size, config.n_items)
         obs, rewards, terminated, truncated = self._step(actions)
         n = self.config.n_users
         return (
@@ -321,7 +324,10 @@ class PopulationEnv(Checkpointable, ParallelEnv[AgentID, NDArray[np.floating], n
         # they are read-only: sharing them is a snapshot, not an alias, and saves a copy
         # of the whole state matrix per step.
         population = self._population
-        return {"user_id": population.current_user_ids(), "state": population.current_states()}
+        infos = {"user_id": population.current_user_ids(), "state": population.current_states()}
+        if population.choices is not None and population.consumed_items is not None:
+            infos["choice"], infos["item"] = population.choices, population.consumed_items
+        return infos
 
     # --- PettingZoo dict API -----------------------------------------------------------
 
@@ -396,39 +402,55 @@ class PopulationEnv(Checkpointable, ParallelEnv[AgentID, NDArray[np.floating], n
             raise ValueError(
                 f"`actions` must hold one action per live agent: {'; '.join(problems)}"
             ) from None
+        config = self.config
+        k = config.slate_size
         error_type: type[Exception] = TypeError
         try:
             array = np.array(values)
         except ValueError:  # ragged: some values are sequences
             array = None
-        if array is not None and array.dtype != object and array.shape == (len(agents),):
+        shape = (len(agents),) if k == 1 else (len(agents), k)
+        if array is not None and array.dtype != object and array.shape == shape:
             try:
-                return check_actions(array, len(agents), self.config.n_items)
+                return check_slates(array, len(agents), k, config.n_items)
             except (TypeError, ValueError) as error:
                 error_type = type(error)
+        if k == 1:
+            bad = [
+                f"{agent}: {actions[agent]!r}"
+                for agent in agents
+                if not is_item(actions[agent], config.n_items)
+            ]
+            raise error_type(
+                f"`actions` values must be integer items in [0, {config.n_items}), "
+                f"got {_sample(bad)}"
+            )
         bad = [
             f"{agent}: {actions[agent]!r}"
             for agent in agents
-            if not is_item(actions[agent], self.config.n_items)
+            if not is_slate(actions[agent], k, config.n_items)
         ]
         raise error_type(
-            f"`actions` values must be integer items in [0, {self.config.n_items}), "
-            f"got {_sample(bad)}"
+            f"`actions` values must be slates of {k} distinct integer items in "
+            f"[0, {config.n_items}), got {_sample(bad)}"
         )
 
     @staticmethod
     def _agent_infos(
         agents: list[AgentID], infos: dict[str, NDArray[Any]]
     ) -> dict[AgentID, dict[str, Any]]:
-        return dict(
-            zip(
-                agents,
-                [
-                    {"user_id": user_id, "state": state}
-                    for user_id, state in zip(infos["user_id"].tolist(), infos["state"])
-                ],
+        user_ids, states = infos["user_id"].tolist(), infos["state"]
+        if "choice" not in infos:
+            return {
+                agent: {"user_id": user_id, "state": state}
+                for agent, user_id, state in zip(agents, user_ids, states)
+            }
+        return {
+            agent: {"user_id": user_id, "state": state, "choice": choice, "item": item}
+            for agent, user_id, state, choice, item in zip(
+                agents, user_ids, states, infos["choice"].tolist(), infos["item"].tolist()
             )
-        )
+        }
 
     # --- the rest of the ParallelEnv contract ------------------------------------------
 
