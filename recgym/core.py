@@ -105,6 +105,10 @@ class PopulationCore(Protocol):
         """Apply the result of :meth:`check_snapshot` (which changed nothing)."""
 
 
+#: Bytes of gathered item features per chunk of :meth:`Population.utilities`.
+_UTILITY_CHUNK_BYTES = 1 << 20
+
+
 class PerUserFallbackWarning(UserWarning):
     """A user model without batched methods runs one Python call per user and step."""
 
@@ -293,8 +297,11 @@ class Population:
         """
         states = self.current_states()
         utilities = np.empty(slates.shape, dtype=self.dtype)
-        for j in range(slates.shape[1]):  # one gather of n_slots × d at a time
-            utilities[:, j] = np.vecdot(states, self.item_features.take(slates[:, j], axis=0))
+        rows = max(1, _UTILITY_CHUNK_BYTES // (slates.shape[1] * states.shape[1] * 8))
+        for start in range(0, len(slates), rows):  # gathered items stay in the cache
+            chunk = slice(start, start + rows)
+            gathered = self.item_features.take(slates[chunk], axis=0)  # (rows, k, d)
+            utilities[chunk] = np.vecdot(gathered, states[chunk, np.newaxis, :])
         if self.config.idiosyncratic_std > 0.0:
             noise = idiosyncratic_normals(
                 self.config.idiosyncratic_key, self.current_user_ids()[:, np.newaxis], slates
