@@ -34,17 +34,24 @@ Example:
 from __future__ import annotations
 
 import math
-import numbers
 import sys
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from recgym._validation import check_actions, check_array, check_choice, check_positive_int
+from recgym._validation import (
+    check_actions,
+    check_array,
+    check_choice,
+    check_float_in_range,
+    check_positive_float,
+    check_positive_int,
+    check_probability,
+)
 from recgym.errors import ResetNeeded
 
 __all__ = [
@@ -88,30 +95,6 @@ class Decision(NamedTuple):
 
     actions: NDArray[np.int64]
     propensities: NDArray[np.float64]
-
-
-# --------------------------------------------------------------------------- validation
-
-
-def _check_float(value: Any, name: str, description: str, accept: Callable[[float], bool]) -> float:
-    """Return ``value`` as a float if it is a real number (not a bool) that ``accept`` takes.
-
-    NaN fails every comparison, so a range test in ``accept`` rejects it too.
-    """
-    message = f"`{name}` must be {description}, got {value!r}"
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(message)
-    if not accept(float(value)):
-        raise ValueError(message)
-    return float(value)
-
-
-def _check_epsilon(value: Any) -> float:
-    return _check_float(value, "epsilon", "a float in [0, 1]", lambda x: 0.0 <= x <= 1.0)
-
-
-def _check_positive_float(value: Any, name: str) -> float:
-    return _check_float(value, name, "a positive finite float", lambda x: 0.0 < x < math.inf)
 
 
 # ---------------------------------------------------------------------- array kernels
@@ -488,7 +471,7 @@ class EpsilonGreedyPolicy(_ScoringPolicy):
         self, epsilon: float = 0.1, *, max_chunk_bytes: int = DEFAULT_MAX_CHUNK_BYTES
     ) -> None:
         super().__init__(max_chunk_bytes=max_chunk_bytes)
-        self.epsilon = _check_epsilon(epsilon)
+        self.epsilon = check_probability(epsilon, "epsilon")
 
     def _greedy_or_zeros(self, observations: NDArray[Any]) -> NDArray[np.int64]:
         # With ε = 1 the greedy item is irrelevant; skip the scoring pass.
@@ -616,7 +599,7 @@ class SoftmaxPolicy(_ScoringPolicy):
         self, temperature: float = 0.1, *, max_chunk_bytes: int = DEFAULT_MAX_CHUNK_BYTES
     ) -> None:
         super().__init__(max_chunk_bytes=max_chunk_bytes)
-        self.temperature = _check_positive_float(temperature, "temperature")
+        self.temperature = check_positive_float(temperature, "temperature")
 
     def _iter_weights(
         self, observations: NDArray[Any]
@@ -878,8 +861,8 @@ class CollaborativeFilteringPolicy(_ScoringPolicy):
         super().__init__(max_chunk_bytes=max_chunk_bytes)
         self.rank = check_positive_int(rank, "rank")
         self.refit_every = check_positive_int(refit_every, "refit_every")
-        self.epsilon = _check_epsilon(epsilon)
-        self.regularization = _check_positive_float(regularization, "regularization")
+        self.epsilon = check_probability(epsilon, "epsilon")
+        self.regularization = check_positive_float(regularization, "regularization")
         self.als_iterations = check_positive_int(als_iterations, "als_iterations")
         self._user_factors: NDArray[np.float64] | None = None
         self._item_factors: NDArray[np.float64] | None = None
@@ -1034,9 +1017,7 @@ class ExposureConstrainedPolicy(_ScoringPolicy, _Deterministic):
         self, max_share: float = 0.05, *, max_chunk_bytes: int = DEFAULT_MAX_CHUNK_BYTES
     ) -> None:
         super().__init__(max_chunk_bytes=max_chunk_bytes)
-        self.max_share = _check_float(
-            max_share, "max_share", "a float in (0, 1]", lambda x: 0.0 < x <= 1.0
-        )
+        self.max_share = check_float_in_range(max_share, "max_share", 0.0, 1.0, include_low=False)
         self.capacity = 0  # users per item and step, set by reset()
 
     def _on_reset(self) -> None:
