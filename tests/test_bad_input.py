@@ -1459,7 +1459,7 @@ CASES += [
          "`behavior_policy` must be a recgym Policy instance, a registered policy name or a "
          "callable observations -> (actions, propensities), got None"),
     Case("datasets/policy-class", lambda: collect(RandomPolicy), TypeError,
-         "got <class 'recgym.population.policies.RandomPolicy'>"),
+         "got <class 'recgym.population.policies.baselines.RandomPolicy'>"),
     Case("datasets/policy-unknown", lambda: collect("x"), ValueError,
          f"`name` must be one of {list(POLICIES)}, got 'x'"),
     Case("datasets/n_trajectories-zero", lambda: collect("random", 0), ValueError,

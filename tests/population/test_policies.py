@@ -25,11 +25,10 @@ from recgym.population.policies import (
     Policy,
     RandomPolicy,
     SoftmaxPolicy,
-    _block_totals,
-    _inverse_cdf,
-    _iter_scores,
     make_policy,
 )
+from recgym.population.policies.scoring import _iter_scores
+from recgym.population.policies.softmax import _block_totals, _inverse_cdf
 
 N_USERS, N_ITEMS, DIM = 60, 30, 4
 
