@@ -624,6 +624,35 @@ def test_using_a_policy_before_reset_is_an_error(name):
             call()
 
 
+class _AlwaysFirst(Policy):
+    """A user-defined policy: item 0 for everyone, with or without ``_propensities``."""
+
+    name = "always_first"
+
+    def act(self, observations, *, states=None):
+        self._check_observations(observations, "act")
+        return Decision(np.zeros(self.n_users, dtype=np.int64), np.ones(self.n_users))
+
+
+class _AlwaysFirstWithPropensities(_AlwaysFirst):
+    def _propensities(self, observations, actions, states):
+        return (actions == 0).astype(np.float64)
+
+
+def test_user_policies_get_checked_probabilities_through_the_propensities_hook():
+    items = np.eye(3)
+    obs = np.zeros((2, 3))
+    without, with_hook = _AlwaysFirst(), _AlwaysFirstWithPropensities()
+    for policy in (without, with_hook):
+        policy.reset(items, n_users=2, rng=np.random.default_rng(0))
+    message = "_AlwaysFirst does not implement `probabilities`"
+    with pytest.raises(NotImplementedError, match=re.escape(message)):
+        without.probabilities(obs, np.zeros(2, dtype=np.int64))
+    np.testing.assert_array_equal(with_hook.probabilities(obs, np.array([0, 2])), [1.0, 0.0])
+    with pytest.raises(ValueError, match=re.escape("`actions` must lie in [0, 3)")):
+        with_hook.probabilities(obs, np.array([0, 3]))
+
+
 @pytest.mark.parametrize("name", ["most_popular", "cf"])
 def test_learning_policies_reject_feedback_before_reset(name):
     message = f"{type(make_policy(name)).__name__}.update() called before reset()"

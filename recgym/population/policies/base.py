@@ -35,9 +35,10 @@ class Decision(NamedTuple):
 class Policy(ABC):
     """A recommendation policy acting for a whole population of users at once.
 
-    Subclasses implement :meth:`act` and :meth:`probabilities`, and :meth:`update` if
-    they learn. Built-in policies are registered in :data:`POLICIES` under their
-    :attr:`name`.
+    Subclasses implement :meth:`act` and :meth:`probabilities` (or its hook
+    :meth:`_propensities`, which receives checked arguments), and :meth:`update` if they
+    learn. Built-in policies are registered in
+    :data:`~recgym.population.policies.POLICIES` under their :attr:`name`.
 
     Attributes:
         name: Short registry name, e.g. ``"greedy"``.
@@ -144,8 +145,34 @@ class Policy(ABC):
 
         Returns:
             numpy.ndarray: float64 probabilities of shape ``(N,)``.
+
+        Raises:
+            recgym.errors.ResetNeeded: If called before :meth:`reset`.
+            TypeError: If an argument is not an array of the right kind.
+            ValueError: On a wrong shape, an item out of range, NaN or inf.
+            NotImplementedError: If the policy implements neither this method nor
+                :meth:`_propensities`, the hook it calls on checked arguments.
         """
+        observations = self._check_observations(observations, "probabilities")
+        actions = self._check_actions(actions)
+        return self._propensities(observations, actions, states)
+
+    def _propensities(
+        self, observations: NDArray[Any], actions: NDArray[np.int64], states: NDArray[Any] | None
+    ) -> NDArray[np.float64]:
+        """:meth:`probabilities` on checked observations and int64 actions (hook)."""
         raise NotImplementedError(f"{type(self).__name__} does not implement `probabilities`")
+
+    # -- uniformly random choices
+
+    def _uniform_propensities(self) -> NDArray[np.float64]:
+        """``1 / n_items`` for every user, float64 ``(N,)``."""
+        return np.full(self._n_users, 1.0 / self.n_items)
+
+    def _uniform_decision(self) -> Decision:
+        """An independent uniformly random item for every user (draws ``N`` integers)."""
+        actions = self._generator.integers(self.n_items, size=self._n_users, dtype=np.int64)
+        return Decision(actions, self._uniform_propensities())
 
     # -- checks shared by subclasses
 
@@ -195,17 +222,11 @@ class Policy(ABC):
 class _UniformMarginal(Policy):
     """A policy under which each user gets each item with probability ``1 / n_items``."""
 
-    def probabilities(
-        self,
-        observations: NDArray[Any],
-        actions: NDArray[np.integer[Any]],
-        *,
-        states: NDArray[Any] | None = None,
+    def _propensities(
+        self, observations: NDArray[Any], actions: NDArray[np.int64], states: NDArray[Any] | None
     ) -> NDArray[np.float64]:
-        """See :meth:`Policy.probabilities`: ``1 / n_items`` for every user (marginal)."""
-        self._check_observations(observations, "probabilities")
-        self._check_actions(actions)
-        return np.full(self._n_users, 1.0 / self.n_items)
+        """``1 / n_items`` for every user (the marginal probability)."""
+        return self._uniform_propensities()
 
 
 class _Deterministic(Policy):
@@ -220,14 +241,8 @@ class _Deterministic(Policy):
         observations = self._check_observations(observations, "act")
         return Decision(self._choose(observations, states), np.ones(self._n_users))
 
-    def probabilities(
-        self,
-        observations: NDArray[Any],
-        actions: NDArray[np.integer[Any]],
-        *,
-        states: NDArray[Any] | None = None,
+    def _propensities(
+        self, observations: NDArray[Any], actions: NDArray[np.int64], states: NDArray[Any] | None
     ) -> NDArray[np.float64]:
-        """See :meth:`Policy.probabilities`: 1 for the chosen item, 0 otherwise."""
-        observations = self._check_observations(observations, "probabilities")
-        actions = self._check_actions(actions)
+        """1 for the chosen item, 0 otherwise."""
         return (actions == self._choose(observations, states)).astype(np.float64)

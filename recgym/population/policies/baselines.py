@@ -23,8 +23,7 @@ class RandomPolicy(_UniformMarginal):
     def act(self, observations: NDArray[Any], *, states: NDArray[Any] | None = None) -> Decision:
         """See :meth:`Policy.act`."""
         self._check_observations(observations, "act")
-        actions = self._generator.integers(self.n_items, size=self._n_users, dtype=np.int64)
-        return Decision(actions, np.full(self._n_users, 1.0 / self.n_items))
+        return self._uniform_decision()
 
 
 class MassMediaPolicy(_UniformMarginal):
@@ -44,9 +43,7 @@ class MassMediaPolicy(_UniformMarginal):
         """See :meth:`Policy.act`."""
         self._check_observations(observations, "act")
         item = self._generator.integers(self.n_items)
-        return Decision(
-            np.full(self._n_users, item, dtype=np.int64), np.full(self._n_users, 1.0 / self.n_items)
-        )
+        return Decision(np.full(self._n_users, item, dtype=np.int64), self._uniform_propensities())
 
 
 class MostPopularPolicy(_Deterministic):

@@ -9,20 +9,17 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from recgym._validation import check_positive_float, check_positive_int, check_probability
-from recgym.population.policies.base import Decision
-from recgym.population.policies.greedy import _epsilon_greedy, _epsilon_propensities
+from recgym.population.policies.greedy import _EpsilonGreedyBase
 from recgym.population.policies.scoring import (
     DEFAULT_MAX_CHUNK_BYTES,
-    _argmax_scores,
     _chunks,
     _rows_per_chunk,
-    _ScoringPolicy,
 )
 
 __all__ = ["CollaborativeFilteringPolicy"]
 
 
-class CollaborativeFilteringPolicy(_ScoringPolicy):
+class CollaborativeFilteringPolicy(_EpsilonGreedyBase):
     """Matrix factorisation learned online from the population's own interaction log.
 
     The policy never looks at the observations: like a production recommender it learns
@@ -180,34 +177,10 @@ class CollaborativeFilteringPolicy(_ScoringPolicy):
             solved[chunk] = np.linalg.solve(gram + ridge, rhs[chunk, :, None])[..., 0]
         return solved
 
-    def _greedy_or_none(self) -> NDArray[np.int64] | None:
-        """Argmax of the predicted rewards per user, or None before the first fit."""
+    def _greedy_tables(
+        self, observations: NDArray[Any]
+    ) -> tuple[NDArray[Any], NDArray[np.float64]] | None:
+        """The user and item factors (argmax of the predicted rewards), None before a fit."""
         if self._user_factors is None or self._item_factors is None:
             return None
-        if self.epsilon == 1.0:
-            return np.zeros(self._n_users, dtype=np.int64)
-        return _argmax_scores(self._user_factors, self._item_factors, self.max_chunk_bytes)
-
-    def act(self, observations: NDArray[Any], *, states: NDArray[Any] | None = None) -> Decision:
-        """See :meth:`Policy.act`."""
-        self._check_observations(observations, "act")
-        greedy = self._greedy_or_none()
-        if greedy is None:
-            actions = self._generator.integers(self.n_items, size=self._n_users, dtype=np.int64)
-            return Decision(actions, np.full(self._n_users, 1.0 / self.n_items))
-        return _epsilon_greedy(greedy, self.epsilon, self.n_items, self._generator)
-
-    def probabilities(
-        self,
-        observations: NDArray[Any],
-        actions: NDArray[np.integer[Any]],
-        *,
-        states: NDArray[Any] | None = None,
-    ) -> NDArray[np.float64]:
-        """See :meth:`Policy.probabilities`."""
-        self._check_observations(observations, "probabilities")
-        actions = self._check_actions(actions)
-        greedy = self._greedy_or_none()
-        if greedy is None:
-            return np.full(self._n_users, 1.0 / self.n_items)
-        return _epsilon_propensities(greedy, actions, self.epsilon, self.n_items)
+        return self._user_factors, self._item_factors

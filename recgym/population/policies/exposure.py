@@ -35,7 +35,7 @@ class ExposureConstrainedPolicy(_ScoringPolicy, _Deterministic):
     Args:
         max_share: Largest share of the population one item may reach per step, in
             ``(0, 1]``.
-        max_chunk_bytes: Memory budget of one scoring chunk (see module docstring).
+        max_chunk_bytes: Memory budget of one scoring chunk (see :mod:`recgym.population.policies`).
     """
 
     name = "exposure_capped"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from typing import Any
 
 import numpy as np
@@ -9,7 +10,11 @@ from numpy.typing import NDArray
 
 from recgym._validation import check_probability
 from recgym.population.policies.base import Decision, _Deterministic
-from recgym.population.policies.scoring import DEFAULT_MAX_CHUNK_BYTES, _ScoringPolicy
+from recgym.population.policies.scoring import (
+    DEFAULT_MAX_CHUNK_BYTES,
+    _argmax_scores,
+    _ScoringPolicy,
+)
 
 __all__ = ["EpsilonGreedyPolicy", "GreedyPolicy", "OracleGreedyPolicy"]
 
@@ -42,7 +47,7 @@ class GreedyPolicy(_ScoringPolicy, _Deterministic):
     lowest item index. Deterministic: propensity 1.
 
     Args:
-        max_chunk_bytes: Memory budget of one scoring chunk (see module docstring).
+        max_chunk_bytes: Memory budget of one scoring chunk (see :mod:`recgym.population.policies`).
     """
 
     name = "greedy"
@@ -62,7 +67,7 @@ class OracleGreedyPolicy(GreedyPolicy):
     exactly. ``act`` and ``probabilities`` raise ``ValueError`` when ``states`` is None.
 
     Args:
-        max_chunk_bytes: Memory budget of one scoring chunk (see module docstring).
+        max_chunk_bytes: Memory budget of one scoring chunk (see :mod:`recgym.population.policies`).
     """
 
     name = "oracle"
@@ -72,7 +77,52 @@ class OracleGreedyPolicy(GreedyPolicy):
         return self._check_states(states)
 
 
-class EpsilonGreedyPolicy(_ScoringPolicy):
+class _EpsilonGreedyBase(_ScoringPolicy):
+    """ε-greedy on the highest inner product of two tables, or uniform while there are none.
+
+    Subclasses give the tables in :meth:`_greedy_tables` and set :attr:`epsilon`. While
+    the tables are None the policy is uniformly random (``N`` integers per step,
+    propensity ``1 / n_items``); otherwise it is ε-greedy (see :func:`_epsilon_greedy`),
+    ties to the lowest index.
+    """
+
+    epsilon: float
+
+    @abstractmethod
+    def _greedy_tables(
+        self, observations: NDArray[Any]
+    ) -> tuple[NDArray[Any], NDArray[np.float64]] | None:
+        """``(rows, items)`` whose highest inner product per row is the greedy item, or None."""
+
+    def _greedy_or_none(self, observations: NDArray[Any]) -> NDArray[np.int64] | None:
+        """The greedy item per user, int64 ``(N,)``; None while the policy is uniform."""
+        tables = self._greedy_tables(observations)
+        if tables is None:
+            return None
+        # With ε = 1 the greedy item is irrelevant; skip the scoring pass.
+        if self.epsilon == 1.0:
+            return np.zeros(self._n_users, dtype=np.int64)
+        rows, items = tables
+        return _argmax_scores(rows, items, self.max_chunk_bytes)
+
+    def act(self, observations: NDArray[Any], *, states: NDArray[Any] | None = None) -> Decision:
+        """See :meth:`Policy.act`."""
+        observations = self._check_observations(observations, "act")
+        greedy = self._greedy_or_none(observations)
+        if greedy is None:
+            return self._uniform_decision()
+        return _epsilon_greedy(greedy, self.epsilon, self.n_items, self._generator)
+
+    def _propensities(
+        self, observations: NDArray[Any], actions: NDArray[np.int64], states: NDArray[Any] | None
+    ) -> NDArray[np.float64]:
+        greedy = self._greedy_or_none(observations)
+        if greedy is None:
+            return self._uniform_propensities()
+        return _epsilon_propensities(greedy, actions, self.epsilon, self.n_items)
+
+
+class EpsilonGreedyPolicy(_EpsilonGreedyBase):
     """Greedy on the observations, but a uniformly random item with probability ``epsilon``.
 
     Per step: one uniform per user decides exploration, one integer per exploring user
@@ -80,7 +130,7 @@ class EpsilonGreedyPolicy(_ScoringPolicy):
 
     Args:
         epsilon: Exploration probability in ``[0, 1]``.
-        max_chunk_bytes: Memory budget of one scoring chunk (see module docstring).
+        max_chunk_bytes: Memory budget of one scoring chunk (see :mod:`recgym.population.policies`).
     """
 
     name = "epsilon_greedy"
@@ -91,27 +141,8 @@ class EpsilonGreedyPolicy(_ScoringPolicy):
         super().__init__(max_chunk_bytes=max_chunk_bytes)
         self.epsilon = check_probability(epsilon, "epsilon")
 
-    def _greedy_or_zeros(self, observations: NDArray[Any]) -> NDArray[np.int64]:
-        # With ε = 1 the greedy item is irrelevant; skip the scoring pass.
-        if self.epsilon == 1.0:
-            return np.zeros(self._n_users, dtype=np.int64)
-        return self._greedy(observations)
-
-    def act(self, observations: NDArray[Any], *, states: NDArray[Any] | None = None) -> Decision:
-        """See :meth:`Policy.act`."""
-        observations = self._check_observations(observations, "act")
-        greedy = self._greedy_or_zeros(observations)
-        return _epsilon_greedy(greedy, self.epsilon, self.n_items, self._generator)
-
-    def probabilities(
-        self,
-        observations: NDArray[Any],
-        actions: NDArray[np.integer[Any]],
-        *,
-        states: NDArray[Any] | None = None,
-    ) -> NDArray[np.float64]:
-        """See :meth:`Policy.probabilities`."""
-        observations = self._check_observations(observations, "probabilities")
-        actions = self._check_actions(actions)
-        greedy = self._greedy_or_zeros(observations)
-        return _epsilon_propensities(greedy, actions, self.epsilon, self.n_items)
+    def _greedy_tables(
+        self, observations: NDArray[Any]
+    ) -> tuple[NDArray[Any], NDArray[np.float64]] | None:
+        """Greedy on the observations: never uniform."""
+        return observations, self._item_table

@@ -111,8 +111,9 @@ class SoftmaxPolicy(_ScoringPolicy):
         temperature: ``τ > 0``. Affinities of this environment lie in ``[-1, 1]`` (and are
             much smaller with the default spectral feature normalisation), hence the
             default of 0.1; large ``τ`` approaches uniform, small ``τ`` approaches greedy.
-        max_chunk_bytes: Memory budget of one chunk's buffers (see module docstring);
-            chunks are at most about 1 MiB of weights anyway.
+        max_chunk_bytes: Memory budget of one chunk's buffers (see
+            :mod:`recgym.population.policies`); chunks are at most about 1 MiB of weights
+            anyway.
     """
 
     name = "softmax"
@@ -186,16 +187,9 @@ class SoftmaxPolicy(_ScoringPolicy):
             propensities[chunk] = _item_weights(weights, chosen) / cumulative[-1]
         return Decision(actions, propensities)
 
-    def probabilities(
-        self,
-        observations: NDArray[Any],
-        actions: NDArray[np.integer[Any]],
-        *,
-        states: NDArray[Any] | None = None,
+    def _propensities(
+        self, observations: NDArray[Any], actions: NDArray[np.int64], states: NDArray[Any] | None
     ) -> NDArray[np.float64]:
-        """See :meth:`Policy.probabilities`."""
-        observations = self._check_observations(observations, "probabilities")
-        actions = self._check_actions(actions)
         propensities = np.empty(self._n_users)
         for chunk, weights, cumulative, _ in self._iter_weights(observations):
             propensities[chunk] = _item_weights(weights, actions[chunk]) / cumulative[-1]
