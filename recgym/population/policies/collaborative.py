@@ -64,7 +64,7 @@ class CollaborativeFilteringPolicy(_EpsilonGreedyBase):
         max_chunk_bytes: Memory budget of one scoring or solving chunk.
     """
 
-    name = "cf"
+    name = "collaborative_filtering"
 
     def __init__(
         self,

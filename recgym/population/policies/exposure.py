@@ -16,10 +16,10 @@ from recgym.population.policies.scoring import (
     _ScoringPolicy,
 )
 
-__all__ = ["ExposureConstrainedPolicy"]
+__all__ = ["ExposureCappedPolicy", "ExposureConstrainedPolicy"]
 
 
-class ExposureConstrainedPolicy(_ScoringPolicy, _Deterministic):
+class ExposureCappedPolicy(_ScoringPolicy, _Deterministic):
     """Greedy on the observations, but no item is shown to more than a share of users per step.
 
     Each item has a per-step capacity ``c = ⌈max_share · N⌉``. The assignment runs in
@@ -90,3 +90,7 @@ class ExposureConstrainedPolicy(_ScoringPolicy, _Deterministic):
 
     def _choose(self, observations: NDArray[Any], states: NDArray[Any] | None) -> NDArray[Any]:
         return self._assign(observations)
+
+
+#: The former name of :class:`ExposureCappedPolicy`, kept as a plain alias (the same class).
+ExposureConstrainedPolicy = ExposureCappedPolicy

@@ -70,7 +70,7 @@ class OracleGreedyPolicy(GreedyPolicy):
         max_chunk_bytes: Memory budget of one scoring chunk (see :mod:`recgym.population.policies`).
     """
 
-    name = "oracle"
+    name = "oracle_greedy"
     needs_state = True
 
     def _scored(self, observations: NDArray[Any], states: NDArray[Any] | None) -> NDArray[Any]:
