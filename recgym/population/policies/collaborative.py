@@ -8,7 +8,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from recgym._validation import check_positive_float, check_positive_int, check_probability
+from recgym._validation import check_positive_float, check_positive_int
 from recgym.population.policies.greedy import _EpsilonGreedyBase
 from recgym.population.policies.scoring import (
     DEFAULT_MAX_CHUNK_BYTES,
@@ -76,10 +76,9 @@ class CollaborativeFilteringPolicy(_EpsilonGreedyBase):
         *,
         max_chunk_bytes: int = DEFAULT_MAX_CHUNK_BYTES,
     ) -> None:
-        super().__init__(max_chunk_bytes=max_chunk_bytes)
+        super().__init__(epsilon, max_chunk_bytes=max_chunk_bytes)
         self.rank = check_positive_int(rank, "rank")
         self.refit_every = check_positive_int(refit_every, "refit_every")
-        self.epsilon = check_probability(epsilon, "epsilon")
         self.regularization = check_positive_float(regularization, "regularization")
         self.als_iterations = check_positive_int(als_iterations, "als_iterations")
         self._user_factors: NDArray[np.float64] | None = None

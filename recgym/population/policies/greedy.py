@@ -80,13 +80,20 @@ class OracleGreedyPolicy(GreedyPolicy):
 class _EpsilonGreedyBase(_ScoringPolicy):
     """ε-greedy on the highest inner product of two tables, or uniform while there are none.
 
-    Subclasses give the tables in :meth:`_greedy_tables` and set :attr:`epsilon`. While
-    the tables are None the policy is uniformly random (``N`` integers per step,
-    propensity ``1 / n_items``); otherwise it is ε-greedy (see :func:`_epsilon_greedy`),
-    ties to the lowest index.
+    Subclasses give the tables in :meth:`_greedy_tables`. While the tables are None the
+    policy is uniformly random (``N`` integers per step, propensity ``1 / n_items``);
+    otherwise it is ε-greedy (see :func:`_epsilon_greedy`), ties to the lowest index.
+
+    Args:
+        epsilon: Exploration probability in ``[0, 1]``.
+        max_chunk_bytes: Memory budget of one scoring chunk.
     """
 
-    epsilon: float
+    def __init__(
+        self, epsilon: float = 0.1, *, max_chunk_bytes: int = DEFAULT_MAX_CHUNK_BYTES
+    ) -> None:
+        super().__init__(max_chunk_bytes=max_chunk_bytes)
+        self.epsilon = check_probability(epsilon, "epsilon")
 
     @abstractmethod
     def _greedy_tables(
@@ -134,12 +141,6 @@ class EpsilonGreedyPolicy(_EpsilonGreedyBase):
     """
 
     name = "epsilon_greedy"
-
-    def __init__(
-        self, epsilon: float = 0.1, *, max_chunk_bytes: int = DEFAULT_MAX_CHUNK_BYTES
-    ) -> None:
-        super().__init__(max_chunk_bytes=max_chunk_bytes)
-        self.epsilon = check_probability(epsilon, "epsilon")
 
     def _greedy_tables(
         self, observations: NDArray[Any]
