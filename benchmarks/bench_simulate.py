@@ -220,7 +220,7 @@ def part_two(args: argparse.Namespace) -> None:
     breakdowns = {}
     for n in args.trecs_users:
         env = make_env(n, 100, 5, steps)
-        for policy in ("greedy", "cf"):
+        for policy in ("greedy", "collaborative_filtering"):
             for label, (metrics, every) in variants.items():
                 wall, cpu = math.inf, math.inf
                 for _ in range(args.repeats):

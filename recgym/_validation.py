@@ -22,6 +22,7 @@ __all__ = [
     "check_bool",
     "check_choice",
     "check_dtype",
+    "check_float_in_range",
     "check_index",
     "check_item",
     "check_legacy_seed",
@@ -31,7 +32,9 @@ __all__ = [
     "check_path",
     "check_per_user",
     "check_per_user_float",
+    "check_positive_float",
     "check_positive_int",
+    "check_probability",
     "check_seed",
     "check_slates",
     "is_item",
@@ -101,6 +104,81 @@ def check_nonnegative_float(value: Any, name: str) -> float:
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"`{name}` must be a non-negative finite float, got {value!r}")
     return value
+
+
+def _check_real(value: Any, name: str, description: str, accept: Callable[[float], bool]) -> float:
+    """Return ``value`` as a float if it is a real number (not a bool) that ``accept`` takes.
+
+    Both errors read ``"`<name>` must be <description>, got <value!r>"``. NaN fails every
+    comparison, so a range test in ``accept`` rejects it too.
+    """
+    message = f"`{name}` must be {description}, got {value!r}"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(message)
+    if not accept(float(value)):
+        raise ValueError(message)
+    return float(value)
+
+
+def check_float_in_range(
+    value: Any,
+    name: str,
+    low: float,
+    high: float,
+    *,
+    include_low: bool = True,
+    include_high: bool = True,
+) -> float:
+    """Return ``value`` as a Python ``float`` if it is a real number in an interval.
+
+    The message names the interval, e.g. ``"`max_share` must be a float in (0, 1], got 0"``
+    for ``low=0, high=1, include_low=False``.
+
+    Args:
+        value: The candidate; a Python or numpy real number (``bool`` is rejected).
+        name: The argument name used in error messages.
+        low: Lower end of the interval.
+        high: Upper end of the interval.
+        include_low: Whether ``low`` itself is accepted (``[``) or not (``(``).
+        include_high: Whether ``high`` itself is accepted (``]``) or not (``)``).
+
+    Returns:
+        float: ``value`` converted to a Python ``float``.
+
+    Raises:
+        TypeError: If ``value`` is not a real number.
+        ValueError: If ``value`` is outside the interval or NaN.
+    """
+    interval = f"{'[' if include_low else '('}{low:g}, {high:g}{']' if include_high else ')'}"
+
+    def inside(x: float) -> bool:
+        above = low <= x if include_low else low < x
+        below = x <= high if include_high else x < high
+        return above and below
+
+    return _check_real(value, name, f"a float in {interval}", inside)
+
+
+def check_probability(value: Any, name: str) -> float:
+    """Return ``value`` as a Python ``float`` if it is a real number in ``[0, 1]``.
+
+    Raises:
+        TypeError: If ``value`` is not a real number (``bool`` included).
+        ValueError: If ``value`` is outside ``[0, 1]`` or NaN; both errors read
+            ``"`<name>` must be a float in [0, 1], got <value!r>"``.
+    """
+    return check_float_in_range(value, name, 0.0, 1.0)
+
+
+def check_positive_float(value: Any, name: str) -> float:
+    """Return ``value`` as a Python ``float`` if it is a finite real number ``> 0``.
+
+    Raises:
+        TypeError: If ``value`` is not a real number (``bool`` included).
+        ValueError: If ``value`` is zero, negative, NaN or infinite; both errors read
+            ``"`<name>` must be a positive finite float, got <value!r>"``.
+    """
+    return _check_real(value, name, "a positive finite float", lambda x: 0.0 < x < math.inf)
 
 
 def check_choice(value: Any, name: str, choices: tuple[str, ...]) -> str:

@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     demo.set_defaults(run=_demo)
 
-    from recgym.population.policies import POLICIES
+    from recgym.population.policies import POLICIES, POLICY_ALIASES
     from recgym.population.study import StudyConfig
 
     defaults = StudyConfig()
@@ -114,7 +114,11 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument(
         "--policies",
         default=",".join(defaults.policies),
-        help=f"comma-separated policy names (default: all of {', '.join(POLICIES)})",
+        help=(
+            f"comma-separated policy names (default: all of {', '.join(POLICIES)}); former "
+            f"names also accepted: "
+            f"{', '.join(f'{old} = {new}' for old, new in POLICY_ALIASES.items())}"
+        ),
     )
     study.add_argument(
         "--seed", type=int, default=defaults.seed, help=f"random seed (default {defaults.seed})"

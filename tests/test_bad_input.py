@@ -91,7 +91,7 @@ from recgym.population.policies import (
     POLICIES,
     CollaborativeFilteringPolicy,
     EpsilonGreedyPolicy,
-    ExposureConstrainedPolicy,
+    ExposureCappedPolicy,
     GreedyPolicy,
     MostPopularPolicy,
     OracleGreedyPolicy,
@@ -980,13 +980,13 @@ CASES: list[Case] = [
          "`temperature` must be a positive finite float, got nan"),
     Case("policies/temperature-str", lambda: SoftmaxPolicy(temperature="1"), TypeError,
          "`temperature` must be a positive finite float, got '1'"),
-    Case("policies/max_share-zero", lambda: ExposureConstrainedPolicy(max_share=0), ValueError,
+    Case("policies/max_share-zero", lambda: ExposureCappedPolicy(max_share=0), ValueError,
          "`max_share` must be a float in (0, 1], got 0"),
-    Case("policies/max_share-too-large", lambda: ExposureConstrainedPolicy(max_share=1.5),
+    Case("policies/max_share-too-large", lambda: ExposureCappedPolicy(max_share=1.5),
          ValueError, "`max_share` must be a float in (0, 1], got 1.5"),
-    Case("policies/max_share-nan", lambda: ExposureConstrainedPolicy(max_share=NAN),
+    Case("policies/max_share-nan", lambda: ExposureCappedPolicy(max_share=NAN),
          ValueError, "`max_share` must be a float in (0, 1], got nan"),
-    Case("policies/max_share-str", lambda: ExposureConstrainedPolicy(max_share="0.1"),
+    Case("policies/max_share-str", lambda: ExposureCappedPolicy(max_share="0.1"),
          TypeError, "`max_share` must be a float in (0, 1], got '0.1'"),
     Case("policies/cf-rank-zero", lambda: CollaborativeFilteringPolicy(rank=0), ValueError,
          f"`rank` {POSITIVE_INT} 0"),
@@ -1035,7 +1035,7 @@ CASES: list[Case] = [
     Case("policies/reset-rng-RandomState", lambda: reset_greedy(rng=np.random.RandomState(0)),
          TypeError, "`rng` must be a numpy.random.Generator, got RandomState(MT19937)"),
     Case("policies/exposure-cap-too-small",
-         lambda: ExposureConstrainedPolicy(max_share=0.1).reset(
+         lambda: ExposureCappedPolicy(max_share=0.1).reset(
              ITEMS, n_users=100, rng=np.random.default_rng(0)), ValueError,
          "`max_share` is too small for 100 users and 3 items: each item may be shown to "
          "ceil(max_share * n_users) = 10 users per step, 30 in all; need max_share >= 0.34, "
@@ -1045,25 +1045,27 @@ CASES: list[Case] = [
          lambda: CollaborativeFilteringPolicy().predicted_rewards(), ResetNeeded,
          f"CollaborativeFilteringPolicy.predicted_rewards() {NOT_RESET}"),
     Case("policies/cf-predicted_rewards-unfitted",
-         lambda: bound("cf").predicted_rewards(), ValueError,
+         lambda: bound("collaborative_filtering").predicted_rewards(), ValueError,
          "CollaborativeFilteringPolicy has not been fitted yet: it fits after every "
          "`refit_every` = 10 calls of update(), got 0 since reset()"),
     Case("policies/most_popular-counts-before-reset",
          lambda: MostPopularPolicy().positive_counts, ResetNeeded,
          f"MostPopularPolicy.positive_counts() {NOT_RESET}"),
     # --- Policies: oracle ------------------------------------------------------------------
-    Case("policies/oracle-without-states", lambda: bound("oracle").act(OBS), ValueError,
+    Case("policies/oracle-without-states", lambda: bound("oracle_greedy").act(OBS), ValueError,
          "`states` must be the true user states for OracleGreedyPolicy (needs_state=True), "
          "got None"),
-    Case("policies/oracle-states-shape", lambda: bound("oracle").act(OBS, states=OBS[:, :1]),
+    Case("policies/oracle-states-shape",
+         lambda: bound("oracle_greedy").act(OBS, states=OBS[:, :1]),
          ValueError, "`states` must have shape (4, 2), got (4, 1)"),
     Case("policies/oracle-states-nan",
-         lambda: bound("oracle").act(OBS, states=with_nan(OBS, (0, 0))), ValueError,
+         lambda: bound("oracle_greedy").act(OBS, states=with_nan(OBS, (0, 0))), ValueError,
          f"`states` {FINITE}"),
-    Case("policies/oracle-states-list", lambda: bound("oracle").act(OBS, states=OBS.tolist()),
+    Case("policies/oracle-states-list",
+         lambda: bound("oracle_greedy").act(OBS, states=OBS.tolist()),
          TypeError, "`states` must be a numpy array, got list"),
     Case("policies/oracle-probabilities-without-states",
-         lambda: bound("oracle").probabilities(OBS, ZEROS), ValueError,
+         lambda: bound("oracle_greedy").probabilities(OBS, ZEROS), ValueError,
          "`states` must be the true user states for OracleGreedyPolicy"),
 ]
 
@@ -1465,7 +1467,7 @@ CASES += [
          "`behavior_policy` must be a recgym Policy instance, a registered policy name or a "
          "callable observations -> (actions, propensities), got None"),
     Case("datasets/policy-class", lambda: collect(RandomPolicy), TypeError,
-         "got <class 'recgym.population.policies.RandomPolicy'>"),
+         "got <class 'recgym.population.policies.baselines.RandomPolicy'>"),
     Case("datasets/policy-unknown", lambda: collect("x"), ValueError,
          f"`name` must be one of {list(POLICIES)}, got 'x'"),
     Case("datasets/n_trajectories-zero", lambda: collect("random", 0), ValueError,

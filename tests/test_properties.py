@@ -235,7 +235,7 @@ def policy_kwargs(name: str, n_users: int, n_items: int) -> dict[str, Any]:
     """Arguments that make every policy usable on ``n_users`` and ``n_items``."""
     if name == "exposure_capped":  # the smallest cap that still fits every user
         return {"max_share": min(1.0, -(-n_users // n_items) / n_users)}
-    if name == "cf":
+    if name == "collaborative_filtering":
         return {"rank": 2, "refit_every": 1}
     return {}
 

@@ -143,7 +143,7 @@ def evaluation_probabilities(
     rows) and asked for the probability of each logged action given its logged
     observation, chunk by chunk: it is evaluated in its freshly reset state, as a
     function of each row alone. Policies whose choice for one user depends on the
-    others (``ExposureConstrainedPolicy``) or on learned state are not meaningful here.
+    others (``ExposureCappedPolicy``) or on learned state are not meaningful here.
 
     Args:
         dataset: A logged dataset (``state`` ``(size, d)`` and ``action`` ``(size,)``).

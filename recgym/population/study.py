@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -19,7 +19,7 @@ from recgym._validation import (
 )
 from recgym.population.env import PopulationEnv
 from recgym.population.history import History, write_metrics_csv
-from recgym.population.policies import POLICIES, make_policy
+from recgym.population.policies import POLICIES, POLICY_ALIASES, make_policy
 from recgym.population.simulation import DEFAULT_METRICS, simulate
 
 __all__ = ["StudyConfig", "run_study"]
@@ -45,7 +45,9 @@ class StudyConfig:
         items: Number of items.
         dim: Feature dimension of users and items.
         steps: Steps per policy.
-        policies: Policy names (see :data:`~recgym.population.policies.POLICIES`).
+        policies: Policy names (see :data:`~recgym.population.policies.POLICIES`); the
+            former names of :data:`~recgym.population.policies.POLICY_ALIASES` (``"cf"``,
+            ``"oracle"``) are replaced by the registry names.
         seed: Seeds the population's features, the rollouts and the policies.
         obs_std: Observation noise: policies see ``clip(s + obs_std·ε, -1, 1)``.
         reward_std: Continuous reward noise.
@@ -78,11 +80,12 @@ class StudyConfig:
         for name in policies:
             if not isinstance(name, str):
                 raise TypeError(f"`policies` must hold names from {sorted(POLICIES)}, got {name!r}")
-        unknown = [name for name in policies if name not in POLICIES]
+        unknown = [name for name in policies if name not in POLICIES and name not in POLICY_ALIASES]
         if unknown:
             raise ValueError(
                 f"`policies` must hold names from {sorted(POLICIES)}, got {unknown[0]!r}"
             )
+        policies = tuple(POLICY_ALIASES.get(name, name) for name in policies)
         repeated = [name for i, name in enumerate(policies) if name in policies[:i]]
         if repeated:
             raise ValueError(f"`policies` must name each policy once, got {repeated[0]!r} twice")
@@ -158,13 +161,14 @@ def run_study(
     settings = {**asdict(config), "policies": list(config.policies)}
     histories: dict[str, History] = {}
     timings: dict[str, float] = {}
+    width = _name_width(config.policies)
     for name in config.policies:
         path = out / "histories" / f"{name}.npz"
         cached = _load_matching(path, settings)
         if cached is not None:
             histories[name] = cached
             timings[name] = float(cached.metadata.get("seconds", math.nan))
-            _print(log, f"{name:>16}: reused {path}")
+            _print(log, f"{name:>{width}}: reused {path}")
             continue
         start = time.perf_counter()
         history = simulate(
@@ -179,7 +183,7 @@ def run_study(
         history.metadata.update(study=settings, seconds=timings[name])
         history.save(path)
         histories[name] = history
-        _print(log, f"{name:>16}: {config.steps} steps in {timings[name]:.2f}s")
+        _print(log, f"{name:>{width}}: {config.steps} steps in {timings[name]:.2f}s")
 
     write_metrics_csv(out / "metrics.csv", list(histories.values()))
     summary = {
@@ -237,15 +241,21 @@ def _write_figures(out: Path, histories: list[History], log: TextIO | None) -> N
 
 def summary_table(histories: dict[str, History]) -> str:
     """The final value of the headline metrics per policy, as a fixed-width text table."""
-    header = f"{'policy':>16} " + " ".join(f"{c:>14}" for c in SUMMARY_COLUMNS)
+    width = _name_width(histories)
+    header = f"{'policy':>{width}} " + " ".join(f"{c:>14}" for c in SUMMARY_COLUMNS)
     lines = [header, "-" * len(header)]
     for name, history in histories.items():
         final = history.final()
         lines.append(
-            f"{name:>16} "
+            f"{name:>{width}} "
             + " ".join(f"{final.get(c, float('nan')):>14.4f}" for c in SUMMARY_COLUMNS)
         )
     return "\n".join(lines)
+
+
+def _name_width(names: Iterable[str]) -> int:
+    """Width of the right-aligned policy-name column: 16, or the longest name if longer."""
+    return max([16, *(len(name) for name in names)])
 
 
 def _print(log: TextIO | None, text: str) -> None:

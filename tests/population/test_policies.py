@@ -15,9 +15,11 @@ from scipy.special import softmax
 from recgym.errors import ResetNeeded
 from recgym.population.policies import (
     POLICIES,
+    POLICY_ALIASES,
     CollaborativeFilteringPolicy,
     Decision,
     EpsilonGreedyPolicy,
+    ExposureCappedPolicy,
     ExposureConstrainedPolicy,
     GreedyPolicy,
     MostPopularPolicy,
@@ -25,11 +27,10 @@ from recgym.population.policies import (
     Policy,
     RandomPolicy,
     SoftmaxPolicy,
-    _block_totals,
-    _inverse_cdf,
-    _iter_scores,
     make_policy,
 )
+from recgym.population.policies.scoring import _iter_scores
+from recgym.population.policies.softmax import _block_totals, _inverse_cdf
 
 N_USERS, N_ITEMS, DIM = 60, 30, 4
 
@@ -38,16 +39,23 @@ N_USERS, N_ITEMS, DIM = 60, 30, 4
 POLICY_KWARGS: dict[str, dict[str, Any]] = {
     "random": {},
     "greedy": {},
-    "oracle": {},
+    "oracle_greedy": {},
     "epsilon_greedy": {"epsilon": 0.3},
     "softmax": {"temperature": 0.2},
     "mass_media": {},
     "most_popular": {},
-    "cf": {"rank": 3, "refit_every": 2, "epsilon": 0.2},
+    "collaborative_filtering": {"rank": 3, "refit_every": 2, "epsilon": 0.2},
     "exposure_capped": {"max_share": 0.05},
 }
-SCORING = ["greedy", "oracle", "epsilon_greedy", "softmax", "cf", "exposure_capped"]
-STOCHASTIC = ["random", "epsilon_greedy", "softmax", "mass_media", "cf"]
+SCORING = [
+    "greedy",
+    "oracle_greedy",
+    "epsilon_greedy",
+    "softmax",
+    "collaborative_filtering",
+    "exposure_capped",
+]
+STOCHASTIC = ["random", "epsilon_greedy", "softmax", "mass_media", "collaborative_filtering"]
 
 
 def _unit_rows(x: np.ndarray) -> np.ndarray:
@@ -108,7 +116,40 @@ def test_registry_holds_every_policy_under_its_name():
     for name, cls in POLICIES.items():
         assert cls.name == name
         assert isinstance(make_policy(name), cls)
-    assert [name for name, cls in POLICIES.items() if cls.needs_state] == ["oracle"]
+    assert [name for name, cls in POLICIES.items() if cls.needs_state] == ["oracle_greedy"]
+
+
+def test_class_names_are_the_registry_names_in_camel_case():
+    for name, cls in POLICIES.items():
+        assert cls.__name__ == "".join(part.capitalize() for part in name.split("_")) + "Policy"
+
+
+def test_former_names_are_aliases_of_the_registry_names():
+    assert dict(POLICY_ALIASES) == {"oracle": "oracle_greedy", "cf": "collaborative_filtering"}
+    assert not set(POLICY_ALIASES) & set(POLICIES)
+    assert set(POLICY_ALIASES.values()) <= set(POLICIES)
+    with pytest.raises(TypeError):
+        POLICY_ALIASES["greedy_too"] = "greedy"  # type: ignore[index]
+    oracle = make_policy("oracle")
+    assert type(oracle) is OracleGreedyPolicy
+    assert oracle.name == "oracle_greedy"
+    cf = make_policy("cf", rank=3, epsilon=0.2)
+    assert type(cf) is CollaborativeFilteringPolicy
+    assert (cf.name, cf.rank, cf.epsilon) == ("collaborative_filtering", 3, 0.2)
+    assert ExposureConstrainedPolicy is ExposureCappedPolicy
+    assert ExposureConstrainedPolicy(max_share=0.5).name == "exposure_capped"
+
+
+@pytest.mark.parametrize(("alias", "name"), list(POLICY_ALIASES.items()))
+def test_an_alias_builds_the_same_policy_as_its_registry_name(alias, name):
+    toy_a, toy_b = FixedPreferences(seed=22), FixedPreferences(seed=22)
+    policy = make_policy(alias, **POLICY_KWARGS[name])
+    policy.reset(toy_a.items, n_users=N_USERS, rng=np.random.default_rng(4))
+    for (_, by_alias), (_, by_name) in zip(
+        _run(policy, toy_a, steps=5), _run(_bound(name, toy_b, seed=4), toy_b, steps=5)
+    ):
+        np.testing.assert_array_equal(by_alias.actions, by_name.actions)
+        np.testing.assert_array_equal(by_alias.propensities, by_name.propensities)
 
 
 def test_make_policy_passes_keyword_arguments():
@@ -449,7 +490,7 @@ def test_most_popular_counts_positive_feedback_only():
 
 def test_cf_is_uniform_until_its_first_fit_then_epsilon_greedy():
     toy = FixedPreferences(seed=13)
-    policy = _bound("cf", toy, refit_every=3, epsilon=0.0)
+    policy = _bound("collaborative_filtering", toy, refit_every=3, epsilon=0.0)
     history = _run(policy, toy, steps=2)
     assert not policy.is_fitted
     for _, decision in history:
@@ -495,7 +536,7 @@ def test_cf_learns_to_beat_random_recommendations():
 )
 def test_exposure_cap_is_respected_and_everyone_is_served(n_users, n_items, slack, seed):
     capacity = min(n_users, math.ceil(n_users / n_items) + slack)
-    policy = ExposureConstrainedPolicy(max_share=capacity / n_users, max_chunk_bytes=200)
+    policy = ExposureCappedPolicy(max_share=capacity / n_users, max_chunk_bytes=200)
     rng = np.random.default_rng(seed)
     items = _unit_rows(rng.normal(size=(n_items, 3)))
     policy.reset(items, n_users=n_users, rng=rng)
@@ -516,7 +557,7 @@ def test_exposure_cap_gives_a_contested_item_to_its_strongest_fans():
     obs = np.array(
         [[0.5, 0.4, 0.0], [0.9, 0.0, 0.1], [0.3, 0.0, 0.2], [0.9, 0.2, 0.0], [0.7, 0.1, 0.0]]
     )
-    policy = ExposureConstrainedPolicy(max_share=0.4)  # capacity 2
+    policy = ExposureCappedPolicy(max_share=0.4)  # capacity 2
     policy.reset(items, n_users=5, rng=np.random.default_rng(0))
     # Round 2: users 0 and 4 propose item 1 (both accepted), user 2 proposes item 2.
     np.testing.assert_array_equal(policy.act(obs).actions, [1, 0, 2, 0, 1])
@@ -527,7 +568,7 @@ def test_exposure_cap_gives_a_contested_item_to_its_strongest_fans():
 
 def test_exposure_cap_with_full_share_equals_greedy():
     toy = FixedPreferences(seed=16)
-    capped, greedy = ExposureConstrainedPolicy(max_share=1.0), GreedyPolicy()
+    capped, greedy = ExposureCappedPolicy(max_share=1.0), GreedyPolicy()
     for policy in (capped, greedy):
         policy.reset(toy.items, n_users=N_USERS, rng=np.random.default_rng(0))
     obs = toy.observe()
@@ -536,20 +577,20 @@ def test_exposure_cap_with_full_share_equals_greedy():
 
 def test_exposure_cap_spreads_a_unanimous_population_evenly():
     toy = FixedPreferences(seed=17)
-    policy = ExposureConstrainedPolicy(max_share=1 / N_ITEMS)  # capacity 2, 60 = 2·30 users
+    policy = ExposureCappedPolicy(max_share=1 / N_ITEMS)  # capacity 2, 60 = 2·30 users
     policy.reset(toy.items, n_users=N_USERS, rng=np.random.default_rng(0))
     obs = np.tile(toy.states[0], (N_USERS, 1))
     np.testing.assert_array_equal(np.bincount(policy.act(obs).actions, minlength=N_ITEMS), 2)
 
 
 def test_exposure_capacity_rounds_away_float_noise():
-    policy = ExposureConstrainedPolicy(max_share=0.07)
+    policy = ExposureCappedPolicy(max_share=0.07)
     policy.reset(np.eye(20), n_users=100, rng=np.random.default_rng(0))
     assert policy.capacity == 7
 
 
 def test_exposure_cap_too_small_is_rejected_at_reset():
-    policy = ExposureConstrainedPolicy(max_share=0.01)
+    policy = ExposureCappedPolicy(max_share=0.01)
     message = (
         "`max_share` is too small for 100 users and 5 items: each item may be shown to "
         "ceil(max_share * n_users) = 1 users per step, 5 in all; need max_share >= 0.2, "
@@ -581,9 +622,9 @@ POSITIVE_INT = "a positive integer"
         (SoftmaxPolicy, "temperature", math.nan, ValueError, POSITIVE_FLOAT),
         (SoftmaxPolicy, "temperature", math.inf, ValueError, POSITIVE_FLOAT),
         (SoftmaxPolicy, "temperature", None, TypeError, POSITIVE_FLOAT),
-        (ExposureConstrainedPolicy, "max_share", 0, ValueError, SHARE),
-        (ExposureConstrainedPolicy, "max_share", 1.5, ValueError, SHARE),
-        (ExposureConstrainedPolicy, "max_share", False, TypeError, SHARE),
+        (ExposureCappedPolicy, "max_share", 0, ValueError, SHARE),
+        (ExposureCappedPolicy, "max_share", 1.5, ValueError, SHARE),
+        (ExposureCappedPolicy, "max_share", False, TypeError, SHARE),
         (CollaborativeFilteringPolicy, "refit_every", "3", TypeError, POSITIVE_INT),
         (CollaborativeFilteringPolicy, "refit_every", True, TypeError, POSITIVE_INT),
         (CollaborativeFilteringPolicy, "refit_every", 2.0, TypeError, POSITIVE_INT),
@@ -625,7 +666,36 @@ def test_using_a_policy_before_reset_is_an_error(name):
             call()
 
 
-@pytest.mark.parametrize("name", ["most_popular", "cf"])
+class _AlwaysFirst(Policy):
+    """A user-defined policy: item 0 for everyone, with or without ``_propensities``."""
+
+    name = "always_first"
+
+    def act(self, observations, *, states=None):
+        self._check_observations(observations, "act")
+        return Decision(np.zeros(self.n_users, dtype=np.int64), np.ones(self.n_users))
+
+
+class _AlwaysFirstWithPropensities(_AlwaysFirst):
+    def _propensities(self, observations, actions, states):
+        return (actions == 0).astype(np.float64)
+
+
+def test_user_policies_get_checked_probabilities_through_the_propensities_hook():
+    items = np.eye(3)
+    obs = np.zeros((2, 3))
+    without, with_hook = _AlwaysFirst(), _AlwaysFirstWithPropensities()
+    for policy in (without, with_hook):
+        policy.reset(items, n_users=2, rng=np.random.default_rng(0))
+    message = "_AlwaysFirst does not implement `probabilities`"
+    with pytest.raises(NotImplementedError, match=re.escape(message)):
+        without.probabilities(obs, np.zeros(2, dtype=np.int64))
+    np.testing.assert_array_equal(with_hook.probabilities(obs, np.array([0, 2])), [1.0, 0.0])
+    with pytest.raises(ValueError, match=re.escape("`actions` must lie in [0, 3)")):
+        with_hook.probabilities(obs, np.array([0, 3]))
+
+
+@pytest.mark.parametrize("name", ["most_popular", "collaborative_filtering"])
 def test_learning_policies_reject_feedback_before_reset(name):
     message = f"{type(make_policy(name)).__name__}.update() called before reset()"
     with pytest.raises(ResetNeeded, match=re.escape(message)):
@@ -659,7 +729,7 @@ def test_bad_observations_are_rejected(name, obs, error, message):
 
 def test_oracle_requires_the_true_states():
     toy = FixedPreferences(seed=19)
-    policy = _bound("oracle", toy)
+    policy = _bound("oracle_greedy", toy)
     obs = toy.observe()
     message = (
         "`states` must be the true user states for OracleGreedyPolicy (needs_state=True), got None"
@@ -702,7 +772,7 @@ def test_out_of_range_actions_are_rejected(name):
         policy.probabilities(toy.observe(), actions, states=toy.states)
 
 
-@pytest.mark.parametrize("name", ["most_popular", "cf"])
+@pytest.mark.parametrize("name", ["most_popular", "collaborative_filtering"])
 def test_bad_feedback_is_rejected(name):
     toy = FixedPreferences(seed=21)
     policy = _bound(name, toy)

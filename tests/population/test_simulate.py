@@ -178,7 +178,10 @@ def test_consumption_counts_feed_the_item_metrics_on_request():
 # ------------------------------------------------ the same numbers as a hand-written loop
 
 
-@pytest.mark.parametrize("policy", ["greedy", "epsilon_greedy", "softmax", "cf", "oracle"])
+@pytest.mark.parametrize(
+    "policy",
+    ["greedy", "epsilon_greedy", "softmax", "collaborative_filtering", "oracle_greedy"],
+)
 def test_recorded_arrays_equal_a_manual_reset_batch_step_batch_loop(policy):
     history = simulate(small_env(), policy, seed=11, record=RECORDABLE)
     recorded = history.trajectory
@@ -211,7 +214,9 @@ def test_recording_nothing_or_everything_gives_the_same_metrics():
     assert bare == type(full)(**{**full.__dict__, "trajectory": {}})
 
 
-@pytest.mark.parametrize("policy", ["random", "epsilon_greedy", "softmax", "mass_media", "cf"])
+@pytest.mark.parametrize(
+    "policy", ["random", "epsilon_greedy", "softmax", "mass_media", "collaborative_filtering"]
+)
 def test_same_seed_gives_equal_histories_and_other_seeds_differ(policy):
     first = simulate(small_env(), policy, seed=21, record=RECORDABLE)
     again = simulate(small_env(), policy, seed=21, record=RECORDABLE)

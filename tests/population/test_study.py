@@ -194,6 +194,28 @@ def test_the_default_study_is_the_documented_one():
     np.testing.assert_allclose(np.linalg.norm(env.item_features, axis=1), 1.0)
 
 
+def test_former_policy_names_are_replaced_by_the_registry_names(tmp_path, no_figures):
+    config = StudyConfig(**{**SMALL, "steps": 4}, policies=("cf", "random"))
+    assert config.policies == ("collaborative_filtering", "random")
+    log = io.StringIO()
+    histories = run_study(config, tmp_path, log=log)
+    assert list(histories) == ["collaborative_filtering", "random"]
+    assert histories["collaborative_filtering"].policy == "collaborative_filtering"
+    assert (tmp_path / "histories" / "collaborative_filtering.npz").exists()
+    # The name column widens to the longest name, so the table stays aligned.
+    lines = log.getvalue().splitlines()
+    assert "collaborative_filtering: 4 steps in " in lines[0]
+    assert lines[1].startswith("                 random: 4 steps in ")
+    table = summary_table(histories).splitlines()
+    assert len({len(line) for line in table}) == 1
+    assert table[0].startswith(f"{'policy':>23} ")
+    assert table[2].startswith("collaborative_filtering ")
+    with pytest.raises(
+        ValueError, match="`policies` must name each policy once, got 'oracle_greedy'"
+    ):
+        StudyConfig(policies=("oracle", "oracle_greedy"))
+
+
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [

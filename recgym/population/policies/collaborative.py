@@ -1,0 +1,185 @@
+"""Collaborative filtering: matrix factorisation (ALS) learned from the policy's own log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from recgym._validation import check_positive_float, check_positive_int
+from recgym.population.policies.greedy import _EpsilonGreedyBase
+from recgym.population.policies.scoring import (
+    DEFAULT_MAX_CHUNK_BYTES,
+    _chunks,
+    _rows_per_chunk,
+)
+
+__all__ = ["CollaborativeFilteringPolicy"]
+
+
+class CollaborativeFilteringPolicy(_EpsilonGreedyBase):
+    """Matrix factorisation learned online from the population's own interaction log.
+
+    The policy never looks at the observations: like a production recommender it learns
+    only from which user was shown which item and what reward followed.
+
+    **Log.** :meth:`update` buffers each step's ``(user, item, reward)`` triples; at every
+    refit they are merged into two ``scipy.sparse`` CSR matrices of shape
+    ``(N, n_items)``: the count ``C`` of observations and the sum ``S`` of rewards of each
+    (user, item) pair. Only pairs that were shown are stored.
+
+    **Model.** Scores ``r̂ᵤⱼ = μ + pᵤ·qⱼ`` with ``μ`` the mean observed reward and rank-``k``
+    factors ``P (N, k)``, ``Q (n_items, k)``, fitted by alternating least squares on the
+    observed rewards only (unobserved pairs are missing, not zero)::
+
+        min Σ_observations (r − μ − pᵤ·qⱼ)² + λ (‖P‖² + ‖Q‖²)
+
+    Each half-sweep solves one ``k × k`` ridge system per user (resp. item) — batched
+    ``numpy.linalg.solve``, with the Gram matrices ``Σⱼ Cᵤⱼ qⱼqⱼᵀ`` built by sparse
+    products. ``Q`` starts from ``N(0, 0.1²)`` drawn at the first fit and is warm-started
+    at later fits. Centring by ``μ`` costs one dimension: rewards ``⟨s, v⟩`` with
+    ``d``-dimensional states need ``rank ≥ d + 1`` (with ``rank = d`` the fit is visibly
+    worse).
+
+    **Schedule.** The model is refitted in :meth:`update` after every ``refit_every``-th
+    step, so :meth:`act` and :meth:`probabilities` never change it. Before the first fit
+    the policy is uniformly random (propensity ``1 / n_items``); afterwards it is
+    ε-greedy on ``r̂`` (propensity ``(1 − ε)·1[a = argmax r̂ᵤ] + ε / n_items``), ties to
+    the lowest index. Because it is trained on data its own recommendations produced, it
+    exhibits the algorithmic confounding of Chaney et al. (2018).
+
+    **Cost.** A refit takes ``O(als_iterations · (nnz · k² + (N + n_items) · k³))``; the
+    user-side systems are solved in chunks within ``max_chunk_bytes``, and scoring is
+    chunked as in every scoring policy. The log holds at most one entry per distinct
+    (user, item) pair.
+
+    Args:
+        rank: Number of latent factors ``k``.
+        refit_every: Steps between refits (the first fit follows step ``refit_every``).
+        epsilon: Exploration probability in ``[0, 1]`` once fitted.
+        regularization: Ridge penalty ``λ > 0``.
+        als_iterations: Alternating sweeps (users then items) per refit.
+        max_chunk_bytes: Memory budget of one scoring or solving chunk.
+    """
+
+    name = "collaborative_filtering"
+
+    def __init__(
+        self,
+        rank: int = 5,
+        refit_every: int = 10,
+        epsilon: float = 0.1,
+        regularization: float = 0.1,
+        als_iterations: int = 10,
+        *,
+        max_chunk_bytes: int = DEFAULT_MAX_CHUNK_BYTES,
+    ) -> None:
+        super().__init__(epsilon, max_chunk_bytes=max_chunk_bytes)
+        self.rank = check_positive_int(rank, "rank")
+        self.refit_every = check_positive_int(refit_every, "refit_every")
+        self.regularization = check_positive_float(regularization, "regularization")
+        self.als_iterations = check_positive_int(als_iterations, "als_iterations")
+        self._user_factors: NDArray[np.float64] | None = None
+        self._item_factors: NDArray[np.float64] | None = None
+
+    def _on_reset(self) -> None:
+        shape = (self._n_users, self.n_items)
+        self._steps = 0
+        self._mean = 0.0
+        self._pending: list[tuple[NDArray[np.int64], NDArray[np.float64]]] = []
+        self._counts = sp.csr_array(shape, dtype=np.float64)
+        self._sums = sp.csr_array(shape, dtype=np.float64)
+        self._user_factors = None
+        self._item_factors = None
+
+    @property
+    def is_fitted(self) -> bool:
+        """Whether the model has been fitted at least once since :meth:`reset`."""
+        return self._user_factors is not None
+
+    def predicted_rewards(self) -> NDArray[np.float64]:
+        """The model's reward prediction ``μ + P Qᵀ`` for every (user, item), ``(N, n_items)``.
+
+        For inspection on small problems: the array is not chunked.
+
+        Raises:
+            recgym.errors.ResetNeeded: If called before :meth:`reset`.
+            ValueError: If the model has not been fitted yet.
+        """
+        self._require_reset("predicted_rewards")
+        if self._user_factors is None or self._item_factors is None:
+            raise ValueError(
+                "CollaborativeFilteringPolicy has not been fitted yet: it fits after every "
+                f"`refit_every` = {self.refit_every} calls of update(), got "
+                f"{self._steps} since reset()"
+            )
+        return self._mean + self._user_factors @ self._item_factors.T
+
+    def update(self, actions: NDArray[np.integer[Any]], rewards: NDArray[Any]) -> None:
+        """Log the step's rewards; refit after every ``refit_every``-th step."""
+        actions, rewards = self._check_feedback(actions, rewards)
+        self._pending.append((actions.copy(), rewards.copy()))
+        self._steps += 1
+        if self._steps % self.refit_every == 0:
+            self._fit()
+
+    def _merge_pending(self) -> None:
+        """Add the buffered steps to the sparse count and sum matrices."""
+        users = np.tile(np.arange(self._n_users), len(self._pending))
+        items = np.concatenate([actions for actions, _ in self._pending])
+        rewards = np.concatenate([rewards for _, rewards in self._pending])
+        shape = (self._n_users, self.n_items)
+        self._counts += sp.coo_array((np.ones(len(items)), (users, items)), shape=shape).tocsr()
+        self._sums += sp.coo_array((rewards, (users, items)), shape=shape).tocsr()
+        self._pending.clear()
+
+    def _fit(self) -> None:
+        self._merge_pending()
+        self._mean = float(self._sums.sum() / self._counts.sum())
+        counts_t, sums_t = self._counts.T.tocsr(), self._sums.T.tocsr()
+        if self._item_factors is None:
+            self._item_factors = self._generator.normal(scale=0.1, size=(self.n_items, self.rank))
+        items = self._item_factors
+        for _ in range(self.als_iterations):
+            users = self._ridge_solve(self._counts, self._sums, items)
+            items = self._ridge_solve(counts_t, sums_t, users)
+        self._user_factors, self._item_factors = users, items
+
+    def _ridge_solve(
+        self, counts: sp.csr_array, sums: sp.csr_array, fixed: NDArray[np.float64]
+    ) -> NDArray[np.float64]:
+        """One ALS half-sweep: the factors of every row given the factors of the columns.
+
+        Row ``r`` solves ``(Σⱼ Cᵣⱼ fⱼfⱼᵀ + λI) xᵣ = Σⱼ (Sᵣⱼ − μCᵣⱼ) fⱼ``.
+
+        Args:
+            counts: CSR ``(R, M)`` observation counts.
+            sums: CSR ``(R, M)`` reward sums.
+            fixed: float64 ``(M, k)`` factors of the columns.
+
+        Returns:
+            numpy.ndarray: float64 factors of the rows, shape ``(R, k)``.
+        """
+        k = self.rank
+        rhs = sums @ fixed - self._mean * (counts @ fixed)
+        pairs = [(a, b) for a in range(k) for b in range(a, k)]
+        solved = np.empty((counts.shape[0], k))
+        rows = _rows_per_chunk(8 * k * (k + 1) * 3, self.max_chunk_bytes)
+        ridge = self.regularization * np.eye(k)
+        for chunk in _chunks(counts.shape[0], rows):
+            counts_chunk = counts[chunk]
+            gram = np.empty((counts_chunk.shape[0], k, k))
+            for a, b in pairs:
+                gram[:, a, b] = gram[:, b, a] = counts_chunk @ (fixed[:, a] * fixed[:, b])
+            solved[chunk] = np.linalg.solve(gram + ridge, rhs[chunk, :, None])[..., 0]
+        return solved
+
+    def _greedy_tables(
+        self, observations: NDArray[Any]
+    ) -> tuple[NDArray[Any], NDArray[np.float64]] | None:
+        """The user and item factors (argmax of the predicted rewards), None before a fit."""
+        if self._user_factors is None or self._item_factors is None:
+            return None
+        return self._user_factors, self._item_factors
