@@ -534,8 +534,8 @@ def test_compute_metrics_selects_computable_metrics_and_matches_direct_calls():
     only_states = compute_metrics(states=states)
     assert list(only_states) == [
         "homogenization",
-        "mean_squared_cosine",
         "polarization",
+        "mean_squared_cosine",
         "bimodality",
     ]
     everything = compute_metrics(
