@@ -49,10 +49,14 @@ def simulate(
     The loop goes through the array API: ``env.reset_batch(seed)``, then per step
     ``policy.act(observations)`` → ``env.step_batch(actions)`` → ``policy.update``.
     Metrics are computed on the *true* preferences after the reset and every ``every``
-    steps (always including the last). Item metrics (``coverage``, ``gini``, ``entropy``,
-    ``top10_share``) use the cumulative item counts chosen by ``counts``; ``jaccard_nn``
-    pairs users by their initial preferences and compares the sets of items they
-    *consumed* (items whose reward was positive).
+    steps (always including the last), by a
+    :class:`~recgym.population.metrics.Recorder` built from the registry. Item metrics
+    (``coverage``, ``gini``, ``entropy``, ``top10_share``) use the cumulative item counts
+    chosen by ``counts``; ``jaccard_nn`` pairs users by their initial preferences and
+    compares the sets of items they *consumed* (items whose reward was positive);
+    ``reward`` is the users' mean reward at the step and ``mean_reward`` its running mean
+    over the steps so far (NaN at step 0), whose last value is ``History.final()``'s
+    ``"mean_reward"``.
 
     Args:
         env: The population. It is reset at the start.
@@ -61,7 +65,8 @@ def simulate(
         steps: Steps to run; default (and at most) ``env.step_per_episode``.
         seed: Seeds the environment (``reset_batch(seed=seed)``) and the policy's own
             generator, so the whole run is reproducible.
-        metrics: Names from :data:`~recgym.population.metrics.METRICS`.
+        metrics: Names from :data:`~recgym.population.metrics.METRICS`; default
+            :data:`~recgym.population.metrics.DEFAULT_METRICS`.
         every: Record metrics every this many steps.
         counts: ``"exposure"`` (recommended items) or ``"consumption"`` (items with a
             positive reward) for the item metrics.
@@ -73,12 +78,13 @@ def simulate(
         progress: Show a progress bar on stderr; default: when stderr is a terminal and
             the run has at least 10⁷ user-steps.
         options: Passed to ``env.reset_batch``.
-        jaccard_users: With more users than this, ``jaccard_nn`` averages over a fixed
-            uniform random sample of this many users (drawn from ``seed``; per group,
-            the sampled users of the group): an unbiased estimate of the mean over
-            everyone, with standard error at most ``0.5 / √jaccard_users``, that bounds
-            the one-off nearest-neighbour search, which degrades towards O(N) per user
-            in high dimension.
+        jaccard_users: The sample size of the history metrics that sample users
+            (``jaccard_nn``): with more users than this, they average over a fixed
+            uniform random sample of this many users (drawn once from ``seed``; per
+            group, the sampled users of the group): an unbiased estimate of the mean
+            over everyone, with standard error at most ``0.5 / √jaccard_users`` for
+            ``jaccard_nn``, that bounds its one-off nearest-neighbour search, which
+            degrades towards O(N) per user in high dimension.
 
     Returns:
         History: The recorded run.

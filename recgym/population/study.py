@@ -222,10 +222,13 @@ def _load_matching(path: Path, settings: dict[str, Any]) -> History | None:
 def _write_csv(path: Path, histories: Sequence[History] | Any) -> None:
     histories = list(histories)
     columns = sorted({name for h in histories for name in h.metrics})
+    # Histories that record the `reward` and `mean_reward` metrics have their columns;
+    # only older ones get the per-step reward as an extra `mean_reward` column.
+    extra = [] if "mean_reward" in columns else ["mean_reward"]
 
     def write(tmp: str) -> None:
         with open(tmp, "w") as handle:
-            handle.write(",".join(["policy", "step", *columns, "mean_reward"]) + "\n")
+            handle.write(",".join(["policy", "step", *columns, *extra]) + "\n")
             for history in histories:
                 rewards = history.rewards
                 for k, step in enumerate(history.steps.tolist()):
@@ -234,7 +237,8 @@ def _write_csv(path: Path, histories: Sequence[History] | Any) -> None:
                         for c in columns
                     ]
                     reward = repr(float(rewards[step - 1])) if step >= 1 else ""
-                    handle.write(",".join([history.policy, str(step), *values, reward]) + "\n")
+                    row = [history.policy, str(step), *values, *([reward] if extra else [])]
+                    handle.write(",".join(row) + "\n")
 
     atomic_write(path, write)
 

@@ -28,8 +28,8 @@ Conventions shared by every function:
 
 Modules: ``preferences`` (homogenisation, mean squared cosine, polarisation,
 bimodality, drift), ``items`` (item counts and their concentration), ``neighbors``
-(nearest neighbours, Jaccard and its rollout tracker), ``groups`` (:func:`by_group`,
-:func:`item_counts_by_group`),
+(nearest neighbours, Jaccard and its rollout tracker), ``rewards`` (the step's and the
+running mean reward), ``groups`` (:func:`by_group`, :func:`item_counts_by_group`),
 ``registry`` (:data:`METRICS`, :func:`compute_metrics`, the rollout :class:`Recorder`)
 and ``_checks`` (input validation). Every public name is importable from here.
 """
@@ -62,6 +62,7 @@ from recgym.population.metrics.registry import (
     Recorder,
     compute_metrics,
 )
+from recgym.population.metrics.rewards import mean_reward, step_reward
 
 __all__ = [
     "DEFAULT_METRICS",
@@ -82,11 +83,13 @@ __all__ = [
     "item_counts",
     "item_counts_by_group",
     "jaccard_nearest_neighbors",
+    "mean_reward",
     "mean_squared_cosine",
     "nearest_neighbors",
     "polarization",
     "preference_drift",
     "preference_drift_per_user",
+    "step_reward",
     "top_k_share",
     "user_item_matrix",
 ]

@@ -192,3 +192,20 @@ def _check_neighbors(neighbors: Any, n: int, queries: NDArray[np.intp]) -> NDArr
     _check_none_bad(neighbors, bad, f"`neighbors` must hold indices of other users in [0, {n})")
     return neighbors.astype(np.intp, copy=False)
 
+
+_REWARDS_SHAPE = "(n_users,) or (T, n_users)"
+
+
+def _check_rewards(value: Any, name: str = "rewards") -> NDArray[Any]:
+    """Check real rewards of shape ``(n_users,)`` (one step) or ``(T, n_users)`` (a history).
+
+    The rewards keep their dtype: a float32 environment's rewards are averaged in float32,
+    as :func:`~recgym.population.simulate` averages them.
+    """
+    ndim = value.ndim if isinstance(value, np.ndarray) else 1
+    if ndim not in (1, 2):
+        raise ValueError(
+            f"`{name}` must be a 1-D or 2-D array of shape {_REWARDS_SHAPE}, "
+            f"got shape {value.shape}"
+        )
+    return _check_real(value, name, ndim, _REWARDS_SHAPE)

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from recgym.population.metrics import items, neighbors, preferences
+from recgym.population.metrics import items, neighbors, preferences, rewards
 from recgym.population.metrics._metric import Metric, StepData, Tracker, TrackerContext
 from recgym.population.metrics.preferences import _check_initial, _Preferences
 
@@ -26,9 +26,10 @@ __all__ = ["DEFAULT_METRICS", "METRICS", "Metric", "Recorder", "compute_metrics"
 #: The metrics a rollout runner can record, by name. Read-only. Inputs:
 #: ``states``/``initial_states`` ``(N, d)``; ``counts`` ``(n_items,)`` exposure *or*
 #: consumption counts; ``consumed`` sparse ``(N, n_items)`` or ``(T, N)`` history;
-#: optional ``neighbors`` (``nearest_neighbors(initial_states)``).
+#: optional ``neighbors`` (``nearest_neighbors(initial_states)``); ``rewards`` ``(N,)``
+#: (one step) or ``(T, N)`` (the steps so far).
 METRICS: Mapping[str, Metric] = MappingProxyType(
-    {**preferences.ENTRIES, **items.ENTRIES, **neighbors.ENTRIES}
+    {**preferences.ENTRIES, **items.ENTRIES, **neighbors.ENTRIES, **rewards.ENTRIES}
 )
 
 #: The metrics :func:`~recgym.population.simulate` records by default: those of
@@ -65,6 +66,7 @@ def compute_metrics(
     counts: NDArray[Any] | None = None,
     consumed: Any = None,
     neighbors: NDArray[np.integer[Any]] | None = None,
+    rewards: NDArray[Any] | None = None,
 ) -> dict[str, float]:
     """Evaluate several :data:`METRICS` on one snapshot of a population.
 
@@ -84,6 +86,8 @@ def compute_metrics(
         consumed: Consumed items: sparse ``(N, n_items)`` or a ``(T, N)`` history.
         neighbors: Optional ``nearest_neighbors(initial_states)``, computed once per
             rollout so that ``jaccard_nn`` does not rebuild the tree every step.
+        rewards: Rewards of the steps so far ``(T, N)``, or of one step ``(N,)`` (for
+            ``reward``, the last step's mean, and ``mean_reward``, the mean over steps).
 
     Returns:
         dict: Name → float, in the order of ``names`` (or of :data:`METRICS`).
@@ -95,7 +99,8 @@ def compute_metrics(
     Cost:
         The sum of the chosen metrics' costs: per step O(N d² + d³) for the preference
         metrics, O(n_items log n_items) for the item metrics, O(nnz) plus the neighbour
-        search (unless ``neighbors`` is given) for ``jaccard_nn``.
+        search (unless ``neighbors`` is given) for ``jaccard_nn``, O(T N) for the reward
+        metrics.
     """
     data = {
         key: value
@@ -105,6 +110,7 @@ def compute_metrics(
             "counts": counts,
             "consumed": consumed,
             "neighbors": neighbors,
+            "rewards": rewards,
         }.items()
         if value is not None
     }
