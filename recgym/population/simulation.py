@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from recgym._progress import Progress
 from recgym._validation import check_choice, check_positive_int, check_seed
 from recgym.population.env import PopulationEnv
 from recgym.population.history import History
@@ -17,16 +15,12 @@ from recgym.population.metrics import DEFAULT_METRICS, Recorder
 from recgym.population.metrics.groups import _group_rows
 from recgym.population.metrics.registry import _metric_names
 from recgym.population.policies import Policy, make_policy
+from recgym.population.rollout import SAMPLE_STREAM, Rollout, check_env, horizon, stream_rng
 
 __all__ = ["DEFAULT_METRICS", "RECORDABLE", "simulate"]
 
 #: The arrays :func:`simulate` can record in full (``record=...``).
 RECORDABLE = ("states", "observations", "actions", "rewards")
-
-# Tags of the policy's and the metrics' user sample's random streams, distinct from the
-# environment's spawned children.
-_POLICY_STREAM = 0x706F6C
-_SAMPLE_STREAM = 0x6A6163
 
 
 def simulate(
@@ -93,10 +87,7 @@ def simulate(
         TypeError: If an argument has the wrong type.
         ValueError: If an argument has a wrong value (unknown metric, too many steps, …).
     """
-    if not isinstance(env, PopulationEnv):
-        raise TypeError(
-            f"`env` must be a recgym.population.PopulationEnv, got {type(env).__name__}"
-        )
+    env = check_env(env)
     if isinstance(policy, str):
         policy = make_policy(policy)
     elif not isinstance(policy, Policy):
@@ -108,15 +99,11 @@ def simulate(
         raise TypeError(
             f"`policy` must be a recgym.population.policies.Policy or a policy name, got {got}"
         )
-    horizon = (
-        env.step_per_episode
-        if env.max_cycles is None
-        else min(env.step_per_episode, env.max_cycles)
-    )
-    steps = horizon if steps is None else check_positive_int(steps, "steps")
-    if steps > horizon:
+    longest = horizon(env)
+    steps = longest if steps is None else check_positive_int(steps, "steps")
+    if steps > longest:
         raise ValueError(
-            f"`steps` must be at most the episode length ({horizon}; raise "
+            f"`steps` must be at most the episode length ({longest}; raise "
             f"`step_per_episode`), got {steps}"
         )
     seed = check_seed(seed, "seed")
@@ -127,20 +114,15 @@ def simulate(
     record = _check_record(record)
     n, n_items = env.n_users, env.n_items
     groups_rows = _group_rows(groups, n)
-    if progress is None:
-        progress = sys.stderr.isatty() and n * steps >= 10**7
-    elif not isinstance(progress, (bool, np.bool_)):
-        raise TypeError(f"`progress` must be a bool or None, got {progress!r}")
+    run = Rollout(
+        env, policy, task="simulate", steps=steps, seed=seed, options=options, progress=progress
+    )
 
-    obs, info = env.reset_batch(seed=seed, options=options)
+    episode = next(iter(run))
+    obs = episode.observations
     # info["state"] is a read-only snapshot (never written again): no copy per step. The
     # History gets its own writable copies of the first and last states.
-    initial_states = info["state"]
-    policy.reset(
-        env.item_features,
-        n_users=n,
-        rng=np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_POLICY_STREAM,))),
-    )
+    initial_states = episode.info["state"]
     recorder = Recorder(
         names,
         initial_states,
@@ -148,7 +130,7 @@ def simulate(
         groups=groups_rows,
         counts=counts,
         sample_users=jaccard_users,
-        sample_rng=np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_SAMPLE_STREAM,))),
+        sample_rng=stream_rng(seed, SAMPLE_STREAM),
     )
     trajectory = _allocate(record, steps, obs, n)
     _store(trajectory, 0, states=initial_states, observations=obs)
@@ -157,32 +139,28 @@ def simulate(
     mean_rewards = np.empty(steps, dtype=np.float64)
     exposure = np.zeros(n_items, dtype=np.int64)
     consumption = np.zeros(n_items, dtype=np.int64)
-    bar = Progress(steps, f"simulate {policy.name}", enabled=bool(progress))
     current = initial_states
-    for t in range(1, steps + 1):
-        decision = policy.act(obs, states=current if policy.needs_state else None)
-        obs, rewards, _, _, info = env.step_batch(decision.actions)
-        current = info["state"]
-        policy.update(decision.actions, rewards)
+    for step in episode:
+        t, actions, rewards = step.t + 1, step.actions, step.rewards
+        current = step.info["state"]
         positive = rewards > 0
-        exposure += np.bincount(decision.actions, minlength=n_items)
-        consumption += np.bincount(decision.actions[positive], minlength=n_items)
+        exposure += np.bincount(actions, minlength=n_items)
+        consumption += np.bincount(actions[positive], minlength=n_items)
         mean_rewards[t - 1] = rewards.mean()
-        recorder.observe(decision.actions, rewards)
+        recorder.observe(actions, rewards)
         _store(
             trajectory,
             t,
             states=current,
-            observations=obs,
-            actions=decision.actions,
+            observations=step.next_observations,
+            actions=actions,
             rewards=rewards,
         )
         if t % every == 0 or t == steps:
             recorder.record(t, current, exposure if counts == "exposure" else consumption)
-        bar.update(t)
 
     return History(
-        policy=policy.name,
+        policy=run.name,
         steps=np.asarray(recorder.steps, dtype=np.int64),
         metrics=recorder.series(),
         rewards=mean_rewards,
