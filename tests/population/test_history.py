@@ -13,6 +13,7 @@ import pytest
 
 from recgym.population import PopulationEnv
 from recgym.population.history import History, atomic_write
+from recgym.population.metrics import METRICS
 from recgym.population.plots import (
     plot_exposure,
     plot_metric_curves,
@@ -242,6 +243,13 @@ def test_plot_returns_a_figure_and_writes_a_png(tmp_path, history):
 
 def _pyplot_figures() -> list[int]:
     return sys.modules["matplotlib.pyplot"].get_fignums()
+
+
+def test_plot_labels_the_y_axis_with_the_registry_description(history):
+    figure = history.plot(["reward", "mean_reward", "gini[b]"])
+    labels = [axis.get_ylabel() for axis in figure.axes if axis.get_visible()]
+    assert labels == [METRICS[name].description for name in ("reward", "mean_reward", "gini")]
+    assert len(figure.axes[1].lines) == 1
 
 
 def test_plot_draws_the_chosen_metrics_without_a_file(tmp_path, history):
