@@ -37,7 +37,8 @@ class Metric:
             ``function``: called with the *shared form* of each input, in order — a
             validated, normalised ``_Preferences`` for ``states`` and ``initial_states``
             (built once per evaluation and shared by every kernel), the value itself for
-            the other inputs. Only used when no ``optional`` data is given.
+            the other inputs. Always used instead of ``function`` by the registry's
+            evaluations, so a metric with a kernel takes no ``optional`` data.
         default: Recorded by :func:`~recgym.population.simulate` unless told otherwise
             (:data:`~recgym.population.metrics.DEFAULT_METRICS`, in registry order).
         tracker: For a metric of the rollout's history that the runner's per-record data
