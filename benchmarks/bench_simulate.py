@@ -143,6 +143,7 @@ def manual_loop(
             "counts": exposure,
             "consumed": consumed,
             "neighbors": neighbors,
+            "rewards": rewards,
         }
         for name in metrics:
             _, elapsed = timed(METRICS[name], **data)

@@ -313,8 +313,10 @@ def truncated(source: Path, name: str, keep: float | int) -> Path:
 
 
 def flipped(source: Path, name: str) -> Path:
+    # 64 bytes: more than the fields of a zip entry's local header that readers ignore
+    # (times, the local copy of the CRC), so the damage reaches data wherever it lands.
     data = bytearray(source.read_bytes())
-    for offset in range(len(data) // 2, len(data) // 2 + 8):
+    for offset in range(len(data) // 2, len(data) // 2 + 64):
         data[offset] ^= 0xFF
     return write_bytes(name, bytes(data))
 

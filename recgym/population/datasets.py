@@ -18,18 +18,15 @@ Example:
 
 from __future__ import annotations
 
-import math
 import os
-import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from recgym._io import ContainerFormat, read_container, write_container
-from recgym._progress import Progress
 from recgym._validation import (
     check_bool,
     check_nonnegative_int,
@@ -37,7 +34,8 @@ from recgym._validation import (
     check_seed,
 )
 from recgym.population.env import PopulationEnv
-from recgym.population.policies import Policy, make_policy
+from recgym.population.policies import Policy
+from recgym.population.rollout import BehaviorCallable, Rollout, check_env
 
 __all__ = [
     "LOGGED_DATASET_KEYS",
@@ -70,14 +68,6 @@ LOGGED_DATASET_KEYS = (
     "dataset_id",
 )
 
-#: A behaviour policy given as a function: observations ``(n, d)`` → ``(actions (n,)
-#: int, propensities (n,) float)``; a :class:`~recgym.population.policies.Decision` works.
-BehaviorCallable = Callable[[NDArray[Any]], tuple[NDArray[np.integer[Any]], NDArray[np.floating]]]
-
-# Tag of the policy's random stream; the same as ``simulate``'s, so the first episode of
-# a collection with ``seed=s`` is exactly the run ``simulate(env, policy, seed=s)``.
-_POLICY_STREAM = 0x706F6C
-
 #: The file format of saved logged datasets (see :func:`save_logged_dataset`).
 LOGGED_DATASET_FORMAT = ContainerFormat(
     name="recgym.logged_dataset",
@@ -86,222 +76,6 @@ LOGGED_DATASET_FORMAT = ContainerFormat(
     description="logged dataset",
 )
 _INFO_PREFIX = "info/"
-
-
-# ------------------------------------------------------------------------------ rollout
-
-
-class _Step(NamedTuple):
-    """One batched step of a rollout: rows ``first : first + rows`` of the output."""
-
-    first: int
-    rows: int
-    t: int
-    observations: NDArray[np.floating]
-    actions: NDArray[np.int64]
-    propensities: NDArray[np.float64]
-    rewards: NDArray[np.floating]
-    terminations: NDArray[np.bool_]
-    infos: dict[str, NDArray[Any]]
-
-
-class _Actor:
-    """A Policy, registered policy name or callable behind one ``act``/``update`` interface.
-
-    Args:
-        policy: The policy; a Policy instance is reset (bound to the environment's items
-            and population, with the generator ``rng``).
-        env: The population it acts on.
-        rng: The generator of the policy's random draws.
-        chunk_size: For callables, the largest number of rows of one call (None: all).
-        argument: The argument name used in error messages.
-    """
-
-    def __init__(
-        self,
-        policy: Policy | str | BehaviorCallable,
-        env: PopulationEnv,
-        rng: np.random.Generator,
-        chunk_size: int | None,
-        argument: str,
-    ):
-        if isinstance(policy, str):
-            policy = make_policy(policy)
-        if isinstance(policy, type) or not (isinstance(policy, Policy) or callable(policy)):
-            raise TypeError(
-                f"`{argument}` must be a recgym Policy instance, a registered policy name or "
-                f"a callable observations -> (actions, propensities), got {policy!r}"
-            )
-        self.n, self.n_items = env.n_users, env.n_items
-        self.argument = argument
-        if isinstance(policy, Policy):
-            if chunk_size is not None:
-                raise ValueError(
-                    f"`chunk_size` applies to callable policies only; a Policy scores users "
-                    f"in chunks itself (see its `max_chunk_bytes`), got chunk_size={chunk_size!r}"
-                )
-            policy.reset(env.item_features, n_users=self.n, rng=rng)
-            self.policy: Policy | None = policy
-            self.function: BehaviorCallable | None = None
-            self.name = policy.name
-            self.chunk_size = self.n
-        else:
-            self.policy, self.function = None, policy
-            self.name = getattr(policy, "__name__", None) or type(policy).__name__
-            self.chunk_size = (
-                self.n if chunk_size is None else check_positive_int(chunk_size, "chunk_size")
-            )
-
-    def act(
-        self, observations: NDArray[np.floating], env: PopulationEnv
-    ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
-        """Actions and propensities for every user, checked."""
-        if self.policy is not None:
-            states = env.state() if self.policy.needs_state else None
-            decision = self.policy.act(observations, states=states)
-            return self._check(decision.actions, decision.propensities, self.n)
-        assert self.function is not None
-        if self.chunk_size >= self.n:
-            return self._check(*self._call(observations), self.n)
-        actions = np.empty(self.n, dtype=np.int64)
-        propensities = np.empty(self.n, dtype=np.float64)
-        for start in range(0, self.n, self.chunk_size):
-            stop = min(start + self.chunk_size, self.n)
-            actions[start:stop], propensities[start:stop] = self._check(
-                *self._call(observations[start:stop]), stop - start
-            )
-        return actions, propensities
-
-    def update(self, actions: NDArray[np.int64], rewards: NDArray[np.floating]) -> None:
-        """Let a learning Policy see the step's rewards (callables learn nothing here)."""
-        if self.policy is not None:
-            self.policy.update(actions, rewards)
-
-    def _call(self, observations: NDArray[np.floating]) -> tuple[Any, Any]:
-        assert self.function is not None
-        result = self.function(observations)
-        if not isinstance(result, tuple) or len(result) != 2:
-            raise TypeError(
-                f"`{self.argument}` must return a pair (actions, propensities), "
-                f"got {type(result).__name__}"
-            )
-        return result
-
-    def _check(
-        self, actions: Any, propensities: Any, n: int
-    ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
-        who = f"`{self.argument}` ({self.name})"
-        if (
-            not isinstance(actions, np.ndarray)
-            or actions.dtype == np.bool_
-            or not np.issubdtype(actions.dtype, np.integer)
-        ):
-            raise TypeError(
-                f"{who} must return actions as a numpy integer array of shape ({n},), "
-                f"got {_describe(actions)}"
-            )
-        if (
-            not isinstance(propensities, np.ndarray)
-            or propensities.dtype == np.bool_
-            or not np.issubdtype(propensities.dtype, np.number)
-        ):
-            raise TypeError(
-                f"{who} must return propensities as a numpy float array of shape ({n},), "
-                f"got {_describe(propensities)}"
-            )
-        if actions.shape != (n,) or propensities.shape != (n,):
-            raise ValueError(
-                f"{who} must return actions and propensities of shape ({n},), "
-                f"got {actions.shape} and {propensities.shape}"
-            )
-        if n and (actions.min() < 0 or actions.max() >= self.n_items):
-            bad = actions[(actions < 0) | (actions >= self.n_items)]
-            raise ValueError(
-                f"{who} returned actions outside [0, {self.n_items}): {bad[:5].tolist()}"
-            )
-        # `not (0 < p <= 1)` also catches NaN.
-        invalid = ~((propensities > 0) & (propensities <= 1))
-        if invalid.any():
-            raise ValueError(
-                f"{who} returned propensities outside (0, 1]: "
-                f"{propensities[invalid][:5].tolist()} (the probability of a chosen action "
-                "must be positive)"
-            )
-        return actions.astype(np.int64, copy=False), propensities.astype(np.float64, copy=False)
-
-
-def _describe(value: Any) -> str:
-    if isinstance(value, np.ndarray):
-        return f"an array of dtype {value.dtype}"
-    return type(value).__name__
-
-
-def _horizon(env: PopulationEnv) -> int:
-    """Steps per trajectory: the episode length, or ``max_cycles`` if shorter."""
-    if env.max_cycles is None:
-        return env.step_per_episode
-    return min(env.step_per_episode, env.max_cycles)
-
-
-def _check_env(env: Any) -> PopulationEnv:
-    if not isinstance(env, PopulationEnv):
-        raise TypeError(
-            f"`env` must be a recgym.population.PopulationEnv, got {type(env).__name__}"
-        )
-    return env
-
-
-def _check_progress(progress: Any, work: int) -> bool:
-    """Resolve ``progress``: None means on for large runs (≥ 10⁷ user-steps) on a terminal."""
-    if progress is None:
-        return sys.stderr.isatty() and work >= 10**7
-    if not isinstance(progress, (bool, np.bool_)):
-        raise TypeError(f"`progress` must be a bool or None, got {progress!r}")
-    return bool(progress)
-
-
-def _rollout(
-    env: PopulationEnv,
-    actor: _Actor,
-    n_trajectories: int,
-    seed: int | None,
-    progress: Progress,
-) -> Iterator[_Step]:
-    """Run ``ceil(n_trajectories / n_users)`` episodes and yield every batched step.
-
-    The first episode starts with ``env.reset_batch(seed=seed)``, the next ones with
-    ``env.reset_batch()``, which continues the environment's random streams (SCOPE-RL's
-    ``obtain_episodes`` seeds its environment once in the same way). Episode ``e`` fills
-    trajectories ``e·N … e·N + N − 1``; the last one keeps only the rows still needed.
-
-    Raises:
-        RuntimeError: If the environment does not end every episode after ``_horizon``.
-    """
-    n, horizon = env.n_users, _horizon(env)
-    n_episodes = math.ceil(n_trajectories / n)
-    for episode in range(n_episodes):
-        first = episode * n
-        rows = min(n, n_trajectories - first)
-        observations, _ = env.reset_batch(seed=seed if episode == 0 else None)
-        for t in range(horizon):
-            actions, propensities = actor.act(observations, env)
-            next_observations, rewards, terminations, truncations, infos = env.step_batch(actions)
-            actor.update(actions, rewards)
-            yield _Step(
-                first, rows, t, observations, actions, propensities, rewards, terminations, infos
-            )
-            observations = next_observations
-            progress.update(episode * horizon + t + 1)
-        if not (terminations | truncations).all():
-            raise RuntimeError(
-                f"the environment did not end its episode after {horizon} steps; "
-                "collect_logged_dataset needs every user to finish together"
-            )
-
-
-def _policy_rng(seed: int | None) -> np.random.Generator:
-    """The behaviour policy's generator: ``simulate``'s stream for the same seed."""
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_POLICY_STREAM,)))
 
 
 # --------------------------------------------------------------------------- collection
@@ -390,7 +164,7 @@ def collect_logged_dataset(
         ValueError: If an argument has a wrong value, or the policy returns actions out
             of range or propensities outside ``(0, 1]``.
     """
-    env = _check_env(env)
+    env = check_env(env)
     n_trajectories = check_positive_int(n_trajectories, "n_trajectories")
     seed = check_seed(seed, "seed")
     dataset_id = check_nonnegative_int(dataset_id, "dataset_id")
@@ -400,16 +174,20 @@ def collect_logged_dataset(
         raise TypeError(
             f"`behavior_policy_name` must be a str or None, got {behavior_policy_name!r}"
         )
-    actor = _Actor(behavior_policy, env, _policy_rng(seed), chunk_size, "behavior_policy")
-
-    horizon, d = _horizon(env), env.user_feature_dim
-    size = n_trajectories * horizon
-    n_episodes = math.ceil(n_trajectories / env.n_users)
-    bar = Progress(
-        n_episodes * horizon,
-        f"collect_logged_dataset {actor.name}",
-        enabled=_check_progress(progress, n_episodes * horizon * env.n_users),
+    run = Rollout(
+        env,
+        behavior_policy,
+        task="collect_logged_dataset",
+        trajectories=n_trajectories,
+        seed=seed,
+        chunk_size=chunk_size,
+        progress=progress,
+        argument="behavior_policy",
+        require_end=True,
     )
+
+    horizon, d = run.steps, env.user_feature_dim
+    size = n_trajectories * horizon
     state = np.empty((size, d), dtype=env.dtype)
     action = np.empty(size, dtype=np.int64)
     reward = np.empty(size, dtype=env.dtype)
@@ -428,16 +206,18 @@ def collect_logged_dataset(
         user_id_2d = info["user_id"].reshape(-1, horizon)
         info_state_3d = info["state"].reshape(n_trajectories, horizon, d)
 
-    for step in _rollout(env, actor, n_trajectories, seed, bar):
-        rows, k, t = slice(step.first, step.first + step.rows), step.rows, step.t
-        state_3d[rows, t] = step.observations[:k]
-        action_2d[rows, t] = step.actions[:k]
-        reward_2d[rows, t] = step.rewards[:k]
-        done_2d[rows, t] = step.terminations[:k]
-        pscore_2d[rows, t] = step.propensities[:k]
-        if obtain_info:
-            user_id_2d[rows, t] = step.infos["user_id"][:k]
-            info_state_3d[rows, t] = step.infos["state"][:k]
+    for episode in run:
+        rows, k = slice(episode.first, episode.first + episode.size), episode.size
+        for step in episode:
+            t = step.t
+            state_3d[rows, t] = step.observations[:k]
+            action_2d[rows, t] = step.actions[:k]
+            reward_2d[rows, t] = step.rewards[:k]
+            done_2d[rows, t] = step.terminations[:k]
+            pscore_2d[rows, t] = step.propensities[:k]
+            if obtain_info:
+                user_id_2d[rows, t] = step.info["user_id"][:k]
+                info_state_3d[rows, t] = step.info["state"][:k]
     terminal = np.zeros(size, dtype=np.float64)
     terminal[horizon - 1 :: horizon] = 1.0
     done[horizon - 1 :: horizon] = 1.0  # SCOPE-RL: done = terminal on a trajectory's last step
@@ -460,7 +240,7 @@ def collect_logged_dataset(
         "terminal": terminal,
         "info": info,
         "pscore": pscore,
-        "behavior_policy": actor.name if behavior_policy_name is None else behavior_policy_name,
+        "behavior_policy": run.name if behavior_policy_name is None else behavior_policy_name,
         "dataset_id": dataset_id,
     }
 

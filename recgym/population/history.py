@@ -161,10 +161,13 @@ class History:
 def write_metrics_csv(path: str | os.PathLike[str], histories: Sequence[History]) -> Path:
     """Write the recorded metrics of one or more histories as one CSV file, atomically.
 
-    Columns: ``policy``, ``step``, every metric recorded by any of the histories (in
-    order of first appearance; empty where a history lacks it) and ``mean_reward``, the
-    mean reward of the population at that step (empty at step 0). One row per history
-    and recorded step.
+    Columns: ``policy``, ``step`` and every metric recorded by any of the histories, in
+    order of first appearance — among them ``reward`` (the population's mean reward at
+    that step) and ``mean_reward`` (the mean over users and all steps so far), which
+    :func:`~recgym.population.simulate` records by default and which are derived from
+    :attr:`History.rewards` for histories that did not record them. One row per history
+    and recorded step; a cell is empty where a history lacks a metric, ``nan`` where a
+    metric is undefined (e.g. a reward at step 0).
 
     Returns:
         pathlib.Path: ``path``.
@@ -173,12 +176,36 @@ def write_metrics_csv(path: str | os.PathLike[str], histories: Sequence[History]
         TypeError: If ``path`` is not a str or os.PathLike.
     """
     columns = list(dict.fromkeys(name for history in histories for name in history.metrics))
+    columns += [name for name in _REWARD_SERIES if name not in columns]
 
     def rows() -> Iterator[list[Any]]:
         for history in histories:
+            series = {**_reward_series(history), **history.metrics}
             for k, step in enumerate(history.steps.tolist()):
-                values = [history.metrics[c][k] if c in history.metrics else None for c in columns]
-                reward = history.rewards[step - 1] if step >= 1 else None
-                yield [history.policy, step, *values, reward]
+                yield [
+                    history.policy,
+                    step,
+                    *(series[c][k] if c in series else None for c in columns),
+                ]
 
-    return write_csv(path, ["policy", "step", *columns, "mean_reward"], rows())
+    return write_csv(path, ["policy", "step", *columns], rows())
+
+
+_REWARD_SERIES = ("reward", "mean_reward")
+
+
+def _reward_series(history: History) -> dict[str, NDArray[np.float64]]:
+    """``reward`` and ``mean_reward`` at the recorded steps, from ``history.rewards``.
+
+    The same values the reward metrics record: the step's mean reward and the running
+    mean over the steps so far (NaN at step 0).
+    """
+    steps = history.steps
+    rewards = history.rewards
+    reward = np.full(len(steps), math.nan)
+    mean = np.full(len(steps), math.nan)
+    for k, step in enumerate(steps.tolist()):
+        if step >= 1:
+            reward[k] = rewards[step - 1]
+            mean[k] = rewards[:step].mean()
+    return {"reward": reward, "mean_reward": mean}

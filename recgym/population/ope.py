@@ -38,7 +38,6 @@ Example:
 
 from __future__ import annotations
 
-import math
 import numbers
 from collections.abc import Mapping
 from typing import Any
@@ -46,19 +45,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from recgym._progress import Progress
 from recgym._validation import check_array, check_choice, check_positive_int, check_seed
-from recgym.population.datasets import (
-    BehaviorCallable,
-    _Actor,
-    _check_env,
-    _check_progress,
-    _horizon,
-    _policy_rng,
-    _rollout,
-)
 from recgym.population.env import PopulationEnv
 from recgym.population.policies import Policy
+from recgym.population.rollout import PolicyLike, Rollout, check_env
 
 __all__ = [
     "ESTIMATORS",
@@ -310,7 +300,7 @@ def importance_sampling_estimates(
 
 def rollout_returns(
     env: PopulationEnv,
-    policy: Policy | str | BehaviorCallable,
+    policy: PolicyLike,
     n_trajectories: int,
     *,
     gamma: float = 1.0,
@@ -339,27 +329,30 @@ def rollout_returns(
         TypeError: If an argument has the wrong type.
         ValueError: If an argument has a wrong value.
     """
-    env = _check_env(env)
+    env = check_env(env)
     n_trajectories = check_positive_int(n_trajectories, "n_trajectories")
     gamma = _check_gamma(gamma)
     seed = check_seed(seed, "seed")
-    actor = _Actor(policy, env, _policy_rng(seed), None, "policy")
-    horizon = _horizon(env)
-    n_episodes = math.ceil(n_trajectories / env.n_users)
-    bar = Progress(
-        n_episodes * horizon,
-        f"rollout_returns {actor.name}",
-        enabled=_check_progress(progress, n_episodes * horizon * env.n_users),
+    run = Rollout(
+        env,
+        policy,
+        task="rollout_returns",
+        trajectories=n_trajectories,
+        seed=seed,
+        progress=progress,
+        require_end=True,
     )
     returns = np.zeros(n_trajectories, dtype=np.float64)
-    for step in _rollout(env, actor, n_trajectories, seed, bar):
-        returns[step.first : step.first + step.rows] += gamma**step.t * step.rewards[: step.rows]
+    for episode in run:
+        rows, k = slice(episode.first, episode.first + episode.size), episode.size
+        for step in episode:
+            returns[rows] += gamma**step.t * step.rewards[:k]
     return returns
 
 
 def true_policy_value(
     env: PopulationEnv,
-    policy: Policy | str | BehaviorCallable,
+    policy: PolicyLike,
     n_trajectories: int,
     gamma: float = 1.0,
     seed: int | None = None,

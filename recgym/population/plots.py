@@ -89,6 +89,10 @@ def plot_metric_curves(
 ) -> Any:
     """One panel per metric, one line per history (policy), metric value against step.
 
+    Each panel is titled with the metric's name and, for a metric of
+    :data:`~recgym.population.metrics.METRICS` (or its split ``"name[label]"`` by group),
+    its y axis is labelled with the metric's description.
+
     Args:
         histories: Rollouts to compare.
         metrics: Metric names; default every ungrouped metric of the first history.
@@ -97,6 +101,8 @@ def plot_metric_curves(
     Returns:
         matplotlib.figure.Figure: The figure.
     """
+    from recgym.population.metrics import METRICS
+
     histories = _check_histories(histories)
     if metrics is None:
         metrics = [name for name in histories[0].metrics if "[" not in name]
@@ -116,6 +122,9 @@ def plot_metric_curves(
                 axis.plot(history.steps, history.metrics[name], label=history.policy)
         axis.set_title(name)
         axis.set_xlabel("step")
+        metric = METRICS.get(name.split("[", 1)[0])
+        if metric is not None:
+            axis.set_ylabel(metric.description, fontsize="small")
     axes[0].legend(fontsize="small")
     return _save(figure, path)
 

@@ -14,6 +14,7 @@ import pytest
 from recgym._io import atomic_write
 from recgym.population import PopulationEnv
 from recgym.population.history import History
+from recgym.population.metrics import METRICS
 from recgym.population.plots import (
     plot_exposure,
     plot_metric_curves,
@@ -178,9 +179,7 @@ def test_a_history_file_missing_an_array_is_rejected(tmp_path, history):
     with np.load(path) as data:
         contents = {name: data[name] for name in data.files if name != "metric:gini"}
     np.savez(path, **contents)
-    with pytest.raises(
-        ValueError, match=r"run.npz': 'metric:gini' is missing$"
-    ):
+    with pytest.raises(ValueError, match=r"run.npz': 'metric:gini' is missing$"):
         History.load(path)
 
 
@@ -214,16 +213,19 @@ def test_to_csv_writes_one_row_per_recorded_step(tmp_path, history):
     with open(path, newline="") as handle:
         rows = list(csv.reader(handle))
     header, body = rows[0], rows[1:]
-    assert header == ["policy", "step", *history.metrics, "mean_reward"]
+    assert header == ["policy", "step", *history.metrics]
+    assert "reward" in header and "mean_reward" in header
     assert [int(row[1]) for row in body] == history.steps.tolist() == [0, 3, 6, 8]
     assert {row[0] for row in body} == {"epsilon_greedy"}
     for k, row in enumerate(body):
-        for name, text in zip(history.metrics, row[2:-1]):
+        for name, text in zip(history.metrics, row[2:]):
             expected = history.metrics[name][k]
             value = float(text)
             assert value == expected or (math.isnan(value) and math.isnan(expected))
-    assert body[0][-1] == ""  # no reward before the first step
-    assert [float(row[-1]) for row in body[1:]] == [history.rewards[t - 1] for t in (3, 6, 8)]
+    reward, mean = header.index("reward"), header.index("mean_reward")
+    assert body[0][reward] == body[0][mean] == "nan"  # no reward before the first step
+    assert [float(row[reward]) for row in body[1:]] == [history.rewards[t - 1] for t in (3, 6, 8)]
+    assert float(body[-1][mean]) == history.rewards.mean() == history.final()["mean_reward"]
     assert body[0][header.index("gini")] == "nan"
     assert "gini[a]" in header
 
@@ -244,6 +246,13 @@ def test_plot_returns_a_figure_and_writes_a_png(tmp_path, history):
 
 def _pyplot_figures() -> list[int]:
     return sys.modules["matplotlib.pyplot"].get_fignums()
+
+
+def test_plot_labels_the_y_axis_with_the_registry_description(history):
+    figure = history.plot(["reward", "mean_reward", "gini[b]"])
+    labels = [axis.get_ylabel() for axis in figure.axes if axis.get_visible()]
+    assert labels == [METRICS[name].description for name in ("reward", "mean_reward", "gini")]
+    assert len(figure.axes[1].lines) == 1
 
 
 def test_plot_draws_the_chosen_metrics_without_a_file(tmp_path, history):
@@ -289,3 +298,17 @@ def test_plotting_without_matplotlib_raises_a_clear_error(monkeypatch, history, 
     with pytest.raises(ModuleNotFoundError, match=message):
         plot_exposure([history], path=tmp_path / "e.png")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_csv_derives_the_reward_columns_of_histories_that_did_not_record_them(tmp_path, history):
+    older = History(
+        **{**vars(history), "metrics": {
+            k: v for k, v in history.metrics.items() if k not in ("reward", "mean_reward")
+        }}
+    )  # fmt: skip
+    written = {}
+    for name, run in (("new", history), ("old", older)):
+        with open(run.to_csv(tmp_path / f"{name}.csv"), newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        written[name] = [(row["reward"], row["mean_reward"]) for row in rows]
+    assert written["old"] == written["new"]

@@ -26,11 +26,13 @@ from recgym.population.metrics import (
     item_counts,
     item_counts_by_group,
     jaccard_nearest_neighbors,
+    mean_reward,
     mean_squared_cosine,
     nearest_neighbors,
     polarization,
     preference_drift,
     preference_drift_per_user,
+    step_reward,
     top_k_share,
     user_item_matrix,
 )
@@ -534,12 +536,13 @@ def test_compute_metrics_selects_computable_metrics_and_matches_direct_calls():
     only_states = compute_metrics(states=states)
     assert list(only_states) == [
         "homogenization",
-        "mean_squared_cosine",
         "polarization",
+        "mean_squared_cosine",
         "bimodality",
     ]
+    rewards = rng.normal(size=(4, 30))
     everything = compute_metrics(
-        states=states, initial_states=initial, counts=counts, consumed=history
+        states=states, initial_states=initial, counts=counts, consumed=history, rewards=rewards
     )
     assert list(everything) == list(METRICS)
     assert everything["polarization"] == polarization(states)
@@ -547,6 +550,8 @@ def test_compute_metrics_selects_computable_metrics_and_matches_direct_calls():
     assert everything["gini"] == gini(counts)
     assert everything["top10_share"] == top_k_share(counts, 10)
     assert everything["jaccard_nn"] == jaccard_nearest_neighbors(initial, history)
+    assert everything["reward"] == rewards[-1].mean()
+    assert everything["mean_reward"] == rewards.mean(axis=1).mean()
     assert all(isinstance(value, float) for value in everything.values())
     chosen = compute_metrics(
         ["jaccard_nn", "entropy"],
@@ -723,3 +728,31 @@ def test_jaccard_validation_messages():
         ),
     ):
         nearest_neighbors(np.ones((1, 2)))
+
+
+# ----------------------------------------------------------------------------- rewards
+
+
+def test_reward_metrics_of_one_step_and_of_a_history():
+    rewards = np.array([[1.0, 0.0, 2.0], [0.5, 0.5, -1.0]])
+    assert step_reward(rewards) == 0.0
+    assert step_reward(rewards[0]) == 1.0
+    assert mean_reward(rewards) == 0.5
+    assert mean_reward(rewards[0]) == step_reward(rewards[0])
+    assert step_reward(np.array([1, 2])) == 1.5  # integer rewards
+    float32 = rewards.astype(np.float32)
+    assert mean_reward(float32) == np.mean([row.mean() for row in float32])
+    for empty in (np.zeros(0), np.zeros((0, 3)), np.zeros((2, 0))):
+        assert math.isnan(step_reward(empty)) and math.isnan(mean_reward(empty))
+
+
+@pytest.mark.parametrize("function", [step_reward, mean_reward])
+def test_reward_metrics_reject_malformed_rewards(function):
+    with pytest.raises(TypeError, match="`rewards` must be a numpy array"):
+        function([1.0, 2.0])
+    with pytest.raises(TypeError, match="`rewards` must hold real numbers, got dtype bool"):
+        function(np.array([True]))
+    with pytest.raises(ValueError, match=r"`rewards` must be a 1-D or 2-D array .* got shape \(\)"):
+        function(np.array(1.0))
+    with pytest.raises(ValueError, match="`rewards` must hold finite values, got nan at index 1"):
+        function(np.array([0.0, np.nan]))

@@ -12,15 +12,13 @@ import scipy.sparse as sp
 from recgym.population.metrics import (
     DRIFT_KINDS,
     METRICS,
-    _evaluate,
-    _jaccard,
-    _Preferences,
-    _row_norms,
-    _unit_rows,
     compute_metrics,
     jaccard_nearest_neighbors,
     preference_drift_per_user,
 )
+from recgym.population.metrics.neighbors import _jaccard
+from recgym.population.metrics.preferences import _Preferences, _row_norms, _unit_rows
+from recgym.population.metrics.registry import _evaluate
 
 PREFERENCE = ["homogenization", "mean_squared_cosine", "polarization", "bimodality", "drift"]
 
@@ -66,7 +64,7 @@ def test_precomputed_initial_preferences_give_the_same_values(seed):
     assert all(
         same(a, b)
         for a, b in zip(
-            _evaluate(PREFERENCE, data, cached).values(),
+            _evaluate(PREFERENCE, data, {"initial_states": cached}).values(),
             compute_metrics(PREFERENCE, **data).values(),
         )
     )
@@ -118,8 +116,9 @@ def test_jaccard_kernel_on_an_indicator_matches_the_public_function():
 def test_simulate_jaccard_is_the_same_from_bits_and_from_a_sparse_matrix(
     monkeypatch, jaccard_users
 ):
-    import recgym.population.simulation as module
+    import recgym.population.metrics.neighbors as module
     from recgym.population import PopulationEnv
+    from recgym.population.simulation import simulate
 
     def run() -> dict[str, np.ndarray]:
         env = PopulationEnv(
@@ -127,7 +126,7 @@ def test_simulate_jaccard_is_the_same_from_bits_and_from_a_sparse_matrix(
             step_per_episode=8, obs_std=0.1, reward_std=0.1, random_state=3,
         )  # fmt: skip
         groups = np.arange(200) % 3
-        history = module.simulate(
+        history = simulate(
             env, "epsilon_greedy", seed=1, groups=groups, jaccard_users=jaccard_users
         )
         return history.metrics

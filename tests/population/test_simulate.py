@@ -4,6 +4,7 @@ filter-bubble results of Dean & Morgenstern (2022) as tests."""
 from __future__ import annotations
 
 import math
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -12,15 +13,20 @@ import pytest
 from recgym import RECEnv
 from recgym.population import PopulationEnv
 from recgym.population.metrics import (
+    METRICS,
+    Metric,
+    TrackerContext,
     coverage,
     entropy,
     gini,
     homogenization,
     item_counts,
     jaccard_nearest_neighbors,
+    mean_reward,
     mean_squared_cosine,
     polarization,
     preference_drift,
+    step_reward,
     top_k_share,
     user_item_matrix,
 )
@@ -472,3 +478,88 @@ def test_progress_bar_reports_on_stderr_when_asked(capsys):
     assert err.endswith("\n")
     simulate(small_env(), "random", seed=0)  # short runs, not a terminal: silent
     assert capsys.readouterr().err == ""
+
+
+# ----------------------------------------------------------------------- reward metrics
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_reward_metrics_are_the_step_mean_and_the_running_mean_of_the_rewards(dtype):
+    history = simulate(small_env(dtype=dtype), "softmax", seed=9, record=RECORDABLE, every=5)
+    rewards = history.trajectory["rewards"]
+    reward, running = history.metrics["reward"], history.metrics["mean_reward"]
+    assert math.isnan(reward[0]) and math.isnan(running[0])  # no reward before a step
+    for k, t in enumerate(history.steps.tolist()[1:], start=1):
+        assert reward[k] == history.rewards[t - 1] == step_reward(rewards[:t])
+        assert running[k] == history.rewards[:t].mean() == mean_reward(rewards[:t])
+    # The run's mean reward (History.final) is the last value of the running mean.
+    assert running[-1] == history.final()["mean_reward"] == history.rewards.mean()
+
+
+def test_reward_metrics_per_group_are_the_groups_own_means():
+    groups = np.repeat(["a", "b"], N_USERS // 2)
+    history = simulate(small_env(), "epsilon_greedy", seed=3, groups=groups, record=RECORDABLE)
+    rewards = history.trajectory["rewards"]
+    for label in ("a", "b"):
+        own = rewards[:, groups == label]
+        for k, t in enumerate(history.steps.tolist()[1:], start=1):
+            assert history.metrics[f"reward[{label}]"][k] == step_reward(own[:t])
+            assert history.metrics[f"mean_reward[{label}]"][k] == mean_reward(own[:t])
+
+
+def test_the_reward_metrics_are_recorded_by_default_after_the_others():
+    assert DEFAULT_METRICS[:-2] == (
+        "homogenization",
+        "polarization",
+        "mean_squared_cosine",
+        "drift",
+        "coverage",
+        "gini",
+        "entropy",
+        "top10_share",
+        "jaccard_nn",
+    )
+    assert DEFAULT_METRICS[-2:] == ("reward", "mean_reward")
+    assert tuple(name for name, m in METRICS.items() if m.default) == DEFAULT_METRICS
+
+
+def test_a_metric_is_added_by_its_registry_entry_alone(monkeypatch):
+    # The runner knows no metric by name: a new entry (here with a tracker) is recorded.
+    import recgym.population.metrics.registry as registry
+
+    class StepsSeen:
+        def __init__(self, context: TrackerContext) -> None:
+            self.labels = [None, *context.groups]
+            self.seen = 0
+
+        def observe(self, step: Any) -> None:
+            self.seen += 1
+
+        def values(self) -> dict[Any, float]:
+            return dict.fromkeys(self.labels, float(self.seen))
+
+    def max_state(states: np.ndarray) -> float:
+        return float(np.max(states))
+
+    entries = {
+        **registry.METRICS,
+        "steps_seen": Metric(lambda rewards: math.nan, ("rewards",), "steps", tracker=StepsSeen),
+        "max_state": Metric(max_state, ("states",), "largest preference coordinate"),
+    }
+    monkeypatch.setattr(registry, "METRICS", MappingProxyType(entries))
+    groups = np.arange(N_USERS) % 2
+    history = simulate(
+        small_env(), "random", seed=0, metrics=["steps_seen", "max_state"], every=4, groups=groups
+    )
+    assert history.metrics["steps_seen"].tolist() == [0.0, 4.0, 8.0, 12.0]
+    assert history.metrics["steps_seen[1]"].tolist() == [0.0, 4.0, 8.0, 12.0]
+    assert history.metrics["max_state"][-1] == np.max(history.final_states)
+
+
+def test_a_metric_that_needs_history_without_a_tracker_is_refused(monkeypatch):
+    import recgym.population.metrics.registry as registry
+
+    entries = {**registry.METRICS, "overlap": Metric(lambda consumed: 0.0, ("consumed",), "x")}
+    monkeypatch.setattr(registry, "METRICS", MappingProxyType(entries))
+    with pytest.raises(ValueError, match=r"metric 'overlap' reads `consumed`, which a Recorder"):
+        simulate(small_env(), "random", seed=0, metrics=["overlap"])

@@ -1,0 +1,95 @@
+"""Filter-bubble metrics: homogenisation, polarisation, drift, exposure concentration.
+
+Pure numpy/scipy functions over arrays, cheap enough to call at every step of a rollout.
+None is quadratic in the number of users: pairwise averages go through identities on
+sums and ``d × d`` moment matrices, item statistics through ``np.bincount`` and sorting,
+nearest neighbours through a k-d tree, set overlaps through sparse matrices. No function
+builds a dense ``n_users × n_items`` array.
+
+Conventions shared by every function:
+
+* **Shapes.** ``states`` and ``initial_states`` are real arrays of shape
+  ``(n_users, dim)`` (``n_users`` is written ``N`` and ``dim`` is written ``d`` in the
+  costs); item ``counts`` have shape ``(n_items,)``; action arrays are integer item
+  indices of shape ``(N,)`` (one step) or ``(T, N)`` (a history, users on the last axis).
+* **Directions only.** Preference metrics use the unit vectors ``ûᵢ = uᵢ / ‖uᵢ‖``; they
+  do not depend on the length of a state. A zero state has no direction: it stays the
+  zero vector, so **any cosine involving a zero vector is 0**. Axis-based metrics
+  (:func:`polarization`, :func:`bimodality_coefficient`) leave zero states out.
+* **Undefined → NaN.** A value that is undefined for the data (a pairwise mean over
+  fewer than two users, the Gini of an all-zero count vector, …) is ``math.nan``, never
+  an exception, so a runner can record it at every step. Malformed *input* raises a
+  ``TypeError`` or ``ValueError`` naming the argument and showing the bad value.
+* **Groups.** Every metric is split by a user-group label array with :func:`by_group`
+  (per-user arrays, users on axis 0) or, for item statistics, with
+  :func:`item_counts_by_group`.
+* **Runner.** :data:`METRICS` maps names to :class:`Metric` objects with one keyword
+  calling convention and :func:`compute_metrics` evaluates several at once.
+
+Modules: ``preferences`` (homogenisation, mean squared cosine, polarisation,
+bimodality, drift), ``items`` (item counts and their concentration), ``neighbors``
+(nearest neighbours, Jaccard and its rollout tracker), ``rewards`` (the step's and the
+running mean reward), ``groups`` (:func:`by_group`, :func:`item_counts_by_group`),
+``registry`` (:data:`METRICS`, :func:`compute_metrics`, the rollout :class:`Recorder`)
+and ``_checks`` (input validation). Every public name is importable from here.
+"""
+
+from __future__ import annotations
+
+from recgym.population.metrics._metric import Metric, StepData, Tracker, TrackerContext
+from recgym.population.metrics.groups import by_group, item_counts_by_group
+from recgym.population.metrics.items import (
+    coverage,
+    entropy,
+    gini,
+    item_counts,
+    top_k_share,
+    user_item_matrix,
+)
+from recgym.population.metrics.neighbors import jaccard_nearest_neighbors, nearest_neighbors
+from recgym.population.metrics.preferences import (
+    DRIFT_KINDS,
+    bimodality_coefficient,
+    homogenization,
+    mean_squared_cosine,
+    polarization,
+    preference_drift,
+    preference_drift_per_user,
+)
+from recgym.population.metrics.registry import (
+    DEFAULT_METRICS,
+    METRICS,
+    Recorder,
+    compute_metrics,
+)
+from recgym.population.metrics.rewards import mean_reward, step_reward
+
+__all__ = [
+    "DEFAULT_METRICS",
+    "DRIFT_KINDS",
+    "METRICS",
+    "Metric",
+    "Recorder",
+    "StepData",
+    "Tracker",
+    "TrackerContext",
+    "bimodality_coefficient",
+    "by_group",
+    "compute_metrics",
+    "coverage",
+    "entropy",
+    "gini",
+    "homogenization",
+    "item_counts",
+    "item_counts_by_group",
+    "jaccard_nearest_neighbors",
+    "mean_reward",
+    "mean_squared_cosine",
+    "nearest_neighbors",
+    "polarization",
+    "preference_drift",
+    "preference_drift_per_user",
+    "step_reward",
+    "top_k_share",
+    "user_item_matrix",
+]

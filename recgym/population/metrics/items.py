@@ -1,0 +1,243 @@
+"""Item metrics: exposure and consumption counts and how concentrated they are.
+
+**Exposure** counts the items recommended to users, **consumption** the items they
+consumed (a positive reward); both are ``(n_items,)`` count vectors from
+:func:`item_counts`. :func:`coverage`, :func:`gini`, :func:`entropy` and
+:func:`top_k_share` measure their concentration; :func:`user_item_matrix` keeps them per
+user, as a sparse matrix.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from recgym._validation import check_bool, check_positive_int
+from recgym.population.metrics._checks import _check_actions, _check_counts, _check_mask
+from recgym.population.metrics._metric import Metric
+
+#: This module's entries of :data:`~recgym.population.metrics.METRICS`, in registry order.
+ENTRIES: dict[str, Metric] = {}
+
+
+def item_counts(
+    actions: NDArray[np.integer[Any]], n_items: int, *, mask: NDArray[np.bool_] | None = None
+) -> NDArray[np.int64]:
+    """How many times each item occurs in an action array.
+
+    Pass the recommended items to count **exposure**, and ``mask=rewards > 0`` (or a
+    click indicator) to count **consumption**.
+
+    Args:
+        actions: Integer item indices in ``[0, n_items)``, shape ``(n_users,)`` for one
+            step or ``(T, n_users)`` for a history (any orientation is counted alike).
+        n_items: Number of items in the catalogue.
+        mask: Optional boolean array of the shape of ``actions``; only entries where it is
+            True are counted.
+
+    Returns:
+        numpy.ndarray: int64 array of shape ``(n_items,)``.
+
+    Raises:
+        TypeError: If ``actions`` is not an integer array, ``n_items`` not an integer or
+            ``mask`` not a boolean array.
+        ValueError: On a wrong shape or an index outside ``[0, n_items)``.
+
+    Cost:
+        O(T N + n_items) time (``np.bincount``).
+    """
+    n_items = check_positive_int(n_items, "n_items")
+    items = _check_actions(actions, n_items)
+    if mask is not None:
+        items = items[_check_mask(mask, items.shape)]
+    return np.bincount(items.ravel(), minlength=n_items).astype(np.int64, copy=False)
+
+
+def coverage(counts: NDArray[Any]) -> float:
+    """Share of the catalogue that occurs at least once (aggregate diversity).
+
+    ``coverage = |{i : cᵢ > 0}| / n_items`` (Adomavicius & Kwon 2012).
+
+    Args:
+        counts: Non-negative item counts, shape ``(n_items,)``.
+
+    Returns:
+        float: In ``[0, 1]``; 0 when every count is 0.
+
+    Raises:
+        TypeError: If ``counts`` is not a real numpy array.
+        ValueError: If it is not 1-D, empty, negative, NaN or inf.
+
+    Cost:
+        O(n_items).
+    """
+    values = _check_counts(counts)
+    return float(np.count_nonzero(values) / values.size)
+
+
+ENTRIES["coverage"] = Metric(
+    coverage, ("counts",), "share of items with a positive count", default=True
+)
+
+
+def gini(counts: NDArray[Any]) -> float:
+    """Gini coefficient of the item counts: 0 = equal exposure, large = concentrated.
+
+    The textbook (population) Gini over the ``n = n_items`` items, with counts sorted in
+    ascending order ``c₍₁₎ ≤ … ≤ c₍ₙ₎``::
+
+        G = Σᵢ (2i − n − 1) c₍ᵢ₎ / (n Σᵢ cᵢ) = Σᵢ Σⱼ |cᵢ − cⱼ| / (2 n Σᵢ cᵢ)
+
+    (Gini 1912; for sales concentration under recommenders, Fleder & Hosanagar 2009).
+    ``G = 0`` for equal counts and ``G = (n − 1)/n`` when all counts fall on one item.
+    No ``n/(n − 1)`` small-sample correction is applied, so ``G`` equals the Lorenz-curve
+    area ratio; multiply by ``n/(n − 1)`` for a maximum of exactly 1.
+
+    Args:
+        counts: Non-negative item counts, shape ``(n_items,)``.
+
+    Returns:
+        float: In ``[0, (n − 1)/n]``; ``nan`` when every count is 0.
+
+    Raises:
+        TypeError: If ``counts`` is not a real numpy array.
+        ValueError: If it is not 1-D, empty, negative, NaN or inf.
+
+    Cost:
+        O(n_items log n_items) (a sort).
+    """
+    values = np.sort(_check_counts(counts))
+    total = values.sum()
+    if total == 0:
+        return math.nan
+    n = values.size
+    weights = 2.0 * np.arange(1, n + 1) - n - 1
+    return float(np.clip(weights @ values / (n * total), 0.0, 1.0))
+
+
+ENTRIES["gini"] = Metric(gini, ("counts",), "Gini coefficient of item counts", default=True)
+
+
+def entropy(counts: NDArray[Any], normalized: bool = True) -> float:
+    """Shannon entropy of the item distribution ``pᵢ = cᵢ / Σ c``.
+
+    ``H = −Σ_{pᵢ > 0} pᵢ log pᵢ`` in nats (Shannon 1948). With ``normalized=True``
+    (default) it is divided by ``log n_items``, Pielou's (1966) evenness: 1 for equal
+    counts, 0 when everything falls on one item. A catalogue of one item is perfectly
+    even by convention (1.0), matching ``gini = 0`` and ``coverage = 1``.
+
+    Args:
+        counts: Non-negative item counts, shape ``(n_items,)``.
+        normalized: Divide by ``log n_items``.
+
+    Returns:
+        float: In ``[0, 1]`` if normalised, else in ``[0, log n_items]``; ``nan`` when
+        every count is 0.
+
+    Raises:
+        TypeError: If ``counts`` is not a real numpy array.
+        ValueError: If it is not 1-D, empty, negative, NaN or inf.
+
+    Cost:
+        O(n_items).
+    """
+    normalized = check_bool(normalized, "normalized")
+    values = _check_counts(counts)
+    total = values.sum()
+    if total == 0:
+        return math.nan
+    p = values[values > 0] / total
+    h = max(float(-(p @ np.log(p))), 0.0)
+    if not normalized:
+        return h
+    n = values.size
+    return 1.0 if n == 1 else min(h / math.log(n), 1.0)
+
+
+ENTRIES["entropy"] = Metric(entropy, ("counts",), "normalised entropy of item counts", default=True)
+
+
+def top_k_share(counts: NDArray[Any], k: int) -> float:
+    """Share of all counts that falls on the ``k`` most frequent items.
+
+    ``CR_k = Σ of the k largest cᵢ / Σᵢ cᵢ``, the concentration ratio of industrial
+    economics; Kalimeris et al. (2021) track the exposure mass on the top items. A ``k``
+    of at least ``n_items`` gives 1.
+
+    Args:
+        counts: Non-negative item counts, shape ``(n_items,)``.
+        k: Number of top items, ``>= 1``.
+
+    Returns:
+        float: In ``[min(k, n_items)/n_items, 1]``; ``nan`` when every count is 0.
+
+    Raises:
+        TypeError: If ``counts`` is not a real numpy array or ``k`` not an integer.
+        ValueError: On a bad ``counts`` or ``k < 1``.
+
+    Cost:
+        O(n_items) (``np.partition``).
+    """
+    k = check_positive_int(k, "k")
+    values = _check_counts(counts)
+    total = values.sum()
+    if total == 0:
+        return math.nan
+    if k >= values.size:
+        return 1.0
+    top = np.partition(values, values.size - k)[values.size - k :]
+    return float(min(top.sum() / total, 1.0))
+
+
+def _top10_share(counts: NDArray[Any]) -> float:
+    return top_k_share(counts, 10)
+
+
+ENTRIES["top10_share"] = Metric(
+    _top10_share, ("counts",), "share of counts on the top 10 items", default=True
+)
+
+
+def user_item_matrix(
+    actions: NDArray[np.integer[Any]], n_items: int, *, mask: NDArray[np.bool_] | None = None
+) -> sp.csr_array:
+    """Sparse ``(n_users, n_items)`` matrix of how often each user got each item.
+
+    Args:
+        actions: Integer item indices, shape ``(n_users,)`` or ``(T, n_users)``: users on
+            the **last** axis.
+        n_items: Number of items in the catalogue.
+        mask: Optional boolean array of the shape of ``actions``; only entries where it is
+            True are counted (e.g. ``rewards > 0`` for consumed items).
+
+    Returns:
+        scipy.sparse.csr_array: int64 counts of shape ``(n_users, n_items)``.
+
+    Raises:
+        TypeError: If an argument has the wrong type.
+        ValueError: On a wrong shape or an index outside ``[0, n_items)``.
+
+    Cost:
+        O(T N) time and memory (one COO → CSR conversion).
+    """
+    n_items = check_positive_int(n_items, "n_items")
+    items = _check_actions(actions, n_items)
+    if mask is not None:
+        mask = _check_mask(mask, items.shape)
+    return _sparse_counts(items, n_items, mask)
+
+
+def _sparse_counts(
+    items: NDArray[np.int64], n_items: int, mask: NDArray[np.bool_] | None
+) -> sp.csr_array:
+    """The body of :func:`user_item_matrix`, on validated arguments."""
+    n_users = items.shape[-1]
+    users = np.broadcast_to(np.arange(n_users), items.shape)
+    if mask is not None:
+        items, users = items[mask], users[mask]
+    ones = np.ones(items.size, dtype=np.int64)
+    return sp.csr_array((ones, (users.ravel(), items.ravel())), shape=(n_users, n_items))

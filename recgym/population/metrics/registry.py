@@ -1,0 +1,341 @@
+"""The registry: :data:`METRICS`, :func:`compute_metrics` and the rollout :class:`Recorder`.
+
+Each metric's entry (a :class:`~recgym.population.metrics.Metric`) is declared next to its
+function, in the module of its topic (``ENTRIES[name] = Metric(...)``); :data:`METRICS`
+gathers them, in module order. A runner knows no metric by name: it builds a
+:class:`Recorder` from the registry, which asks each metric for its inputs, its fast
+kernel on shared data and, for a metric of the rollout's history, its tracker.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from recgym.population.metrics import items, neighbors, preferences, rewards
+from recgym.population.metrics._metric import Metric, StepData, Tracker, TrackerContext
+from recgym.population.metrics.preferences import _check_initial, _Preferences
+
+__all__ = ["DEFAULT_METRICS", "METRICS", "Metric", "Recorder", "compute_metrics"]
+
+#: The metrics a rollout runner can record, by name. Read-only. Inputs:
+#: ``states``/``initial_states`` ``(N, d)``; ``counts`` ``(n_items,)`` exposure *or*
+#: consumption counts; ``consumed`` sparse ``(N, n_items)`` or ``(T, N)`` history;
+#: optional ``neighbors`` (``nearest_neighbors(initial_states)``); ``rewards`` ``(N,)``
+#: (one step) or ``(T, N)`` (the steps so far).
+METRICS: Mapping[str, Metric] = MappingProxyType(
+    {**preferences.ENTRIES, **items.ENTRIES, **neighbors.ENTRIES, **rewards.ENTRIES}
+)
+
+#: The metrics :func:`~recgym.population.simulate` records by default: those of
+#: :data:`METRICS` declared ``default=True``, in registry order.
+DEFAULT_METRICS: tuple[str, ...] = tuple(name for name, m in METRICS.items() if m.default)
+
+#: The data a :class:`Recorder` gives the metrics at a record; a metric that reads other
+#: data (``consumed``, …) needs a tracker.
+RECORDED_INPUTS = ("states", "initial_states", "counts", "rewards")
+
+
+def _metric_names(names: Any, argument: str, kinds: str = "") -> list[str]:
+    """``names`` as a list of names of :data:`METRICS`; ``argument`` names it in errors."""
+    message = f"`{argument}` must be an iterable of metric names{kinds}"
+    if isinstance(names, str):
+        raise TypeError(f"{message}, got {names!r}")
+    try:
+        chosen = list(names)
+    except TypeError:
+        raise TypeError(f"{message}, got {names!r}") from None
+    for name in chosen:
+        if not isinstance(name, str):
+            raise TypeError(f"`{argument}` must hold names from {sorted(METRICS)}, got {name!r}")
+        if name not in METRICS:
+            raise ValueError(f"`{argument}` must hold names from {sorted(METRICS)}, got {name!r}")
+    return chosen
+
+
+def compute_metrics(
+    names: Iterable[str] | None = None,
+    *,
+    states: NDArray[Any] | None = None,
+    initial_states: NDArray[Any] | None = None,
+    counts: NDArray[Any] | None = None,
+    consumed: Any = None,
+    neighbors: NDArray[np.integer[Any]] | None = None,
+    rewards: NDArray[Any] | None = None,
+) -> dict[str, float]:
+    """Evaluate several :data:`METRICS` on one snapshot of a population.
+
+    The runner's calling convention: pass whatever data it has as keywords; with
+    ``names=None`` every metric whose inputs are all given is computed. Item metrics
+    (``coverage``, ``gini``, ``entropy``, ``top10_share``) read ``counts``: pass the
+    exposure counts (recommended items, e.g. a running ``item_counts(actions, n_items)``
+    sum) or the consumption counts (items with positive reward,
+    ``item_counts(actions, n_items, mask=rewards > 0)``), and call twice to record both.
+
+    Args:
+        names: Metric names from :data:`METRICS`, or None for all computable ones.
+        states: Current states ``(N, d)``.
+        initial_states: Initial states ``(N, d)`` (for ``drift`` and ``jaccard_nn``, whose
+            neighbours are taken in the initial preference space).
+        counts: Item counts ``(n_items,)``.
+        consumed: Consumed items: sparse ``(N, n_items)`` or a ``(T, N)`` history.
+        neighbors: Optional ``nearest_neighbors(initial_states)``, computed once per
+            rollout so that ``jaccard_nn`` does not rebuild the tree every step.
+        rewards: Rewards of the steps so far ``(T, N)``, or of one step ``(N,)`` (for
+            ``reward``, the last step's mean, and ``mean_reward``, the mean over steps).
+
+    Returns:
+        dict: Name → float, in the order of ``names`` (or of :data:`METRICS`).
+
+    Raises:
+        TypeError: If ``names`` is a string or an input has the wrong type.
+        ValueError: On an unknown name, a missing input or malformed data.
+
+    Cost:
+        The sum of the chosen metrics' costs: per step O(N d² + d³) for the preference
+        metrics, O(n_items log n_items) for the item metrics, O(nnz) plus the neighbour
+        search (unless ``neighbors`` is given) for ``jaccard_nn``, O(T N) for the reward
+        metrics.
+    """
+    data = {
+        key: value
+        for key, value in {
+            "states": states,
+            "initial_states": initial_states,
+            "counts": counts,
+            "consumed": consumed,
+            "neighbors": neighbors,
+            "rewards": rewards,
+        }.items()
+        if value is not None
+    }
+    if names is None:
+        chosen = [name for name, m in METRICS.items() if all(k in data for k in m.inputs)]
+    else:
+        chosen = _metric_names(names, "names", " or None")
+    for name in chosen:
+        missing = [key for key in METRICS[name].inputs if key not in data]
+        if missing:
+            raise ValueError(f"`{missing[0]}` is required by metric {name!r}, got None")
+    return _evaluate(chosen, data)
+
+
+# ------------------------------------------------------------------------- shared data
+
+
+class _SharedData:
+    """The shared form of each input of one evaluation, built on first use.
+
+    Args:
+        data: The inputs by name.
+        fixed: Shared forms of inputs that stay the same across evaluations (a runner's
+            ``initial_states``), read and filled in here; None: none kept.
+    """
+
+    def __init__(self, data: Mapping[str, Any], fixed: dict[str, Any] | None = None):
+        self.data = data
+        self.fixed: dict[str, Any] = {} if fixed is None else fixed
+        self._forms: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._forms:
+            share = _SHARE.get(name)
+            self._forms[name] = self.data[name] if share is None else share(self, name)
+        return self._forms[name]
+
+
+def _share_states(shared: _SharedData, name: str) -> _Preferences:
+    return _Preferences.check(shared.data[name], name)
+
+
+def _share_initial_states(shared: _SharedData, name: str) -> _Preferences:
+    # ``states`` first: the order in which the metrics check them (the same error first).
+    current = shared["states"] if "states" in shared.data else None
+    initial = shared.fixed.get(name)
+    if initial is None:
+        initial = shared.fixed[name] = _Preferences.check(shared.data[name], name)
+    if current is not None:
+        _check_initial(current, initial)
+    return initial
+
+
+#: How an input is shared among kernels (inputs not listed are passed as they are).
+_SHARE: Mapping[str, Callable[[_SharedData, str], Any]] = MappingProxyType(
+    {"states": _share_states, "initial_states": _share_initial_states}
+)
+
+
+def _evaluate(
+    chosen: Iterable[str], data: Mapping[str, Any], fixed: dict[str, Any] | None = None
+) -> dict[str, float]:
+    """Evaluate the metrics ``chosen`` (checked names whose inputs are all in ``data``).
+
+    A metric with a kernel gets the shared forms of its inputs: ``states`` and
+    ``initial_states`` are validated and normalised once, when the first kernel needs
+    them, in the order the metrics would check them themselves (so the same error is
+    raised first). ``fixed`` keeps the shared forms of inputs that do not change between
+    calls (a runner's ``initial_states``). Values are bit-identical to calling each
+    metric of :data:`METRICS` separately.
+    """
+    shared = _SharedData(data, fixed)
+    values: dict[str, float] = {}
+    for name in chosen:
+        metric = METRICS[name]
+        if metric.kernel is None:
+            values[name] = metric(**data)
+        else:
+            values[name] = float(metric.kernel(*(shared[key] for key in metric.inputs)))
+    return values
+
+
+# ---------------------------------------------------------------------------- recorder
+
+
+class Recorder:
+    """Records metrics of :data:`METRICS` during a rollout, for everyone and per user group.
+
+    The runner calls :meth:`observe` after every step and :meth:`record` at each step it
+    records (including step 0, after the reset). At a record, a metric with a tracker
+    takes its tracker's value; any other metric is evaluated on the record's data —
+    ``states`` and ``initial_states``, the item ``counts`` (when given) and the rewards of
+    the last observed step (from step 1 on) — through :func:`compute_metrics`' shared
+    kernels; a metric whose data is missing (item counts or rewards at step 0) is NaN.
+    Each group's metrics are computed on that group's users: their states, their own
+    item counts and rewards, and (for trackers) their neighbours within the group.
+
+    Args:
+        names: Metric names from :data:`METRICS`.
+        initial_states: The users' initial true preferences ``(n_users, dim)``; read,
+            never written.
+        n_items: Number of items.
+        groups: Group label → int indices of its users; None or empty: no groups.
+        counts: What the per-group item counts count: ``"exposure"`` (every
+            recommended item) or ``"consumption"`` (items with a positive reward) — the
+            same as the ``counts`` given to :meth:`record`.
+        sample_users: Largest number of users a sampling metric (``jaccard_nn``) averages
+            over; above it, a fixed uniform sample of this many users.
+        sample_rng: The generator of that sample; default fresh entropy.
+
+    Attributes:
+        steps: The recorded steps, in order.
+
+    Raises:
+        TypeError: If ``names`` is not an iterable of names.
+        ValueError: On an unknown name, or a metric without a tracker that reads data
+            other than :data:`RECORDED_INPUTS`.
+    """
+
+    def __init__(
+        self,
+        names: Iterable[str],
+        initial_states: NDArray[np.floating],
+        *,
+        n_items: int,
+        groups: Mapping[Hashable, NDArray[np.intp]] | None = None,
+        counts: str = "exposure",
+        sample_users: int = 10_000,
+        sample_rng: np.random.Generator | None = None,
+    ):
+        self.names = _metric_names(names, "names")
+        groups = {} if groups is None else groups
+        context = TrackerContext(
+            initial_states,
+            n_items,
+            groups,
+            sample_users,
+            np.random.default_rng() if sample_rng is None else sample_rng,
+        )
+        self.trackers: dict[str, Tracker] = {}
+        self.plain: list[str] = []
+        for name in self.names:
+            metric = METRICS[name]
+            if metric.tracker is not None:
+                self.trackers[name] = metric.tracker(context)
+                continue
+            unknown = [key for key in metric.inputs if key not in RECORDED_INPUTS]
+            if unknown:
+                raise ValueError(
+                    f"metric {name!r} reads `{unknown[0]}`, which a Recorder does not have "
+                    f"(it has {list(RECORDED_INPUTS)}); give the metric a tracker"
+                )
+            self.plain.append(name)
+        needs = {key for name in self.plain for key in METRICS[name].inputs}
+        self.n_items = n_items
+        self.count_consumption = counts == "consumption"
+        # (label, users): None for everyone, then each group.
+        self.scopes: list[tuple[Hashable, NDArray[np.intp] | None]] = [(None, None)]
+        self.scopes += list(groups.items())
+        self.initial_states = {
+            label: initial_states if index is None else initial_states[index]
+            for label, index in self.scopes
+        }
+        # The shared forms of each scope's initial states, built once per run.
+        self.fixed: dict[Hashable, dict[str, Any]] = {label: {} for label, _ in self.scopes}
+        self.group_counts = (
+            {label: np.zeros(n_items, dtype=np.int64) for label in groups}
+            if "counts" in needs
+            else {}
+        )
+        self.keep_rewards = "rewards" in needs
+        self.last_rewards: NDArray[np.floating] | None = None
+        self.steps: list[int] = []
+        self.values: dict[str, list[float]] = {}
+
+    def observe(self, actions: NDArray[np.int64], rewards: NDArray[np.floating]) -> None:
+        """Take in one step: the items recommended ``(n_users,)`` and the rewards ``(n_users,)``."""
+        positive = rewards > 0
+        if self.trackers:
+            step = StepData(actions, rewards, positive)
+            for tracker in self.trackers.values():
+                tracker.observe(step)
+        for label, index in self.scopes[1:]:
+            if label in self.group_counts:
+                counted = (
+                    actions[index][positive[index]] if self.count_consumption else actions[index]
+                )
+                self.group_counts[label] += np.bincount(counted, minlength=self.n_items)
+        if self.keep_rewards:
+            self.last_rewards = rewards
+
+    def record(
+        self, t: int, states: NDArray[np.floating], counts: NDArray[np.int64] | None = None
+    ) -> None:
+        """Record every metric at step ``t``.
+
+        Args:
+            t: The step (0: after the reset).
+            states: The current true preferences ``(n_users, dim)``.
+            counts: The whole population's item counts ``(n_items,)`` so far (exposure or
+                consumption, as ``counts`` of the constructor); None before the first step.
+        """
+        self.steps.append(t)
+        tracked = {name: tracker.values() for name, tracker in self.trackers.items()}
+        for label, index in self.scopes:
+            data: dict[str, Any] = {
+                "states": states if index is None else states[index],
+                "initial_states": self.initial_states[label],
+            }
+            if counts is not None:
+                data["counts"] = counts if index is None else self.group_counts.get(label)
+            if self.last_rewards is not None:
+                data["rewards"] = self.last_rewards if index is None else self.last_rewards[index]
+            computable = [
+                name
+                for name in self.plain
+                if all(data.get(key) is not None for key in METRICS[name].inputs)
+            ]
+            values = _evaluate(computable, data, self.fixed[label]) if computable else {}
+            suffix = "" if label is None else f"[{label}]"
+            for name in self.names:
+                # nan: no item counts or rewards before the first step
+                value = tracked[name][label] if name in tracked else values.get(name, math.nan)
+                self.values.setdefault(name + suffix, []).append(value)
+
+    def series(self) -> dict[str, NDArray[np.float64]]:
+        """Every recorded series: name (``"name[label]"`` per group) → float64 ``(records,)``."""
+        return {name: np.asarray(values, dtype=np.float64) for name, values in self.values.items()}

@@ -1,0 +1,125 @@
+"""Reward metrics: the mean reward of a step and the running mean reward of a rollout.
+
+Rewards are ``(n_users,)`` for one step or ``(T, n_users)`` for the steps so far (users
+on the last axis). The mean over users of a step is taken in the rewards' dtype (float32
+in a float32 environment), as :func:`~recgym.population.simulate` takes it for
+``History.rewards``; the running mean is the mean of these per-step means, so its value
+at the last step of a run is exactly ``History.rewards.mean()``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from recgym.population.metrics._checks import _check_rewards
+from recgym.population.metrics._metric import Metric, StepData, TrackerContext
+
+#: This module's entries of :data:`~recgym.population.metrics.METRICS`, in registry order.
+ENTRIES: dict[str, Metric] = {}
+
+
+def _per_step_means(rewards: NDArray[Any]) -> NDArray[np.float64]:
+    """float64 ``(T,)``: each row's mean over users (a 1-D array is one row)."""
+    rows = rewards.reshape(1, -1) if rewards.ndim == 1 else rewards
+    return np.array([row.mean() for row in rows], dtype=np.float64)
+
+
+def step_reward(rewards: NDArray[Any]) -> float:
+    """Mean reward over users at the last step of ``rewards``.
+
+    ``r̄_t = (1/N) Σᵢ r_{i,t}``, the population's mean reward of one step (the value
+    ``simulate`` keeps in ``History.rewards``).
+
+    Args:
+        rewards: Real array of shape ``(n_users,)`` (one step) or ``(T, n_users)`` (the
+            steps so far; the last row is read).
+
+    Returns:
+        float: ``r̄_T`` for the last step ``T``; ``nan`` without users or steps.
+
+    Raises:
+        TypeError: If ``rewards`` is not a real numpy array.
+        ValueError: If it is not 1-D or 2-D, or holds NaN or inf.
+
+    Cost:
+        O(T N) to check the rewards, O(N) for the mean.
+    """
+    valid = _check_rewards(rewards)
+    last = valid if valid.ndim == 1 else valid[-1:].reshape(-1)
+    return float(last.mean()) if last.size else math.nan
+
+
+def mean_reward(rewards: NDArray[Any]) -> float:
+    """Mean reward over users and over all steps of ``rewards``.
+
+    ``(1/T) Σ_t r̄_t``, the mean over steps of the per-step means over users (every step
+    has the same users, so this is the mean over all user-steps). Over a whole run it is
+    the run's mean reward, ``History.rewards.mean()``.
+
+    Args:
+        rewards: Real array of shape ``(T, n_users)`` (the steps so far) or
+            ``(n_users,)`` (one step).
+
+    Returns:
+        float: ``(1/T) Σ_t r̄_t``; ``nan`` without users or steps.
+
+    Raises:
+        TypeError: If ``rewards`` is not a real numpy array.
+        ValueError: If it is not 1-D or 2-D, or holds NaN or inf.
+
+    Cost:
+        O(T N), one pass per step.
+    """
+    valid = _check_rewards(rewards)
+    if valid.size == 0:
+        return math.nan
+    return float(_per_step_means(valid).mean())
+
+
+ENTRIES["reward"] = Metric(
+    step_reward, ("rewards",), "mean reward over users at this step", default=True
+)
+
+
+class _MeanRewardTracker:
+    """The tracker of ``mean_reward``: the mean reward of every step so far, per scope.
+
+    Keeps one float per step for everyone and for each group, and averages them at a
+    record (O(T) per record), which reproduces :func:`mean_reward` on the rewards so far
+    bit for bit — a running sum would not.
+
+    Args:
+        context: The run (only its groups are read).
+    """
+
+    def __init__(self, context: TrackerContext):
+        self.groups = context.groups
+        self.means: dict[Hashable, list[float]] = {None: []}
+        self.means.update({label: [] for label in self.groups})
+
+    def observe(self, step: StepData) -> None:
+        """Add this step's mean reward of everyone and of each group."""
+        self.means[None].append(float(step.rewards.mean()))
+        for label, index in self.groups.items():
+            self.means[label].append(float(step.rewards[index].mean()))
+
+    def values(self) -> dict[Hashable, float]:
+        """``mean_reward`` now, for everyone (key None) and each group; nan before a step."""
+        return {
+            label: float(np.array(means, dtype=np.float64).mean()) if means else math.nan
+            for label, means in self.means.items()
+        }
+
+
+ENTRIES["mean_reward"] = Metric(
+    mean_reward,
+    ("rewards",),
+    "mean reward over users and all steps so far",
+    default=True,
+    tracker=_MeanRewardTracker,
+)
