@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -23,18 +23,20 @@ __all__ = [
     "check_choice",
     "check_dtype",
     "check_float_in_range",
+    "check_generator",
     "check_index",
     "check_item",
     "check_legacy_seed",
     "check_nonnegative_float",
     "check_nonnegative_int",
     "check_options",
+    "check_parameter",
     "check_path",
     "check_per_user",
-    "check_per_user_float",
     "check_positive_float",
     "check_positive_int",
     "check_probability",
+    "check_render_mode",
     "check_seed",
     "check_slates",
     "is_item",
@@ -400,52 +402,6 @@ def is_item(value: Any, n_items: int) -> bool:
     return _is_int(value) and bool(0 <= value < n_items)
 
 
-def check_per_user_float(
-    value: Any,
-    name: str,
-    scalar_check: Callable[[Any, str], float],
-    valid: Callable[[NDArray[np.float64]], NDArray[np.bool_]],
-    description: str,
-) -> float | NDArray[np.float64]:
-    """A model parameter that is one float, or one float per user of the pool.
-
-    Args:
-        value: A real number, or a 1-D real numpy array (one value per pool user).
-        name: The parameter's name in messages.
-        scalar_check: Validates a single number (e.g. :func:`check_nonnegative_float`).
-        valid: Vectorised test of the array's values (True where valid).
-        description: What ``valid`` accepts, for messages (e.g. ``"non-negative floats"``).
-
-    Returns:
-        float | numpy.ndarray: The float, or a read-only float64 copy of the array.
-
-    Raises:
-        TypeError: If ``value`` is neither a number nor a real 1-D array.
-        ValueError: If a value is not finite or not valid, naming its index.
-    """
-    if not isinstance(value, np.ndarray):
-        return scalar_check(value, name)
-    if (
-        value.dtype == np.bool_
-        or not np.issubdtype(value.dtype, np.number)
-        or (np.issubdtype(value.dtype, np.complexfloating))
-    ):
-        raise TypeError(f"`{name}` must hold real numbers, got dtype {value.dtype}")
-    if value.ndim != 1 or value.size == 0:
-        raise ValueError(
-            f"`{name}` must be a float or a 1-D array with one value per user, "
-            f"got shape {value.shape}"
-        )
-    array = value.astype(np.float64)
-    bad = np.flatnonzero(~(np.isfinite(array) & valid(array)))
-    if bad.size:
-        raise ValueError(
-            f"`{name}` must hold finite {description}, got {array[bad[0]]!r} at index {bad[0]}"
-        )
-    array.flags.writeable = False
-    return array
-
-
 def check_per_user(value: Any, name: str, n_users: int) -> None:
     """Check that a per-user parameter array has one value per pool user.
 
@@ -538,3 +494,74 @@ def is_slate(value: Any, slate_size: int, n_items: int) -> bool:
     if value.dtype == np.bool_ or not np.issubdtype(value.dtype, np.integer):
         return False
     return bool(((value >= 0) & (value < n_items)).all() and np.unique(value).size == slate_size)
+
+
+def check_parameter(
+    value: Any, name: str, description: str, accept: Callable[[Any], Any]
+) -> float | NDArray[np.float64]:
+    """Return a model parameter as a float, or a read-only float64 array over the user pool.
+
+    Model parameters that may differ by user (a choice model's temperature, a user
+    model's ``alpha``) are one number for everyone or a 1-D array with one value per
+    pool user (:func:`check_per_user` checks its length against the pool).
+
+    Args:
+        value: A real number (not a bool) or a 1-D numpy array of real numbers.
+        name: The argument name used in error messages.
+        description: What a valid scalar is, e.g. ``"a positive finite float"``.
+        accept: Vectorised test of valid values (a float or an array in, bool(s) out);
+            NaN must fail it.
+
+    Raises:
+        TypeError: If ``value`` is neither a real number nor a real-valued ndarray.
+        ValueError: If a value fails ``accept`` or the array is not 1-D and non-empty.
+    """
+    if isinstance(value, np.ndarray):
+        if value.dtype == np.bool_ or not (
+            np.issubdtype(value.dtype, np.integer) or np.issubdtype(value.dtype, np.floating)
+        ):
+            raise TypeError(
+                f"`{name}` must be {description} or a 1-D float array of them, "
+                f"got an array of dtype {value.dtype}"
+            )
+        if value.ndim != 1 or len(value) == 0:
+            raise ValueError(
+                f"`{name}` must be {description} or a 1-D float array of them (one per "
+                f"user), got an array of shape {value.shape}"
+            )
+        array = np.array(value, dtype=np.float64)
+        bad = np.flatnonzero(~accept(array))
+        if len(bad):
+            raise ValueError(
+                f"`{name}` must be {description} for every user, got {float(array[bad[0]])!r} "
+                f"at index {bad[0]}"
+            )
+        array.flags.writeable = False
+        return array
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"`{name}` must be {description}, got {value!r}")
+    if not accept(float(value)):
+        raise ValueError(f"`{name}` must be {description}, got {value!r}")
+    return float(value)
+
+
+def check_generator(value: Any, name: str = "rng") -> np.random.Generator:
+    """Return ``value`` if it is a ``numpy.random.Generator``.
+
+    Raises:
+        TypeError: If it is anything else (a seed, a legacy ``RandomState`` …).
+    """
+    if not isinstance(value, np.random.Generator):
+        raise TypeError(f"`{name}` must be a numpy.random.Generator, got {type(value).__name__}")
+    return value
+
+
+def check_render_mode(value: Any, modes: Sequence[str]) -> str | None:
+    """Return ``value`` if it is None or one of the environment's render ``modes``.
+
+    Raises:
+        ValueError: For anything else (a mode of another environment, a typo …).
+    """
+    if value is not None and value not in modes:
+        raise ValueError(f"`render_mode` must be one of {list(modes)} or None, got {value!r}")
+    return value

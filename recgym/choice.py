@@ -63,7 +63,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import expit
 
-from recgym._validation import check_positive_int
+from recgym._validation import check_generator, check_parameter, check_positive_int
 
 __all__ = [
     "CHOICE_MODELS",
@@ -82,49 +82,6 @@ _Accept = Callable[[Any], Any]
 
 
 # --------------------------------------------------------------------------- validation
-
-
-def _check_parameter(value: Any, name: str, description: str, accept: _Accept) -> Parameter:
-    """Return a model parameter as a float or a read-only float64 array ``(n_users,)``.
-
-    Args:
-        value: A real number (not a bool) or a 1-D numpy array of real numbers.
-        name: The argument name used in error messages.
-        description: What a valid scalar is, e.g. ``"a positive finite float"``.
-        accept: Vectorised test of valid values (a float or an array in, bool(s) out);
-            NaN must fail it.
-
-    Raises:
-        TypeError: If ``value`` is neither a real number nor a real-valued ndarray.
-        ValueError: If a value fails ``accept`` or the array is not 1-D and non-empty.
-    """
-    if isinstance(value, np.ndarray):
-        if value.dtype == np.bool_ or not (
-            np.issubdtype(value.dtype, np.integer) or np.issubdtype(value.dtype, np.floating)
-        ):
-            raise TypeError(
-                f"`{name}` must be {description} or a 1-D float array of them, "
-                f"got an array of dtype {value.dtype}"
-            )
-        if value.ndim != 1 or len(value) == 0:
-            raise ValueError(
-                f"`{name}` must be {description} or a 1-D float array of them (one per "
-                f"user), got an array of shape {value.shape}"
-            )
-        array = np.array(value, dtype=np.float64)
-        bad = np.flatnonzero(~accept(array))
-        if len(bad):
-            raise ValueError(
-                f"`{name}` must be {description} for every user, got {float(array[bad[0]])!r} "
-                f"at index {bad[0]}"
-            )
-        array.flags.writeable = False
-        return array
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"`{name}` must be {description}, got {value!r}")
-    if not accept(float(value)):
-        raise ValueError(f"`{name}` must be {description}, got {value!r}")
-    return float(value)
 
 
 def _positive_finite(x: Any) -> Any:
@@ -189,12 +146,6 @@ def _check_user_ids(user_ids: Any, n: int) -> NDArray[np.integer[Any]] | None:
     if user_ids.shape != (n,):
         raise ValueError(f"`user_ids` must have shape ({n},), one per row, got {user_ids.shape}")
     return user_ids
-
-
-def _check_rng(rng: Any) -> np.random.Generator:
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"`rng` must be a numpy.random.Generator, got {type(rng).__name__}")
-    return rng
 
 
 # ------------------------------------------------------------------------------ kernels
@@ -398,7 +349,7 @@ class ChoiceModel(ABC):
             ValueError: As :meth:`probabilities`; also if :meth:`probabilities` of a
                 custom model returns the wrong shape or a row of total 0.
         """
-        rng = _check_rng(rng)
+        rng = check_generator(rng)
         n, k = _check_utilities(utilities).shape
         probabilities = self.probabilities(utilities, available=available, user_ids=user_ids)
         if not isinstance(probabilities, np.ndarray) or probabilities.shape != (n, k + 1):
@@ -528,7 +479,7 @@ class _PositionMajor(ChoiceModel):
         user_ids: NDArray[np.integer[Any]] | None = None,
     ) -> NDArray[np.int64]:
         """See :meth:`ChoiceModel.choose`."""
-        rng = _check_rng(rng)
+        rng = check_generator(rng)
         utilities, available, parameters = self._validate(utilities, available, user_ids)
         n = int(utilities.shape[0])
         uniforms = rng.random(n)
@@ -576,7 +527,7 @@ class Consume(_PositionMajor):
 
         See :meth:`ChoiceModel.choose` for the arguments.
         """
-        _check_rng(rng)
+        check_generator(rng)
         utilities, available, _ = self._validate(utilities, available, user_ids)
         if available is None:
             return np.zeros(utilities.shape[0], dtype=np.int64)
@@ -619,10 +570,10 @@ class MultinomialLogit(_PositionMajor):
     _per_user = ("temperature", "no_choice_utility")
 
     def __init__(self, temperature: Parameter = 1.0, no_choice_utility: Parameter = 0.0) -> None:
-        self.temperature = _check_parameter(
+        self.temperature = check_parameter(
             temperature, "temperature", "a positive finite float", _positive_finite
         )
-        self.no_choice_utility = _check_parameter(
+        self.no_choice_utility = check_parameter(
             no_choice_utility, "no_choice_utility", "a finite float or -inf", _finite_or_minus_inf
         )
 
@@ -701,11 +652,11 @@ class Cascade(_PositionMajor):
     def __init__(
         self, temperature: Parameter = 1.0, bias: Parameter = 0.0, continuation: Parameter = 1.0
     ) -> None:
-        self.temperature = _check_parameter(
+        self.temperature = check_parameter(
             temperature, "temperature", "a positive finite float", _positive_finite
         )
-        self.bias = _check_parameter(bias, "bias", "a finite float", _finite)
-        self.continuation = _check_parameter(
+        self.bias = check_parameter(bias, "bias", "a finite float", _finite)
+        self.continuation = check_parameter(
             continuation, "continuation", "a float in [0, 1]", _unit_interval
         )
 
@@ -775,10 +726,10 @@ class PositionBased(_PositionMajor):
         bias: Parameter = 0.0,
     ) -> None:
         self.examination = _check_examination(examination)
-        self.temperature = _check_parameter(
+        self.temperature = check_parameter(
             temperature, "temperature", "a positive finite float", _positive_finite
         )
-        self.bias = _check_parameter(bias, "bias", "a finite float", _finite)
+        self.bias = check_parameter(bias, "bias", "a finite float", _finite)
 
     def _fields(self) -> tuple[str, ...]:
         return ("examination", "temperature", "bias")

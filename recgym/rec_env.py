@@ -9,13 +9,20 @@ import numpy as np
 from gymnasium import spaces
 from numpy.typing import NDArray
 
-from recgym._validation import check_index, check_item, check_options, check_seed, check_slates
+from recgym._validation import (
+    check_index,
+    check_item,
+    check_options,
+    check_render_mode,
+    check_seed,
+    check_slates,
+)
 from recgym.checkpoint import Checkpointable
 from recgym.config import ExtensionArguments, OriginalArguments, PopulationConfig
 from recgym.core import Population
 from recgym.errors import ResetNeeded
 from recgym.legacy import LegacyPopulation
-from recgym.rendering import RENDER_MODES, check_render_mode, render_text
+from recgym.rendering import RENDER_MODES, render_text
 from recgym.spaces import action_space_of
 from recgym.user_model import BaseUserModel, UserModel
 
@@ -148,7 +155,7 @@ class RECEnv(Checkpointable, gym.Env[NDArray[np.float64], Any]):
         else:
             population = Population(PopulationConfig.from_arguments(**arguments, **extensions), 1)
         self.config = population.config
-        self.render_mode = check_render_mode(render_mode)
+        self.render_mode = check_render_mode(render_mode, RENDER_MODES)
         self._population = population
         self.observation_space = spaces.Box(
             -1.0, 1.0, shape=(self.config.user_feature_dim,), dtype=np.float64

@@ -8,19 +8,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["RENDER_MODES", "check_render_mode", "render_text"]
+__all__ = ["RENDER_MODES", "render_text"]
 
 #: Render modes of every recgym environment: ``"human"`` prints, ``"ansi"`` returns text.
 RENDER_MODES = ["human", "ansi"]
-
-
-def check_render_mode(render_mode: Any) -> str | None:
-    """Return ``render_mode`` if it is None or one of :data:`RENDER_MODES`."""
-    if render_mode is not None and render_mode not in RENDER_MODES:
-        raise ValueError(
-            f"`render_mode` must be one of {RENDER_MODES} or None, got {render_mode!r}"
-        )
-    return render_mode
 
 
 def render_text(

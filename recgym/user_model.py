@@ -26,8 +26,8 @@ from recgym._validation import (
     check_choice,
     check_item,
     check_nonnegative_float,
+    check_parameter,
     check_per_user,
-    check_per_user_float,
     check_positive_int,
     check_seed,
     per_user,
@@ -74,8 +74,8 @@ def _ids(cls: type, name: str, user_ids: NDArray[np.int64] | None) -> dict[str, 
     return {"user_ids": user_ids} if user_ids is not None and accepts_user_ids(cls, name) else {}
 
 
-def _nonnegative(values: NDArray[np.float64]) -> NDArray[np.bool_]:
-    return values >= 0.0
+def _nonnegative(values: Any) -> Any:
+    return np.isfinite(values) & (values >= 0.0)
 
 
 class BaseUserModel:
@@ -333,9 +333,10 @@ class UserModel(BaseUserModel):
         self.reward_type = check_choice(self.reward_type, "reward_type", REWARD_TYPES)
         self.reward_std = check_nonnegative_float(self.reward_std, "reward_std")
         self.random_state = check_seed(self.random_state, "random_state")
-        self.alpha = check_per_user_float(
-            self.alpha, "alpha", check_nonnegative_float, _nonnegative, "non-negative floats"
-        )
+        if isinstance(self.alpha, np.ndarray):  # one step size per user of the pool
+            self.alpha = check_parameter(self.alpha, "alpha", "a non-negative float", _nonnegative)
+        else:
+            self.alpha = check_nonnegative_float(self.alpha, "alpha")
         self.random_: np.random.Generator = np.random.default_rng(self.random_state)
 
     def check_pool(self, n_users: int) -> None:

@@ -10,12 +10,18 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 from numpy.typing import NDArray
 
-from recgym._validation import check_options, check_positive_int, check_seed, check_slates
+from recgym._validation import (
+    check_options,
+    check_positive_int,
+    check_render_mode,
+    check_seed,
+    check_slates,
+)
 from recgym.checkpoint import Checkpointable
 from recgym.config import EnvArguments, PopulationConfig, signature_with_arguments
 from recgym.core import Population
 from recgym.errors import ResetNeeded
-from recgym.rendering import check_render_mode, render_text
+from recgym.rendering import render_text
 from recgym.spaces import action_space_of
 
 if TYPE_CHECKING:
@@ -92,9 +98,7 @@ class RECVectorEnv(Checkpointable, VectorEnv[NDArray[np.float64], NDArray[np.int
             if max_episode_steps is None
             else check_positive_int(max_episode_steps, "max_episode_steps")
         )
-        if render_mode == "human":
-            raise ValueError(f"`render_mode` must be 'ansi' or None, got {render_mode!r}")
-        self.render_mode = check_render_mode(render_mode)
+        self.render_mode = check_render_mode(render_mode, self.metadata["render_modes"])
         self._population = Population(self.config, self.num_envs)
         self.single_observation_space = spaces.Box(
             -1.0, 1.0, shape=(self.config.user_feature_dim,), dtype=np.float64

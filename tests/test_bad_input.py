@@ -753,7 +753,7 @@ CASES: list[Case] = [
     Case("RECVectorEnv/max_episode_steps-float", lambda: vec_env(max_episode_steps=1.5),
          TypeError, f"`max_episode_steps` {POSITIVE_INT} 1.5"),
     Case("RECVectorEnv/render_mode-human", lambda: vec_env(render_mode="human"), ValueError,
-         "`render_mode` must be 'ansi' or None, got 'human'"),
+         "`render_mode` must be one of ['ansi'] or None, got 'human'"),
     Case("RECVectorEnv/n_items-zero", lambda: vec_env(n_items=0), ValueError,
          f"`n_items` {POSITIVE_INT} 0"),
     Case("RECVectorEnv/make_vec-num_envs-zero",

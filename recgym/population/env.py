@@ -18,6 +18,7 @@ from recgym._validation import (
     check_array,
     check_options,
     check_positive_int,
+    check_render_mode,
     check_seed,
     check_slates,
     is_item,
@@ -27,7 +28,7 @@ from recgym.checkpoint import Checkpointable
 from recgym.config import EnvArguments, PopulationConfig, signature_with_arguments
 from recgym.core import Population
 from recgym.errors import ResetNeeded
-from recgym.rendering import RENDER_MODES, check_render_mode, render_text
+from recgym.rendering import RENDER_MODES, render_text
 from recgym.spaces import Slate, action_space_of
 
 if TYPE_CHECKING:
@@ -106,7 +107,7 @@ class PopulationEnv(Checkpointable, ParallelEnv[AgentID, NDArray[np.floating], n
         **arguments: Unpack[EnvArguments],
     ):
         self.config = PopulationConfig.from_arguments(**arguments)
-        self.render_mode = check_render_mode(render_mode)
+        self.render_mode = check_render_mode(render_mode, RENDER_MODES)
         self.max_cycles = (
             None if max_cycles is None else check_positive_int(max_cycles, "max_cycles")
         )

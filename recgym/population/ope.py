@@ -38,14 +38,19 @@ Example:
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from recgym._validation import check_array, check_choice, check_positive_int, check_seed
+from recgym._validation import (
+    check_array,
+    check_choice,
+    check_positive_int,
+    check_probability,
+    check_seed,
+)
 from recgym.population.env import PopulationEnv
 from recgym.population.policies import Policy
 from recgym.population.rollout import PolicyLike, Rollout, check_env
@@ -64,14 +69,6 @@ ESTIMATORS = ("tis", "pdis", "sntis", "snpdis")
 
 # Rows per call when a Policy computes evaluation probabilities.
 _DEFAULT_CHUNK_ROWS = 65_536
-
-
-def _check_gamma(gamma: Any) -> float:
-    if isinstance(gamma, (bool, np.bool_)) or not isinstance(gamma, numbers.Real):
-        raise TypeError(f"`gamma` must be a float in [0, 1], got {gamma!r}")
-    if not 0.0 <= float(gamma) <= 1.0:
-        raise ValueError(f"`gamma` must be a float in [0, 1], got {gamma!r}")
-    return float(gamma)
 
 
 def _first_outside(values: NDArray[Any], inside: NDArray[np.bool_]) -> str:
@@ -248,7 +245,7 @@ def trajectory_values(
         ValueError: If an argument has a wrong value or shape.
     """
     estimator = check_choice(estimator, "estimator", ESTIMATORS)
-    gamma = _check_gamma(gamma)
+    gamma = check_probability(gamma, "gamma")
     ratios, rewards = _ratios(dataset, evaluation, item_features)
     return _values(ratios, rewards, estimator, gamma)
 
@@ -290,7 +287,7 @@ def importance_sampling_estimates(
         TypeError: If an argument has the wrong type.
         ValueError: If an argument has a wrong value or shape.
     """
-    gamma = _check_gamma(gamma)
+    gamma = check_probability(gamma, "gamma")
     ratios, rewards = _ratios(dataset, evaluation, item_features)
     return {
         estimator: float(_values(ratios, rewards, estimator, gamma).mean())
@@ -331,7 +328,7 @@ def rollout_returns(
     """
     env = check_env(env)
     n_trajectories = check_positive_int(n_trajectories, "n_trajectories")
-    gamma = _check_gamma(gamma)
+    gamma = check_probability(gamma, "gamma")
     seed = check_seed(seed, "seed")
     run = Rollout(
         env,
