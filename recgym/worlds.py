@@ -148,19 +148,14 @@ def _check_sizes(sizes: Any, name: str = "sizes") -> list[int]:
 def _check_directions(value: Any, name: str, shape: tuple[int | None, ...]) -> NDArray[np.float64]:
     """Rows of a real array (shape ``shape``) scaled to unit length; zero rows rejected."""
     array = np.array(check_array(value, name, shape), dtype=np.float64, ndmin=2)
-    with np.errstate(over="ignore"):
-        norms = np.linalg.norm(array, axis=1)
-    if not np.all(norms > 0):
-        index = int(np.flatnonzero(~(norms > 0))[0])
+    scale = np.abs(array).max(axis=1) if array.shape[1] else np.zeros(array.shape[0])
+    if not np.all(scale > 0):
+        index = int(np.flatnonzero(~(scale > 0))[0])
         if len(shape) == 1:
             raise ValueError(f"`{name}` must be a non-zero vector, got {array[0].tolist()}")
         raise ValueError(f"`{name}` must have non-zero rows, got a zero row at index {index}")
-    if not np.all(np.isfinite(norms)):
-        raise ValueError(
-            f"`{name}` must be small enough for its norm to fit in float64, got values up to "
-            f"{float(np.abs(array).max())!r}"
-        )
-    return array / norms[:, np.newaxis]
+    array /= scale[:, np.newaxis]  # no underflow or overflow in the norm
+    return array / np.linalg.norm(array, axis=1, keepdims=True)
 
 
 def _check_dim(value: Any, minimum: int, name: str = "dim") -> int:
@@ -1140,7 +1135,7 @@ def _canonical(graph: Any, name: str) -> sp.csr_array:
         k = int(np.flatnonzero(bad)[0])
         row = int(np.searchsorted(adjacency.indptr, k, side="right") - 1)
         raise ValueError(
-            f"`{name}` must hold non-negative finite weights, got {adjacency.data[k]!r} at "
+            f"`{name}` must hold non-negative finite weights, got {float(adjacency.data[k])!r} at "
             f"({row}, {int(adjacency.indices[k])})"
         )
     adjacency.eliminate_zeros()
