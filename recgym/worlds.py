@@ -183,8 +183,9 @@ class _Labelled:
     parameters: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for array in (self.features, self.groups, self.centers):
-            _read_only(array)
+        # Read-only views: the object is frozen, and an array handed in stays writable.
+        for name in ("features", "groups", "centers"):
+            object.__setattr__(self, name, _read_only(getattr(self, name).view()))
         object.__setattr__(self, "parameters", MappingProxyType(dict(self.parameters)))
 
     @property
@@ -288,8 +289,8 @@ def _wood_cosines(
     log((1+b) / (2D)) ≥ log U``, ``x0 = (1-b)/(1+b)``, ``D = 1 - (1-b)Z``, ``U ~ U(0, 1)``
     (the usual criterion ``κw + (d-1) log(1 - x0 w) - c ≥ log U`` rewritten without
     cancellation, with ``1 - x0 = 2b/(1+b)``; so are ``1 - w = 2bZ/D`` and
-    ``1 - w² = 4bZ(1-Z)/D²``). Every round
-    draws exactly as many proposals as are still missing, so no draw is discarded unused.
+    ``1 - w² = 4bZ(1-Z)/D²``). Every round draws exactly as many proposals as are still
+    missing, so no draw is wasted.
     """
     b = dm1 / (2.0 * kappa + math.hypot(2.0 * kappa, dm1))
     w = np.empty(size)

@@ -570,6 +570,11 @@ def test_results_are_frozen_read_only_and_json_describable():
     description["parameters"]["sizes"].append(9)  # a fresh copy
     assert users.describe()["parameters"]["sizes"] == [2, 3]
     assert repr(users) == "Users(builder='grouped_users', n=5, dim=3, group_sizes=[2, 3])"
+    # Built by hand: read-only views, the caller's arrays stay writable.
+    features = np.eye(2)
+    by_hand = Users(features, np.array([0, 1]), np.eye(2), {"builder": "by hand"})
+    features[0, 0] = 0.5
+    assert by_hand.features[0, 0] == 0.5 and not by_hand.features.flags.writeable
     for result in (
         leaning_users(4, 2, 2, 0.1, rng=0),
         item_classes(4, 2, 2, rng=0),
