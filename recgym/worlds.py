@@ -46,9 +46,8 @@ from __future__ import annotations
 import copy
 import heapq
 import math
-import numbers
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -61,9 +60,11 @@ from scipy.special import expit
 from recgym._validation import (
     check_array,
     check_bool,
+    check_float_in_range,
     check_nonnegative_float,
     check_nonnegative_int,
     check_positive_int,
+    check_probability,
 )
 
 __all__ = [
@@ -87,23 +88,6 @@ RNGLike = np.random.Generator | int | None
 
 
 # --------------------------------------------------------------------------- validation
-
-
-def _check_float(value: Any, name: str, description: str, accept: Callable[[float], bool]) -> float:
-    """Return ``value`` as a float if it is a real number (not a bool) that ``accept`` takes.
-
-    NaN fails every comparison, so a range test in ``accept`` rejects it too.
-    """
-    message = f"`{name}` must be {description}, got {value!r}"
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(message)
-    if not accept(float(value)):
-        raise ValueError(message)
-    return float(value)
-
-
-def _check_probability(value: Any, name: str) -> float:
-    return _check_float(value, name, "a float in [0, 1]", lambda x: 0.0 <= x <= 1.0)
 
 
 def _as_generator(rng: Any) -> np.random.Generator:
@@ -514,12 +498,12 @@ def majority_minority(
         60.0
     """
     n_users = check_positive_int(n_users, "n_users")
-    share = _check_float(minority_share, "minority_share", "a float in (0, 1)", lambda x: 0 < x < 1)
+    share = check_float_in_range(
+        minority_share, "minority_share", 0.0, 1.0, include_low=False, include_high=False
+    )
     dim = _check_dim(dim, 2)
     kappa = check_nonnegative_float(kappa, "kappa")
-    theta = _check_float(
-        separation_angle, "separation_angle", "a float in [0, π]", lambda x: 0 <= x <= math.pi
-    )
+    theta = check_float_in_range(separation_angle, "separation_angle", 0.0, math.pi)
     n_minority = math.floor(share * n_users + 0.5)
     if not 1 <= n_minority <= n_users - 1:
         raise ValueError(
@@ -842,8 +826,7 @@ def erdos_renyi(n: int, mean_degree: float, rng: RNGLike = None) -> sp.csr_array
         ((1000, 1000), 10.2)
     """
     n = check_positive_int(n, "n")
-    description = f"a float in [0, n - 1] = [0, {n - 1}]"
-    mean_degree = _check_float(mean_degree, "mean_degree", description, lambda x: 0 <= x <= n - 1)
+    mean_degree = check_float_in_range(mean_degree, "mean_degree", 0.0, n - 1)
     generator = _as_generator(rng)
     if n == 1 or mean_degree == 0:
         return sp.csr_array((n, n), dtype=np.float64)
@@ -922,8 +905,8 @@ def stochastic_block_model(
         [1.0, 1.0, 2.0, 2.0, 2.0]
     """
     labels, sizes = _check_groups(groups)
-    p_in = _check_probability(p_in, "p_in")
-    p_out = _check_probability(p_out, "p_out")
+    p_in = check_probability(p_in, "p_in")
+    p_out = check_probability(p_out, "p_out")
     generator = _as_generator(rng)
     n, g = labels.size, len(sizes)
     s = np.array(sizes, dtype=np.int64)
