@@ -23,6 +23,7 @@ __all__ = [
     "check_choice",
     "check_dtype",
     "check_float_in_range",
+    "check_float_vector",
     "check_generator",
     "check_index",
     "check_item",
@@ -517,32 +518,51 @@ def check_parameter(
         ValueError: If a value fails ``accept`` or the array is not 1-D and non-empty.
     """
     if isinstance(value, np.ndarray):
-        if value.dtype == np.bool_ or not (
-            np.issubdtype(value.dtype, np.integer) or np.issubdtype(value.dtype, np.floating)
-        ):
-            raise TypeError(
-                f"`{name}` must be {description} or a 1-D float array of them, "
-                f"got an array of dtype {value.dtype}"
-            )
-        if value.ndim != 1 or len(value) == 0:
-            raise ValueError(
-                f"`{name}` must be {description} or a 1-D float array of them (one per "
-                f"user), got an array of shape {value.shape}"
-            )
-        array = np.array(value, dtype=np.float64)
-        bad = np.flatnonzero(~accept(array))
-        if len(bad):
-            raise ValueError(
-                f"`{name}` must be {description} for every user, got {float(array[bad[0]])!r} "
-                f"at index {bad[0]}"
-            )
-        array.flags.writeable = False
-        return array
+        return check_float_vector(
+            value,
+            name,
+            f"{description} or a 1-D float array of them (one per user)",
+            accept,
+            f"{description} for every user",
+        )
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"`{name}` must be {description}, got {value!r}")
     if not accept(float(value)):
         raise ValueError(f"`{name}` must be {description}, got {value!r}")
     return float(value)
+
+
+def check_float_vector(
+    value: NDArray[Any], name: str, description: str, accept: Callable[[Any], Any], entries: str
+) -> NDArray[np.float64]:
+    """Return a non-empty 1-D real array as a read-only float64 copy if ``accept`` takes it.
+
+    Args:
+        value: The array.
+        name: The argument name used in error messages.
+        description: What the argument must be, e.g. ``"a 1-D array of probabilities"``.
+        accept: Vectorised test of valid values (True where valid; NaN must fail).
+        entries: What every entry must be, e.g. ``"probabilities in [0, 1]"``.
+
+    Raises:
+        TypeError: If the array does not hold real numbers.
+        ValueError: If it is not 1-D and non-empty, or an entry fails ``accept`` (its
+            value and index are named).
+    """
+    if value.dtype == np.bool_ or not (
+        np.issubdtype(value.dtype, np.integer) or np.issubdtype(value.dtype, np.floating)
+    ):
+        raise TypeError(f"`{name}` must be {description}, got an array of dtype {value.dtype}")
+    if value.ndim != 1 or len(value) == 0:
+        raise ValueError(f"`{name}` must be {description}, got an array of shape {value.shape}")
+    array = np.array(value, dtype=np.float64)
+    bad = np.flatnonzero(~accept(array))
+    if len(bad):
+        raise ValueError(
+            f"`{name}` must hold {entries}, got {float(array[bad[0]])!r} at index {bad[0]}"
+        )
+    array.flags.writeable = False
+    return array
 
 
 def check_generator(value: Any, name: str = "rng") -> np.random.Generator:

@@ -63,7 +63,12 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import expit
 
-from recgym._validation import check_generator, check_parameter, check_positive_int
+from recgym._validation import (
+    check_float_vector,
+    check_generator,
+    check_parameter,
+    check_positive_int,
+)
 
 __all__ = [
     "CHOICE_MODELS",
@@ -780,21 +785,9 @@ def _check_examination(value: Any) -> NDArray[np.float64] | None:
         value = np.array(value, dtype=np.float64)
     if not isinstance(value, np.ndarray):
         raise TypeError(f"`examination` must be {description}, got {value!r}")
-    if value.dtype == np.bool_ or not (
-        np.issubdtype(value.dtype, np.integer) or np.issubdtype(value.dtype, np.floating)
-    ):
-        raise TypeError(f"`examination` must be {description}, got dtype {value.dtype}")
-    if value.ndim != 1 or len(value) == 0:
-        raise ValueError(f"`examination` must be {description}, got shape {value.shape}")
-    array = np.array(value, dtype=np.float64)
-    bad = np.flatnonzero(~_unit_interval(array))
-    if len(bad):
-        raise ValueError(
-            f"`examination` must hold probabilities in [0, 1], got {float(array[bad[0]])!r} "
-            f"at index {bad[0]}"
-        )
-    array.flags.writeable = False
-    return array
+    return check_float_vector(
+        value, "examination", description, _unit_interval, "probabilities in [0, 1]"
+    )
 
 
 def _copy_utilities(

@@ -90,27 +90,16 @@ def build_parser() -> argparse.ArgumentParser:
             "Policies already computed for the same settings in --out are reused."
         ),
     )
-    study.add_argument(
-        "--users",
-        type=int,
-        default=defaults.users,
-        help=f"number of users (default {defaults.users})",
-    )
-    study.add_argument(
-        "--items",
-        type=int,
-        default=defaults.items,
-        help=f"number of items (default {defaults.items})",
-    )
-    study.add_argument(
-        "--dim", type=int, default=defaults.dim, help=f"feature dimension (default {defaults.dim})"
-    )
-    study.add_argument(
-        "--steps",
-        type=int,
-        default=defaults.steps,
-        help=f"steps per policy (default {defaults.steps})",
-    )
+    for flag, what in (
+        ("users", "number of users"),
+        ("items", "number of items"),
+        ("dim", "feature dimension"),
+        ("steps", "steps per policy"),
+    ):
+        default = getattr(defaults, flag)
+        study.add_argument(
+            f"--{flag}", type=int, default=default, help=f"{what} (default {default})"
+        )
     study.add_argument(
         "--policies",
         default=",".join(defaults.policies),

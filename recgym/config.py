@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 import inspect
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypedDict
@@ -219,79 +219,74 @@ class PopulationConfig:
             ValueError: An argument with a wrong value, named in the message.
         """
         given = complete_arguments(arguments)
-        step_per_episode = check_positive_int(given["step_per_episode"], "step_per_episode")
-        n_items = check_positive_int(given["n_items"], "n_items")
-        n_users = check_positive_int(given["n_users"], "n_users")
-        item_feature_dim = check_positive_int(given["item_feature_dim"], "item_feature_dim")
-        user_feature_dim = check_positive_int(given["user_feature_dim"], "user_feature_dim")
-        reward_type = check_choice(given["reward_type"], "reward_type", REWARD_TYPES)
-        reward_std = check_nonnegative_float(given["reward_std"], "reward_std")
-        obs_std = check_nonnegative_float(given["obs_std"], "obs_std")
-        feature_normalization = check_choice(
-            given["feature_normalization"], "feature_normalization", FEATURE_NORMALIZATIONS
-        )
-        random_state = check_seed(given["random_state"], "random_state")
-        slate_size = check_positive_int(given["slate_size"], "slate_size")
-        if slate_size > n_items:
-            raise ValueError(f"`slate_size` must be at most n_items ({n_items}), got {slate_size}")
-        choice_model = make_choice_model(given["choice_model"])
-        choice_model.check(slate_size, n_users)
-        repeat_consumption = check_bool(given["repeat_consumption"], "repeat_consumption")
-        idiosyncratic_std = check_nonnegative_float(given["idiosyncratic_std"], "idiosyncratic_std")
+        values = {name: check(given[name], name) for name, check in _CHECKS.items()}
+        n_users, n_items = values["n_users"], values["n_items"]
+        if values["slate_size"] > n_items:
+            raise ValueError(
+                f"`slate_size` must be at most n_items ({n_items}), got {values['slate_size']}"
+            )
+        values["choice_model"].check(values["slate_size"], n_users)
 
-        feature_rng = np.random.default_rng(random_state)
-        user_table = given["user_feature_vector"]
-        if user_table is None:
-            user_table = generate_features(feature_rng, n_users, user_feature_dim)
-        check_array(user_table, "user_feature_vector", (n_users, user_feature_dim))
-        item_table = given["item_feature_vector"]
-        if item_table is None:
-            item_table = generate_features(feature_rng, n_items, item_feature_dim)
-        check_array(item_table, "item_feature_vector", (n_items, item_feature_dim))
+        feature_rng = np.random.default_rng(values["random_state"])
+        tables = {}
+        for table, rows, dim in (
+            ("user_feature_vector", n_users, values["user_feature_dim"]),
+            ("item_feature_vector", n_items, values["item_feature_dim"]),
+        ):  # users first, then items: the original's draws
+            given_table = given[table]
+            if given_table is None:
+                given_table = generate_features(feature_rng, rows, dim)
+            check_array(given_table, table, (rows, dim))
+            tables[table] = normalize_features(given_table, values["feature_normalization"], table)
 
+        fields = ("user_feature_dim", "item_feature_dim", "reward_type", "reward_std")
         user_model = make_user_model(
             given["UserModel"],
-            user_feature_dim=user_feature_dim,
-            item_feature_dim=item_feature_dim,
-            reward_type=reward_type,
-            reward_std=reward_std,
-            random_state=random_state,
+            **{name: values[name] for name in fields},
+            random_state=values["random_state"],
         )
         user_model.check_pool(n_users)
         key = 0
-        if idiosyncratic_std > 0.0:
+        if values["idiosyncratic_std"] > 0.0:
             if not accepts_keyword(type(user_model), "batch_step", "utility_offsets"):
                 raise ValueError(
                     "`idiosyncratic_std` > 0 needs a user model whose `batch_step` takes "
                     f"`utility_offsets` (recgym.UserModel does), got {type(user_model).__name__}"
                 )
             key = idiosyncratic_key(
-                np.random.SeedSequence(random_state, spawn_key=(_IDIOSYNCRATIC_STREAM,))
+                np.random.SeedSequence(values["random_state"], spawn_key=(_IDIOSYNCRATIC_STREAM,))
             )
         return cls(
-            step_per_episode=step_per_episode,
-            n_items=n_items,
-            n_users=n_users,
-            item_feature_dim=item_feature_dim,
-            user_feature_dim=user_feature_dim,
-            reward_type=reward_type,
-            reward_std=reward_std,
-            obs_std=obs_std,
-            feature_normalization=feature_normalization,
-            random_state=random_state,
-            user_features=normalize_features(
-                user_table, feature_normalization, "user_feature_vector"
-            ),
-            item_features=normalize_features(
-                item_table, feature_normalization, "item_feature_vector"
-            ),
+            **values,
+            user_features=tables["user_feature_vector"],
+            item_features=tables["item_feature_vector"],
             user_model=user_model,
-            slate_size=slate_size,
-            choice_model=choice_model,
-            repeat_consumption=repeat_consumption,
-            idiosyncratic_std=idiosyncratic_std,
             idiosyncratic_key=key,
         )
+
+
+#: The check of every argument that is a plain value (not a table or the user model), in
+#: the order they are checked; each takes ``(value, name)`` and returns the valid value.
+_CHECKS: Mapping[str, Callable[[Any, str], Any]] = MappingProxyType(
+    {
+        "step_per_episode": check_positive_int,
+        "n_items": check_positive_int,
+        "n_users": check_positive_int,
+        "item_feature_dim": check_positive_int,
+        "user_feature_dim": check_positive_int,
+        "reward_type": lambda value, name: check_choice(value, name, REWARD_TYPES),
+        "reward_std": check_nonnegative_float,
+        "obs_std": check_nonnegative_float,
+        "feature_normalization": lambda value, name: check_choice(
+            value, name, FEATURE_NORMALIZATIONS
+        ),
+        "random_state": check_seed,
+        "slate_size": check_positive_int,
+        "choice_model": lambda value, name: make_choice_model(value),
+        "repeat_consumption": check_bool,
+        "idiosyncratic_std": check_nonnegative_float,
+    }
+)
 
 
 def make_user_model(model: Any, **fields: Any) -> BaseUserModel:

@@ -51,16 +51,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from recgym._snapshot import (
-    check_core_snapshot,
-    check_entry_array,
-    check_generator_entries,
-    copy_plain,
-    generator_state,
-    load_core_snapshot,
-)
+from recgym import _snapshot
 from recgym._validation import (
-    check_choice,
     check_item,
     check_legacy_seed,
     check_nonnegative_float,
@@ -69,7 +61,7 @@ from recgym._validation import (
 from recgym.config import DEFAULT_ARGUMENTS, PopulationConfig, complete_arguments
 from recgym.errors import ResetNeeded
 from recgym.types import Action
-from recgym.user_model import REWARD_TYPES, BaseUserModel, UserModel
+from recgym.user_model import BaseUserModel, UserModel, check_inner_product_fields
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -113,16 +105,7 @@ class LegacyUserModel(BaseUserModel):
     random_state: int | None = None
 
     def __post_init__(self) -> None:
-        self.user_feature_dim = check_positive_int(self.user_feature_dim, "user_feature_dim")
-        self.item_feature_dim = check_positive_int(self.item_feature_dim, "item_feature_dim")
-        if self.item_feature_dim != self.user_feature_dim:
-            raise ValueError(
-                "`item_feature_dim` must equal `user_feature_dim` for the "
-                f"inner-product LegacyUserModel, got item_feature_dim={self.item_feature_dim} "
-                f"and user_feature_dim={self.user_feature_dim}"
-            )
-        self.reward_type = check_choice(self.reward_type, "reward_type", REWARD_TYPES)
-        self.reward_std = check_nonnegative_float(self.reward_std, "reward_std")
+        check_inner_product_fields(self)
         if self.random_state is not None:
             self.random_state = check_legacy_seed(self.random_state, "random_state")
         self.random_ = np.random.RandomState(self.random_state)
@@ -190,35 +173,31 @@ def _legacy_user_model(argument: Any, built: Any, random_state: int) -> BaseUser
             the original never had, and for a :class:`recgym.UserModel` instance that
             cannot be reproduced (no ``random_state``, or ``alpha != 1``).
     """
-    if argument is UserModel:
-        return LegacyUserModel(
-            user_feature_dim=built.user_feature_dim,
-            item_feature_dim=built.item_feature_dim,
-            reward_type=built.reward_type,
-            reward_std=built.reward_std,
-            random_state=random_state,
-        )
     model_class = argument if isinstance(argument, type) else type(argument)
-    if issubclass(model_class, UserModel):
+    if issubclass(model_class, UserModel) and argument is not UserModel:
         if model_class is not UserModel:
             raise ValueError(
                 "`UserModel` cannot be a subclass of recgym.UserModel with legacy=True "
                 "(its batched arithmetic is not the original's); subclass "
                 f"recgym.legacy.LegacyUserModel instead, got {model_class.__name__}"
             )
-        if built.random_state is None or built.alpha != 1.0:
+        if built.random_state is None or not (
+            isinstance(built.alpha, float) and built.alpha == 1.0
+        ):
             raise ValueError(
                 "a recgym.UserModel instance needs an integer `random_state` and "
                 "alpha=1.0 with legacy=True (the original seeded its own RandomState "
                 "with it and had no alpha), got "
                 f"random_state={built.random_state!r}, alpha={built.alpha!r}"
             )
+        random_state = built.random_state
+    if issubclass(model_class, UserModel):  # the class itself, or a reproducible instance
         return LegacyUserModel(
             user_feature_dim=built.user_feature_dim,
             item_feature_dim=built.item_feature_dim,
             reward_type=built.reward_type,
             reward_std=built.reward_std,
-            random_state=built.random_state,
+            random_state=random_state,
         )
     if getattr(built, "random_", None) is None:
         built.random_ = np.random.RandomState(random_state)
@@ -424,14 +403,14 @@ class LegacyPopulation:
         return {
             "t": self.t,
             "seeded": self.seeded,
-            "user_ids": copy_plain(self.user_ids),
-            "states": copy_plain(self.states),
+            "user_ids": _snapshot.copy_plain(self.user_ids),
+            "states": _snapshot.copy_plain(self.states),
             "generators": {
-                "random_": generator_state(self.random_),
-                "user_model": generator_state(getattr(self.user_model, "random_", None)),
+                "random_": _snapshot.generator_state(self.random_),
+                "user_model": _snapshot.generator_state(getattr(self.user_model, "random_", None)),
             },
             "auto_reset_user_id": self.auto_reset_user_id,
-            "auto_reset_observation": copy_plain(self.auto_reset_observation),
+            "auto_reset_observation": _snapshot.copy_plain(self.auto_reset_observation),
         }
 
     def check_snapshot(self, saved: Mapping[str, Any]) -> dict[str, Any]:
@@ -440,8 +419,10 @@ class LegacyPopulation:
         Raises:
             ValueError: On a malformed or mismatching entry, named in the message.
         """
-        checked = check_core_snapshot(saved, 1, self.config, self.dtype)
-        checked["generators"] = check_generator_entries(saved.get("generators"), ["random_"])
+        checked = _snapshot.check_core_snapshot(saved, 1, self.config, self.dtype)
+        checked["generators"] = _snapshot.check_generator_entries(
+            saved.get("generators"), ["random_"]
+        )
         n_users = self.config.n_users
         auto_id = saved.get("auto_reset_user_id")
         if auto_id is not None and (
@@ -455,7 +436,7 @@ class LegacyPopulation:
             )
         observation = saved.get("auto_reset_observation")
         if observation is not None:
-            observation = check_entry_array(
+            observation = _snapshot.check_entry_array(
                 observation,
                 "population['auto_reset_observation']",
                 (1, self.config.user_feature_dim),
@@ -467,7 +448,7 @@ class LegacyPopulation:
 
     def load_snapshot(self, checked: dict[str, Any]) -> None:
         """Apply the result of :meth:`check_snapshot`."""
-        load_core_snapshot(self, checked)
+        _snapshot.load_core_snapshot(self, checked)
         generators = checked["generators"]
         self.random_ = generators["random_"]
         if generators["user_model"] is not None:

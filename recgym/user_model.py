@@ -34,7 +34,14 @@ from recgym._validation import (
 )
 from recgym.types import Action
 
-__all__ = ["REWARD_TYPES", "BaseUserModel", "UserModel", "accepts_keyword", "accepts_user_ids"]
+__all__ = [
+    "REWARD_TYPES",
+    "BaseUserModel",
+    "UserModel",
+    "accepts_keyword",
+    "accepts_user_ids",
+    "check_inner_product_fields",
+]
 
 #: The reward types understood by :class:`UserModel` and the environments.
 REWARD_TYPES = ("continuous", "binary")
@@ -45,6 +52,28 @@ _BATCHED = ("batch_reward_function", "batch_user_preference_dynamics")
 
 def _overrides(cls: type, name: str) -> bool:
     return getattr(cls, name) is not getattr(BaseUserModel, name)
+
+
+def check_inner_product_fields(model: Any) -> None:
+    """Validate, in place, the fields of an inner-product model (:class:`UserModel` and kin).
+
+    ``user_feature_dim`` and ``item_feature_dim`` become positive ints that must agree,
+    ``reward_type`` one of :data:`REWARD_TYPES`, ``reward_std`` a non-negative float.
+
+    Raises:
+        TypeError: A field of the wrong kind, named in the message.
+        ValueError: A field with a wrong value, or dimensions that differ.
+    """
+    model.user_feature_dim = check_positive_int(model.user_feature_dim, "user_feature_dim")
+    model.item_feature_dim = check_positive_int(model.item_feature_dim, "item_feature_dim")
+    if model.item_feature_dim != model.user_feature_dim:
+        raise ValueError(
+            "`item_feature_dim` must equal `user_feature_dim` for the inner-product "
+            f"{type(model).__name__}, got item_feature_dim={model.item_feature_dim} "
+            f"and user_feature_dim={model.user_feature_dim}"
+        )
+    model.reward_type = check_choice(model.reward_type, "reward_type", REWARD_TYPES)
+    model.reward_std = check_nonnegative_float(model.reward_std, "reward_std")
 
 
 _ACCEPTS: dict[tuple[type, str, str], bool] = {}
@@ -322,16 +351,7 @@ class UserModel(BaseUserModel):
     alpha: float | NDArray[np.float64] = 1.0
 
     def __post_init__(self) -> None:
-        self.user_feature_dim = check_positive_int(self.user_feature_dim, "user_feature_dim")
-        self.item_feature_dim = check_positive_int(self.item_feature_dim, "item_feature_dim")
-        if self.item_feature_dim != self.user_feature_dim:
-            raise ValueError(
-                "`item_feature_dim` must equal `user_feature_dim` for the "
-                f"inner-product UserModel, got item_feature_dim={self.item_feature_dim} "
-                f"and user_feature_dim={self.user_feature_dim}"
-            )
-        self.reward_type = check_choice(self.reward_type, "reward_type", REWARD_TYPES)
-        self.reward_std = check_nonnegative_float(self.reward_std, "reward_std")
+        check_inner_product_fields(self)
         self.random_state = check_seed(self.random_state, "random_state")
         if isinstance(self.alpha, np.ndarray):  # one step size per user of the pool
             self.alpha = check_parameter(self.alpha, "alpha", "a non-negative float", _nonnegative)

@@ -599,7 +599,7 @@ def test_check_errors(call, error, message):
         (
             lambda: MultinomialLogit(temperature=np.array([1.0, -2.0])),
             ValueError,
-            "`temperature` must be a positive finite float for every user, got -2.0 at index 1",
+            "`temperature` must hold a positive finite float for every user, got -2.0 at index 1",
         ),
         (
             lambda: MultinomialLogit(temperature=np.ones((2, 2))),
@@ -610,8 +610,8 @@ def test_check_errors(call, error, message):
         (
             lambda: MultinomialLogit(temperature=np.array(["a"])),
             TypeError,
-            "`temperature` must be a positive finite float or a 1-D float array of them, "
-            "got an array of dtype <U1",
+            "`temperature` must be a positive finite float or a 1-D float array of them "
+            "(one per user), got an array of dtype <U1",
         ),
         (
             lambda: MultinomialLogit(no_choice_utility=math.inf),
@@ -647,12 +647,13 @@ def test_check_errors(call, error, message):
             lambda: PositionBased(examination=np.ones((2, 2))),
             ValueError,
             "`examination` must be None or a 1-D array of probabilities in [0, 1], "
-            "got shape (2, 2)",
+            "got an array of shape (2, 2)",
         ),
         (
             lambda: PositionBased(examination=[]),
             ValueError,
-            "`examination` must be None or a 1-D array of probabilities in [0, 1], got shape (0,)",
+            "`examination` must be None or a 1-D array of probabilities in [0, 1], got an array "
+            "of shape (0,)",
         ),
         (
             lambda: PositionBased(examination="front"),
