@@ -38,7 +38,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.special import ndtri
 
 __all__ = ["idiosyncratic_key", "idiosyncratic_normals"]
 
@@ -203,6 +202,8 @@ def _to_normal(hashes: NDArray[np.uint64]) -> NDArray[np.float64]:
     magnitude = bits.view(np.int64).astype(np.float64)
     magnitude += 0.5
     magnitude *= 2.0**-53
+    from scipy.special import ndtri  # imported on first use: 0.13 s
+
     normals = ndtri(magnitude, out=magnitude)
     # Bit 63 is the sign of the hash read as an int64, kept by the conversion to float.
     sign = hashes.view(np.int64).astype(np.float64)

@@ -61,7 +61,6 @@ from typing import Any, ClassVar, TypeAlias
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.special import expit
 
 from recgym._validation import (
     check_float_vector,
@@ -833,6 +832,8 @@ def _attractions(
             attraction -= bias
         if not (isinstance(temperature, float) and temperature == 1.0):
             attraction /= temperature
+    from scipy.special import expit  # imported on first use: 0.13 s
+
     expit(attraction, out=attraction)
     return position_available
 

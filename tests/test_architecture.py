@@ -109,6 +109,7 @@ TOOLS = (
     "matplotlib",
     "scipy.spatial",
     "scipy.sparse",
+    "scipy.special",
 )
 
 
