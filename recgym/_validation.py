@@ -26,7 +26,9 @@ __all__ = [
     "check_float_vector",
     "check_generator",
     "check_index",
+    "check_instance",
     "check_item",
+    "check_labels",
     "check_legacy_seed",
     "check_nonnegative_float",
     "check_nonnegative_int",
@@ -585,3 +587,39 @@ def check_render_mode(value: Any, modes: Sequence[str]) -> str | None:
     if value is not None and value not in modes:
         raise ValueError(f"`render_mode` must be one of {list(modes)} or None, got {value!r}")
     return value
+
+
+def check_instance(value: Any, name: str, cls: type) -> Any:
+    """Return ``value`` if it is None or an instance of ``cls``.
+
+    Raises:
+        TypeError: Otherwise, e.g. "`churn` must be a Churn or None, got 0.1".
+    """
+    if value is not None and not isinstance(value, cls):
+        raise TypeError(f"`{name}` must be a {cls.__name__} or None, got {value!r}")
+    return value
+
+
+def check_labels(value: Any, name: str, n: int) -> NDArray[Any] | None:
+    """Return group labels as a read-only copy: None, or an integer or string array ``(n,)``.
+
+    Raises:
+        TypeError: If ``value`` is not None or such an array.
+        ValueError: If its shape is not ``(n,)``.
+    """
+    if value is None:
+        return None
+    if (
+        not isinstance(value, np.ndarray)
+        or not (np.issubdtype(value.dtype, np.integer) or value.dtype.kind in "US")
+        or value.dtype == np.bool_
+    ):
+        raise TypeError(
+            f"`{name}` must be an integer or string numpy array of labels, got "
+            + (f"dtype {value.dtype}" if isinstance(value, np.ndarray) else type(value).__name__)
+        )
+    if value.shape != (n,):
+        raise ValueError(f"`{name}` must have shape ({n},), one label each, got {value.shape}")
+    labels = value.copy()
+    labels.flags.writeable = False
+    return labels

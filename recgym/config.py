@@ -26,16 +26,22 @@ from recgym._validation import (
     check_array,
     check_bool,
     check_choice,
+    check_instance,
+    check_labels,
     check_nonnegative_float,
     check_positive_int,
     check_seed,
 )
+from recgym.catalogue import CatalogueChange
 from recgym.choice import ChoiceModel, Consume, make_choice_model
+from recgym.engagement import Churn, Satiation
 from recgym.features import FEATURE_NORMALIZATIONS, generate_features, normalize_features
 from recgym.user_model import REWARD_TYPES, BaseUserModel, UserModel, accepts_keyword
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
+
+    from recgym.social import SocialInfluence
 
 # Tag of the idiosyncratic key's seed sequence (a child of `random_state`).
 _IDIOSYNCRATIC_STREAM = 0x6964696F
@@ -90,6 +96,23 @@ class ExtensionArguments(TypedDict, total=False):
             ``σ·ε_ij`` (default 0): a deterministic function of the environment's seed
             and the two ids, added to the utility the choice model sees and to the
             continuous reward of a consumed item.
+        user_groups: Optional labels of the pool's users, an integer or string array
+            ``(n_users,)`` (e.g. :attr:`recgym.worlds.Users.groups`): ``simulate``
+            splits every metric by them, and the study report too.
+        item_groups: Optional labels of the items, ``(n_items,)`` (item classes).
+        satiation: A :class:`recgym.engagement.Satiation`: recently consumed similar
+            items lose utility. None (default): no satiation.
+        churn: A :class:`recgym.engagement.Churn`: users leave when their satisfaction
+            falls, and may return. None (default): nobody leaves.
+        catalogue: A :class:`recgym.catalogue.CatalogueChange`: items arrive and retire
+            within the table of ``n_items``. None (default): every item always available.
+        social_graph: A sparse ``(n_users, n_users)`` adjacency or a networkx graph:
+            users' preferences also move toward their neighbours' (see
+            :mod:`recgym.social`). Only :class:`~recgym.population.PopulationEnv`, whose
+            users are the graph's nodes, takes one.
+        social_weight: ``β ≥ 0``, the weight of the neighbours' pull.
+        confidence_bound: ``ε ∈ [-1, 1]``: only neighbours within this cosine count
+            (bounded confidence); None (default): all do.
     """
 
     feature_normalization: str
@@ -97,6 +120,14 @@ class ExtensionArguments(TypedDict, total=False):
     choice_model: str | ChoiceModel
     repeat_consumption: bool
     idiosyncratic_std: float
+    user_groups: NDArray[Any] | None
+    item_groups: NDArray[Any] | None
+    satiation: Satiation | None
+    churn: Churn | None
+    catalogue: CatalogueChange | None
+    social_graph: Any
+    social_weight: float
+    confidence_bound: float | None
 
 
 class EnvArguments(OriginalArguments, ExtensionArguments, total=False):
@@ -123,6 +154,14 @@ DEFAULT_ARGUMENTS: Mapping[str, Any] = MappingProxyType(
         "choice_model": "consume",
         "repeat_consumption": True,
         "idiosyncratic_std": 0.0,
+        "user_groups": None,
+        "item_groups": None,
+        "satiation": None,
+        "churn": None,
+        "catalogue": None,
+        "social_graph": None,
+        "social_weight": 0.0,
+        "confidence_bound": None,
     }
 )
 
@@ -183,6 +222,12 @@ class PopulationConfig:
         repeat_consumption: Whether consumed items stay choosable.
         idiosyncratic_std: Scale of the fixed user × item utility term.
         idiosyncratic_key: The 128-bit key of that term's hash (0 when unused).
+        user_groups: Read-only labels of the pool's users ``(n_users,)``, or None.
+        item_groups: Read-only labels of the items ``(n_items,)``, or None.
+        satiation: The satiation stage, or None.
+        churn: The churn stage, or None.
+        catalogue: The catalogue change, or None.
+        social: The social influence (graph, ``β``, ``ε``), or None.
     """
 
     step_per_episode: int
@@ -203,6 +248,12 @@ class PopulationConfig:
     repeat_consumption: bool = True
     idiosyncratic_std: float = 0.0
     idiosyncratic_key: int = 0
+    user_groups: NDArray[Any] | None = None
+    item_groups: NDArray[Any] | None = None
+    satiation: Satiation | None = None
+    churn: Churn | None = None
+    catalogue: CatalogueChange | None = None
+    social: SocialInfluence | None = None
 
     @classmethod
     def from_arguments(cls, **arguments: Unpack[EnvArguments]) -> PopulationConfig:
@@ -226,6 +277,26 @@ class PopulationConfig:
                 f"`slate_size` must be at most n_items ({n_items}), got {values['slate_size']}"
             )
         values["choice_model"].check(values["slate_size"], n_users)
+        values["user_groups"] = check_labels(given["user_groups"], "user_groups", n_users)
+        values["item_groups"] = check_labels(given["item_groups"], "item_groups", n_items)
+        if values["catalogue"] is not None:
+            values["catalogue"].check(n_items, values["slate_size"])
+        social = None
+        graph = given["social_graph"]
+        if graph is not None:
+            from recgym.social import SocialInfluence  # scipy.sparse: only when asked
+
+            social = SocialInfluence(
+                graph, n_users, given["social_weight"], given["confidence_bound"]
+            )
+        elif given["social_weight"] != DEFAULT_ARGUMENTS["social_weight"] or (
+            given["confidence_bound"] is not None
+        ):
+            raise ValueError(
+                "`social_weight` and `confidence_bound` need a `social_graph`, got "
+                f"social_weight={given['social_weight']!r}, "
+                f"confidence_bound={given['confidence_bound']!r} without one"
+            )
 
         feature_rng = np.random.default_rng(values["random_state"])
         tables = {}
@@ -246,6 +317,15 @@ class PopulationConfig:
             random_state=values["random_state"],
         )
         user_model.check_pool(n_users)
+        for stage, keyword in (
+            (values["satiation"], "utility_offsets"),
+            (social, "preference_offsets"),
+        ):
+            if stage is not None and not accepts_keyword(type(user_model), "batch_step", keyword):
+                raise ValueError(
+                    f"{type(stage).__name__} needs a user model whose `batch_step` takes "
+                    f"`{keyword}` (recgym.UserModel does), got {type(user_model).__name__}"
+                )
         key = 0
         if values["idiosyncratic_std"] > 0.0:
             if not accepts_keyword(type(user_model), "batch_step", "utility_offsets"):
@@ -262,6 +342,7 @@ class PopulationConfig:
             item_features=tables["item_feature_vector"],
             user_model=user_model,
             idiosyncratic_key=key,
+            social=social,
         )
 
 
@@ -285,6 +366,9 @@ _CHECKS: Mapping[str, Callable[[Any, str], Any]] = MappingProxyType(
         "choice_model": lambda value, name: make_choice_model(value),
         "repeat_consumption": check_bool,
         "idiosyncratic_std": check_nonnegative_float,
+        "satiation": lambda value, name: check_instance(value, name, Satiation),
+        "churn": lambda value, name: check_instance(value, name, Churn),
+        "catalogue": lambda value, name: check_instance(value, name, CatalogueChange),
     }
 )
 

@@ -26,6 +26,7 @@ from recgym._idiosyncratic import idiosyncratic_normals
 from recgym._snapshot import (
     check_core_snapshot,
     check_entry_array,
+    check_entry_int,
     check_generator_entries,
     copy_plain,
     generator_state,
@@ -133,21 +134,24 @@ class Population:
     pipeline, with no per-user Python:
 
         slate ``(n_slots, k)`` → choice model: the position each user consumes, or none
-        → reward of the consumed item (0 for none) → dynamics moved by it → observation
+        → reward of the consumed item (0 for none) → dynamics moved by it and, with a
+        social graph, by the neighbours → engagement: satiation, leaving and returning
+        → catalogue change → observation
 
-    With ``slate_size=1``, the ``"consume"`` choice model, repeat consumption allowed and
-    no idiosyncratic utilities (the defaults), a step is one call of the user model's
+    Every stage is optional. With ``slate_size=1``, the ``"consume"`` choice model and
+    nothing else configured (the defaults), a step is one call of the user model's
     ``batch_step`` for everyone — the original RECGym's step, bit for bit.
 
-    Random streams: :meth:`seed` spawns four independent generators from one
+    Random streams: :meth:`seed` spawns six independent generators from one
     ``numpy.random.SeedSequence`` — user draws, observation noise, the user model's
-    ``random_`` (reward noise) and the choice model's draws — so drawing users never
-    shifts the noise. Each stream is consumed in slot order, ``n_slots`` draws (or
-    ``n_slots × d``) per call: populations of different sizes share a seed's first
-    draws only, not their trajectories.
+    ``random_`` (reward noise), choices, engagement (leaving and returning) and the
+    catalogue — so one stage's draws never shift another's. Each stream is consumed in
+    slot order: populations of different sizes share a seed's first draws only, not
+    their trajectories.
 
-    Memory: the states, the users in the slots and, with ``repeat_consumption=False``,
-    one bit per slot and item of consumption memory (``n_slots · ⌈n_items / 8⌉`` bytes).
+    Memory: the states and the users in the slots, plus per slot, when configured:
+    ``⌈n_items / 8⌉`` bytes of consumption memory, a satiation vector of ``d`` floats,
+    and the satisfaction, activity and visit count of churn.
 
     Args:
         config: The validated configuration.
@@ -159,6 +163,11 @@ class Population:
             consumed, -1 for none (read-only); None before the first step of an episode.
         consumed_items: After a step, int64 ``(n_slots,)``: the item each user consumed,
             -1 for none (read-only).
+        active: With churn, bool ``(n_slots,)``: who is present (stepped next); else None.
+        left: With churn, after a step: bool ``(n_slots,)``, who left in that step.
+        returned: With churn, after a step: bool ``(n_slots,)``, who came back in it.
+        visits: With churn: int64 ``(n_slots,)``, how many times each user came back.
+        available: With a changing catalogue: bool ``(n_items,)``, the items available.
     """
 
     def __init__(self, config: PopulationConfig, n_slots: int, dtype: DTypeLike = np.float64):
@@ -186,15 +195,32 @@ class Population:
         self.choices: NDArray[np.int64] | None = None
         self.consumed_items: NDArray[np.int64] | None = None
         self.consumed: NDArray[np.uint8] | None = None  # bit set (n_slots, ⌈n_items/8⌉)
+        self.satiation: NDArray[Any] | None = None
+        self.active: NDArray[np.bool_] | None = None
+        self.satisfaction: NDArray[np.float64] | None = None
+        self.visits: NDArray[np.int64] | None = None
+        self.left: NDArray[np.bool_] | None = None
+        self.returned: NDArray[np.bool_] | None = None
+        self.available: NDArray[np.bool_] | None = None
+        self.next_item = 0
         # The original step: one item shown and consumed, nothing else in the utility.
         self._plain = (
             config.slate_size == 1
             and isinstance(config.choice_model, Consume)
             and config.repeat_consumption
             and config.idiosyncratic_std == 0.0
+            and config.satiation is None
+            and config.churn is None
+            and config.catalogue is None
+            and config.social is None
         )
         self._position_zero = _frozen(np.zeros(n_slots, dtype=np.int64))
         self._model_takes_ids = accepts_user_ids(type(self.user_model), "batch_step")
+        if config.social is not None and n_slots != config.n_users:
+            raise ValueError(
+                "a social graph links the pool's users, so every user needs a slot: "
+                f"n_slots must be n_users ({config.n_users}), got {n_slots}"
+            )
         if n_slots > 1 and not type(self.user_model).is_batched():
             warnings.warn(
                 f"{type(self.user_model).__name__} implements only single-user methods; "
@@ -206,7 +232,7 @@ class Population:
             )
 
     def seed(self, seed: int | np.random.SeedSequence | None) -> None:
-        """Re-create the four random streams from ``seed`` (None: fresh OS entropy).
+        """Re-create the six random streams from ``seed`` (None: fresh OS entropy).
 
         Raises:
             TypeError: If ``seed`` is not None, an integer or a ``SeedSequence``.
@@ -215,21 +241,24 @@ class Population:
         sequence = seed if isinstance(seed, np.random.SeedSequence) else None
         if sequence is None:
             sequence = np.random.SeedSequence(check_seed(seed, "seed"))
-        users, observations, model, choice = sequence.spawn(4)
+        users, observations, model, choice, engagement, catalogue = sequence.spawn(6)
         self.user_rng = np.random.default_rng(users)
         self.obs_rng = np.random.default_rng(observations)
         self.user_model.random_ = np.random.default_rng(model)
         self.choice_rng = np.random.default_rng(choice)
+        self.engagement_rng = np.random.default_rng(engagement)
+        self.catalogue_rng = np.random.default_rng(catalogue)
         self.seeded = True
 
-    def sample_users(self) -> NDArray[np.int64]:
-        """Draw one user id per slot, uniformly from the pool (``n_slots`` integers)."""
-        return self.user_rng.integers(0, self.config.n_users, size=self.n_slots)
+    def sample_users(self, n: int | None = None) -> NDArray[np.int64]:
+        """Draw ``n`` (default ``n_slots``) user ids uniformly from the pool."""
+        return self.user_rng.integers(0, self.config.n_users, size=self.n_slots if n is None else n)
 
     def reset(self, user_ids: NDArray[np.int64]) -> NDArray[Any]:
         """Put the given pool users into the slots and return their first observations.
 
-        Consumption memory starts empty.
+        Every stage starts afresh: no consumption memory, no satiation, everyone present
+        with the initial satisfaction, the initial catalogue.
 
         Args:
             user_ids: int64 array ``(n_slots,)`` of pool indices, already validated.
@@ -240,10 +269,45 @@ class Population:
         self.user_ids = _frozen(user_ids)
         self.states = _frozen(self.user_features[user_ids])
         self.t = 0
-        self.choices = self.consumed_items = None
-        if not self.config.repeat_consumption:
-            self.consumed = np.zeros((self.n_slots, -(-self.config.n_items // 8)), np.uint8)
+        self.choices = self.consumed_items = self.left = self.returned = None
+        config = self.config
+        if not config.repeat_consumption:
+            self.consumed = np.zeros((self.n_slots, -(-config.n_items // 8)), np.uint8)
+        if config.satiation is not None:
+            self.satiation = np.zeros((self.n_slots, config.user_feature_dim), self.dtype)
+        if config.churn is not None:
+            self.active = np.ones(self.n_slots, dtype=np.bool_)
+            self.satisfaction = np.full(self.n_slots, config.churn.initial_satisfaction)
+            self.visits = np.zeros(self.n_slots, dtype=np.int64)
+        if config.catalogue is not None:
+            self.available, self.next_item = config.catalogue.initial(config.n_items)
         return self.observe()
+
+    def reset_slots(self, slots: NDArray[np.intp], user_ids: NDArray[np.int64]) -> None:
+        """Start new users in some slots (a vector environment's autoreset), in place.
+
+        The slots' states, consumption memory, satiation and churn state restart; the
+        other slots and the step counter are untouched.
+
+        Args:
+            slots: Indices of the slots, int ``(m,)``.
+            user_ids: Their new users, int64 ``(m,)``, already validated.
+        """
+        user_ids_now = self.current_user_ids().copy()
+        states = self.current_states().copy()
+        user_ids_now[slots] = user_ids
+        states[slots] = self.user_features[user_ids]
+        self.user_ids, self.states = _frozen(user_ids_now), _frozen(states)
+        if self.consumed is not None:
+            self.consumed[slots] = 0
+        if self.satiation is not None:
+            self.satiation[slots] = 0.0
+        if self.config.churn is not None:
+            assert self.active is not None and self.satisfaction is not None
+            assert self.visits is not None
+            self.active[slots] = True
+            self.satisfaction[slots] = self.config.churn.initial_satisfaction
+            self.visits[slots] = 0
 
     def set_states(self, states: NDArray[Any]) -> None:
         """Replace the true states by a frozen copy of ``states`` (validated by the caller)."""
@@ -282,43 +346,80 @@ class Population:
         # np.minimum/np.maximum rather than np.clip: same result, a third of the cost.
         return np.minimum(obs, 1.0, out=obs)
 
-    def utilities(self, slates: NDArray[np.int64]) -> NDArray[Any]:
-        """Each slot's utility for each item of its slate: ``⟨s_i, v_j⟩ + σ·ε_ij``.
+    def utilities(
+        self, slates: NDArray[np.int64], rows: NDArray[np.intp] | None = None
+    ) -> NDArray[Any]:
+        """The utility of each item of each slate: ``⟨s_i, v_j⟩ + σ·ε_ij − λ⟨b_i, v_j⟩``.
 
         ``ε_ij`` is the fixed idiosyncratic term of user ``i`` and item ``j`` (a
         counter-based hash of the environment's key and the two ids, never a stored
-        table; see :mod:`recgym._idiosyncratic`), ``σ`` is ``idiosyncratic_std``.
+        table; see :mod:`recgym._idiosyncratic`), ``σ`` is ``idiosyncratic_std``;
+        ``b_i`` is the satiation vector and ``λ`` the satiation strength (see
+        :mod:`recgym.engagement`); absent terms are 0.
 
         Args:
-            slates: Validated int64 array ``(n_slots, k)``.
+            slates: Validated int64 array ``(m, k)``: the slates of the slots ``rows``.
+            rows: The slots of the slates, int ``(m,)``; None: every slot, in order.
 
         Returns:
-            numpy.ndarray: ``(n_slots, k)`` of the states' dtype.
+            numpy.ndarray: ``(m, k)`` of the states' dtype.
         """
         states = self.current_states()
+        satiation = self.satiation
+        if rows is not None:
+            states = states[rows]
+            satiation = None if satiation is None else satiation[rows]
+        config = self.config
         utilities = np.empty(slates.shape, dtype=self.dtype)
-        rows = max(1, _UTILITY_CHUNK_BYTES // (slates.shape[1] * states.shape[1] * 8))
-        for start in range(0, len(slates), rows):  # gathered items stay in the cache
-            chunk = slice(start, start + rows)
+        chunk_rows = max(1, _UTILITY_CHUNK_BYTES // (slates.shape[1] * states.shape[1] * 8))
+        for start in range(0, len(slates), chunk_rows):  # gathered items stay in the cache
+            chunk = slice(start, start + chunk_rows)
             gathered = self.item_features.take(slates[chunk], axis=0)  # (rows, k, d)
             utilities[chunk] = np.vecdot(gathered, states[chunk, np.newaxis, :])
-        if self.config.idiosyncratic_std > 0.0:
-            noise = idiosyncratic_normals(
-                self.config.idiosyncratic_key, self.current_user_ids()[:, np.newaxis], slates
-            )
-            utilities += (self.config.idiosyncratic_std * noise).astype(self.dtype, copy=False)
+            if satiation is not None and config.satiation is not None:
+                utilities[chunk] -= config.satiation.penalties(satiation[chunk], gathered)
+        if config.idiosyncratic_std > 0.0:
+            user_ids = self.current_user_ids()
+            ids = user_ids if rows is None else user_ids[rows]
+            noise = idiosyncratic_normals(config.idiosyncratic_key, ids[:, np.newaxis], slates)
+            utilities += (config.idiosyncratic_std * noise).astype(self.dtype, copy=False)
         return utilities
 
+    def check_available(self, actions: NDArray[np.int64]) -> None:
+        """Refuse slates of present users holding an item that is not available.
+
+        Raises:
+            ValueError: Naming the first such item, its user and position.
+        """
+        if self.available is None:
+            return
+        slates = actions.reshape(self.n_slots, self.slate_size)
+        unavailable = ~self.available[slates]
+        if self.active is not None:
+            unavailable &= self.active[:, np.newaxis]
+        if unavailable.any():
+            user, position = (int(i) for i in np.argwhere(unavailable)[0])
+            raise ValueError(
+                f"`actions` holds item {int(slates[user, position])} for user {user} at "
+                f"position {position}, which is not available (retired or not yet arrived; "
+                "see info['available'])"
+            )
+
     def step(self, actions: NDArray[np.int64]) -> tuple[NDArray[Any], NDArray[Any]]:
-        """Show every slot its slate, let it choose, reward and move it, observe.
+        """Show every present slot its slate, let it choose, reward and move it, observe.
 
         Args:
             actions: Validated int64 array: ``(n_slots,)`` at ``slate_size == 1``, else
-                slates ``(n_slots, slate_size)`` of distinct items.
+                slates ``(n_slots, slate_size)`` of distinct items. With churn, the
+                actions of absent users are ignored.
 
         Returns:
             tuple: ``(observations (n_slots, user_feature_dim), rewards (n_slots,))``,
             new arrays; :attr:`choices` and :attr:`consumed_items` describe the step.
+
+        Raises:
+            ValueError: If a present user's slate holds an unavailable item (nothing
+                changes then).
         """
         current, user_ids = self.current_states(), self.current_user_ids()
         if self._plain:
@@ -326,53 +427,120 @@ class Population:
             items = _frozen(np.array(actions, dtype=np.int64))
             rewards, states = self._respond(current, items, user_ids)
         else:
-            slates = actions.reshape(self.n_slots, self.slate_size)
-            available = None if self.consumed is None else ~self._consumed_bits(slates)
-            utilities = (
-                self.utilities(slates)
-                if not isinstance(self.choice_model, Consume)  # it ignores utilities
-                else np.zeros(slates.shape, dtype=self.dtype)
-            )
-            choices = _frozen(
-                self.choice_model.choose(
-                    utilities, self.choice_rng, available=available, user_ids=user_ids
-                )
-            )
-            chose = choices >= 0
-            rows = np.arange(self.n_slots)
-            items = _frozen(np.where(chose, slates[rows, np.maximum(choices, 0)], -1))
-            offsets = None
-            if self.config.idiosyncratic_std > 0.0:
-                offsets = utilities[rows, np.maximum(choices, 0)] - np.vecdot(
-                    current, self.item_features.take(np.maximum(items, 0), axis=0)
-                )
-            if chose.all():
-                rewards, states = self._respond(current, items, user_ids, offsets)
-            else:
-                rewards = np.zeros(self.n_slots, dtype=self.dtype)
-                states = current.copy()
-                consumers = np.flatnonzero(chose)
-                if consumers.size:
-                    rewards[consumers], states[consumers] = self._respond(
-                        current[consumers],
-                        items[consumers],
-                        user_ids[consumers],
-                        None if offsets is None else offsets[consumers],
-                    )
-            if self.consumed is not None:
-                consumers = np.flatnonzero(chose)
-                consumed = items[consumers]
-                self.consumed[consumers, consumed >> 3] |= (0x80 >> (consumed & 7)).astype(np.uint8)
+            self.check_available(actions)
+            rewards, states, choices, items = self._pipeline(current, user_ids, actions)
         self.states = _frozen(states)
         self.choices, self.consumed_items = choices, items
+        if self.satiation is not None and self.config.satiation is not None:
+            consumers = np.flatnonzero(items >= 0)
+            features = self.item_features.take(items[consumers], axis=0)
+            self.config.satiation.update(self.satiation, consumers, features)
+        if self.config.churn is not None:
+            self._churn(rewards)
+        if self.config.catalogue is not None and self.available is not None:
+            self.next_item = self.config.catalogue.change(
+                self.available, self.next_item, self.catalogue_rng, minimum=self.slate_size
+            )
         self.t += 1
         return self.observe(), rewards
 
-    def _consumed_bits(self, slates: NDArray[np.int64]) -> NDArray[np.bool_]:
-        """Whether each slot already consumed each item of its slate, bool ``(n_slots, k)``."""
+    def _pipeline(
+        self, current: NDArray[Any], user_ids: NDArray[np.int64], actions: NDArray[np.int64]
+    ) -> tuple[NDArray[Any], NDArray[Any], NDArray[np.int64], NDArray[np.int64]]:
+        """Choice, reward and dynamics of the present slots: rewards, states, choices, items."""
+        n = self.n_slots
+        slates = actions.reshape(n, self.slate_size)
+        rows = None if self.active is None else np.flatnonzero(self.active)
+        if rows is not None:
+            slates, current_rows, ids = slates[rows], current[rows], user_ids[rows]
+        else:
+            current_rows, ids = current, user_ids
+        m = len(slates)
+        available = None if self.consumed is None else ~self._consumed_bits(slates, rows)
+        plain_utility = isinstance(self.choice_model, Consume) and not (
+            self.config.idiosyncratic_std > 0.0 or self.satiation is not None
+        )
+        utilities = (
+            np.zeros(slates.shape, dtype=self.dtype)  # "consume" ignores utilities
+            if plain_utility
+            else self.utilities(slates, rows)
+        )
+        choices = self.choice_model.choose(
+            utilities, self.choice_rng, available=available, user_ids=ids
+        )
+        chose = choices >= 0
+        position = np.maximum(choices, 0)
+        items = np.where(chose, slates[np.arange(m), position], -1)
+        offsets = None
+        if not plain_utility:  # the reward's utility beyond ⟨s, v⟩
+            offsets = utilities[np.arange(m), position] - np.vecdot(
+                current_rows, self.item_features.take(np.maximum(items, 0), axis=0)
+            )
+        pull = None
+        if self.config.social is not None:
+            pull = self.config.social.pull(current)
+            if rows is not None:
+                pull = pull[rows]
+        if chose.all():
+            rewards, states = self._respond(current_rows, items, ids, offsets, pull)
+        else:
+            rewards = np.zeros(m, dtype=self.dtype)
+            states = current_rows.copy()
+            consumers = np.flatnonzero(chose)
+            if consumers.size:
+                rewards[consumers], states[consumers] = self._respond(
+                    current_rows[consumers],
+                    items[consumers],
+                    ids[consumers],
+                    None if offsets is None else offsets[consumers],
+                    None if pull is None else pull[consumers],
+                )
+            if pull is not None:  # influence alone moves the others
+                others = np.flatnonzero(~chose)
+                states[others] = _normalised(current_rows[others] + pull[others])
+        if self.consumed is not None:
+            consumers = np.flatnonzero(chose)
+            slots = consumers if rows is None else rows[consumers]
+            consumed = items[consumers]
+            self.consumed[slots, consumed >> 3] |= (0x80 >> (consumed & 7)).astype(np.uint8)
+        if rows is None:
+            return rewards, states, _frozen(choices), _frozen(items)
+        all_rewards = np.zeros(n, dtype=self.dtype)
+        all_states = current.copy()
+        all_choices = np.full(n, -1, dtype=np.int64)
+        all_items = np.full(n, -1, dtype=np.int64)
+        all_rewards[rows], all_states[rows] = rewards, states
+        all_choices[rows], all_items[rows] = choices, items
+        return all_rewards, all_states, _frozen(all_choices), _frozen(all_items)
+
+    def _churn(self, rewards: NDArray[Any]) -> None:
+        """Update satisfaction, then who leaves and who returns (see recgym.engagement)."""
+        churn = self.config.churn
+        assert churn is not None and self.active is not None
+        assert self.satisfaction is not None and self.visits is not None
+        present = np.flatnonzero(self.active)
+        absent = np.flatnonzero(~self.active)
+        satisfaction = self.satisfaction
+        satisfaction[present] *= 1.0 - churn.rate
+        satisfaction[present] += churn.rate * rewards[present]
+        left = np.zeros(self.n_slots, dtype=np.bool_)
+        left[present[churn.leave(satisfaction[present], self.engagement_rng)]] = True
+        returned = np.zeros(self.n_slots, dtype=np.bool_)
+        if churn.return_probability > 0.0 and absent.size:
+            back = absent[self.engagement_rng.random(absent.size) < churn.return_probability]
+            returned[back] = True
+            satisfaction[back] = churn.initial_satisfaction
+            self.visits[back] += 1
+        self.active = (self.active & ~left) | returned
+        self.left, self.returned = _frozen(left), _frozen(returned)
+
+    def _consumed_bits(
+        self, slates: NDArray[np.int64], rows: NDArray[np.intp] | None
+    ) -> NDArray[np.bool_]:
+        """Whether each slot already consumed each item of its slate, bool ``(m, k)``."""
         assert self.consumed is not None
-        rows = np.arange(self.n_slots)[:, np.newaxis]
-        return (self.consumed[rows, slates >> 3] & (0x80 >> (slates & 7))) != 0
+        slots = np.arange(self.n_slots) if rows is None else rows
+        return (self.consumed[slots[:, np.newaxis], slates >> 3] & (0x80 >> (slates & 7))) != 0
 
     def _respond(
         self,
@@ -380,12 +548,15 @@ class Population:
         items: NDArray[np.int64],
         user_ids: NDArray[np.int64],
         offsets: NDArray[Any] | None = None,
+        pull: NDArray[Any] | None = None,
     ) -> tuple[NDArray[Any], NDArray[Any]]:
         """The user model's rewards and new states for consumers, with output checks."""
         model = self.user_model
         extra: dict[str, Any] = {"user_ids": user_ids} if self._model_takes_ids else {}
         if offsets is not None:
             extra["utility_offsets"] = offsets
+        if pull is not None:
+            extra["preference_offsets"] = pull
         rewards, new_states = model.batch_step(states, items, self.item_features, **extra)
         # O(1) checks: a custom model's wrong output must not broadcast silently.
         n = len(states)
@@ -405,21 +576,47 @@ class Population:
 
     # --- checkpoints ---------------------------------------------------------------------
 
+    def _state_arrays(self) -> dict[str, tuple[tuple[int, ...], np.dtype[Any]]]:
+        """The per-stage state arrays of this configuration: name → (shape, dtype)."""
+        config, n = self.config, self.n_slots
+        arrays: dict[str, tuple[tuple[int, ...], np.dtype[Any]]] = {}
+        if not config.repeat_consumption:
+            arrays["consumed"] = ((n, -(-config.n_items // 8)), np.dtype(np.uint8))
+        if config.satiation is not None:
+            arrays["satiation"] = ((n, config.user_feature_dim), self.dtype)
+        if config.churn is not None:
+            arrays["active"] = ((n,), np.dtype(np.bool_))
+            arrays["satisfaction"] = ((n,), np.dtype(np.float64))
+            arrays["visits"] = ((n,), np.dtype(np.int64))
+        if config.catalogue is not None:
+            arrays["available"] = ((config.n_items,), np.dtype(np.bool_))
+        return arrays
+
+    def _generator_names(self) -> list[str]:
+        """The generators a snapshot holds once seeded, besides the user model's."""
+        names = ["user_rng", "obs_rng"]
+        if self.choice_model.draws:
+            names.append("choice_rng")
+        if self.config.churn is not None:
+            names.append("engagement_rng")
+        if self.config.catalogue is not None:
+            names.append("catalogue_rng")
+        return names
+
     def snapshot(self) -> dict[str, Any]:
         """Everything the continuation depends on, as plain data (copies).
 
         Returns:
-            dict: ``{"t", "seeded", "user_ids", "states", "generators"}`` and, with
-            ``repeat_consumption=False``, ``"consumed"`` (the bit set); generators
-            ``"user_rng"``, ``"obs_rng"`` and, if the choice model draws,
-            ``"choice_rng"`` (once seeded), and ``"user_model"``.
+            dict: ``{"t", "seeded", "user_ids", "states", "generators"}``, plus the state
+            of each configured stage (``"consumed"`` bits, ``"satiation"``, churn's
+            ``"active"``, ``"satisfaction"`` and ``"visits"``, the catalogue's
+            ``"available"`` and ``"next_item"``); the generators of the streams in use
+            (once seeded) and ``"user_model"``.
         """
         generators: dict[str, Any] = {}
         if self.seeded:
-            generators["user_rng"] = generator_state(self.user_rng)
-            generators["obs_rng"] = generator_state(self.obs_rng)
-            if self.choice_model.draws:
-                generators["choice_rng"] = generator_state(self.choice_rng)
+            for name in self._generator_names():
+                generators[name] = generator_state(getattr(self, name))
         generators["user_model"] = generator_state(getattr(self.user_model, "random_", None))
         snapshot = {
             "t": self.t,
@@ -428,8 +625,10 @@ class Population:
             "states": copy_plain(self.states),
             "generators": generators,
         }
-        if not self.config.repeat_consumption:
-            snapshot["consumed"] = copy_plain(self.consumed)
+        for name in self._state_arrays():
+            snapshot[name] = copy_plain(getattr(self, name))
+        if self.config.catalogue is not None:
+            snapshot["next_item"] = self.next_item
         return snapshot
 
     def check_snapshot(self, saved: Mapping[str, Any]) -> dict[str, Any]:
@@ -442,18 +641,17 @@ class Population:
             ValueError: On a malformed or mismatching entry, named in the message.
         """
         checked = check_core_snapshot(saved, self.n_slots, self.config, self.dtype)
-        wanted = []
-        if checked["seeded"]:
-            wanted = ["user_rng", "obs_rng"] + (["choice_rng"] if self.choice_model.draws else [])
+        wanted = self._generator_names() if checked["seeded"] else []
         checked["generators"] = check_generator_entries(saved.get("generators"), wanted)
-        if not self.config.repeat_consumption:
-            consumed = saved.get("consumed")
-            if consumed is not None or checked["states"] is not None:
-                shape = (self.n_slots, -(-self.config.n_items // 8))
-                consumed = check_entry_array(
-                    consumed, "population['consumed']", shape, np.dtype(np.uint8)
-                )
-            checked["consumed"] = consumed
+        for name, (shape, dtype) in self._state_arrays().items():
+            value = saved.get(name)
+            if value is not None or checked["states"] is not None:
+                value = check_entry_array(value, f"population[{name!r}]", shape, dtype)
+            checked[name] = value
+        if self.config.catalogue is not None:
+            checked["next_item"] = check_entry_int(
+                saved.get("next_item"), "population['next_item']", 0, self.config.n_items
+            )
         return checked
 
     def load_snapshot(self, checked: dict[str, Any]) -> None:
@@ -461,14 +659,21 @@ class Population:
         load_core_snapshot(self, checked)
         generators = checked["generators"]
         if checked["seeded"]:
-            self.user_rng, self.obs_rng = generators["user_rng"], generators["obs_rng"]
-            if self.choice_model.draws:
-                self.choice_rng = generators["choice_rng"]
+            for name in self._generator_names():
+                setattr(self, name, generators[name])
         if generators["user_model"] is not None:
             self.user_model.random_ = generators["user_model"]
-        if not self.config.repeat_consumption:
-            self.consumed = checked["consumed"]
-        self.choices = self.consumed_items = None
+        for name in self._state_arrays():
+            setattr(self, name, checked[name])
+        if self.config.catalogue is not None:
+            self.next_item = checked["next_item"]
+        self.choices = self.consumed_items = self.left = self.returned = None
+
+
+def _normalised(rows: NDArray[Any]) -> NDArray[Any]:
+    """Rows scaled to unit length, zero rows left at zero (a new array)."""
+    norms = np.sqrt(np.vecdot(rows, rows))[:, np.newaxis]
+    return np.divide(rows, norms, out=np.zeros_like(rows), where=norms > 0)
 
 
 def _describe_output(value: Any) -> str:

@@ -374,6 +374,7 @@ class UserModel(BaseUserModel):
         item_feature_vector: NDArray[Any],
         user_ids: NDArray[np.int64] | None = None,
         utility_offsets: NDArray[Any] | None = None,
+        preference_offsets: NDArray[Any] | None = None,
     ) -> tuple[NDArray[Any], NDArray[Any]]:
         """One step for ``n`` users, sharing the affinity ``⟨s, v⟩`` between reward and dynamics.
 
@@ -387,6 +388,9 @@ class UserModel(BaseUserModel):
                 only (the environment's fixed idiosyncratic utilities): the reward is
                 ``⟨s, v⟩ + offset`` (plus noise), or ``Bernoulli(sigmoid(⟨s, v⟩ +
                 offset))``; the dynamics use ``⟨s, v⟩``.
+            preference_offsets: Optional ``(n, d)`` terms added to the moved preference
+                before it is normalised (the environment's social influence):
+                ``s ← normalise(s + α⟨s, v⟩v + offset)``.
 
         Returns:
             tuple: ``(rewards (n,), new_states (n, d))``, new arrays of the states' dtype.
@@ -395,7 +399,8 @@ class UserModel(BaseUserModel):
         affinity = np.vecdot(states, items)
         alpha = per_user(self.alpha, "alpha", user_ids)
         utility = affinity if utility_offsets is None else affinity + utility_offsets
-        return self._reward(utility), self._transition(states, items, affinity, alpha)
+        moved = self._transition(states, items, affinity, alpha, preference_offsets)
+        return self._reward(utility), moved
 
     def batch_reward_function(
         self,
@@ -437,6 +442,7 @@ class UserModel(BaseUserModel):
         items: NDArray[Any],
         affinity: NDArray[Any],
         alpha: float | NDArray[np.float64],
+        offsets: NDArray[Any] | None = None,
     ) -> NDArray[Any]:
         # 1.0 * x == x exactly: skip that pass (and its n-float temporary) at the default alpha.
         if isinstance(alpha, np.ndarray):
@@ -445,6 +451,8 @@ class UserModel(BaseUserModel):
             scale = affinity if alpha == 1.0 else alpha * affinity
         moved = np.multiply(items, scale[:, np.newaxis], out=items)
         moved += states
+        if offsets is not None:
+            moved += offsets
         squared = np.vecdot(moved, moved)
         norms = np.sqrt(squared, out=squared)[:, np.newaxis]
         norms[norms == 0.0] = 1.0  # a zero vector has no direction: leave it at zero

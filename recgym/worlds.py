@@ -46,6 +46,7 @@ from __future__ import annotations
 import copy
 import heapq
 import math
+import numbers
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -78,6 +79,7 @@ __all__ = [
     "item_classes",
     "leaning_users",
     "majority_minority",
+    "per_group",
     "row_normalize",
     "stochastic_block_model",
     "von_mises_fisher",
@@ -1132,7 +1134,7 @@ def _canonical(graph: Any, name: str) -> sp.csr_array:
     return adjacency
 
 
-def as_adjacency(graph: Any, n_users: int) -> sp.csr_array:
+def as_adjacency(graph: Any, n_users: int, name: str = "graph") -> sp.csr_array:
     """Check a social graph and return it as a canonical float64 ``csr_array``.
 
     Entry ``(i, j)`` is the weight of the edge from user ``i`` to user ``j`` (networkx's
@@ -1148,6 +1150,7 @@ def as_adjacency(graph: Any, n_users: int) -> sp.csr_array:
             object can only exist if the caller imported it.
         n_users: Number of users, an integer ``>= 1``; the shape must be
             ``(n_users, n_users)``.
+        name: The argument's name in error messages (``"graph"``).
 
     Returns:
         scipy.sparse.csr_array: ``(n_users, n_users)`` float64, non-negative finite
@@ -1171,16 +1174,17 @@ def as_adjacency(graph: Any, n_users: int) -> sp.csr_array:
                [0., 0., 0.]])
     """
     n_users = check_positive_int(n_users, "n_users")
-    adjacency = _canonical(graph, "graph")
+    adjacency = _canonical(graph, name)
     if adjacency.shape != (n_users, n_users):
         raise ValueError(
-            f"`graph` must have shape ({n_users}, {n_users}) for `n_users` = {n_users}, "
+            f"`{name}` must have shape ({n_users}, {n_users}) for `n_users` = {n_users}, "
             f"got {adjacency.shape}"
         )
     loops = np.flatnonzero(adjacency.diagonal())
     if loops.size:
         raise ValueError(
-            f"`graph` must have no self loops, got {loops.size} (the first at node {int(loops[0])})"
+            f"`{name}` must have no self loops, got {loops.size} (the first at node "
+            f"{int(loops[0])})"
         )
     return adjacency
 
@@ -1223,3 +1227,44 @@ def row_normalize(adjacency: Any) -> sp.csr_array:
     sums = np.bincount(rows, weights=normalized.data, minlength=normalized.shape[0])
     normalized.data /= sums[rows]  # every stored entry is > 0, so its row sum is too
     return normalized
+
+
+def per_group(values: Any, groups: Any, name: str = "values") -> NDArray[np.float64]:
+    """One value per user from one value per group: ``values[groups[i]]``.
+
+    For per-group model parameters, e.g. ``UserModel(alpha=per_group([0.5, 2.0],
+    users.groups))`` or ``MultinomialLogit(temperature=per_group({0: 1.0, 1: 0.2},
+    groups))``.
+
+    Args:
+        values: A sequence indexed by the labels ``0 .. g − 1``, or a mapping label → value.
+        groups: Integer labels, shape ``(n_users,)`` (e.g. :attr:`Users.groups`).
+        name: The argument's name in error messages.
+
+    Returns:
+        numpy.ndarray: float64 ``(n_users,)``, read-only.
+
+    Raises:
+        TypeError: If ``groups`` is not an integer array or a value is not a number.
+        ValueError: If a label has no value.
+
+    Example:
+        >>> per_group([0.5, 2.0], np.array([0, 1, 1])).tolist()
+        [0.5, 2.0, 2.0]
+    """
+    if not isinstance(groups, np.ndarray) or not np.issubdtype(groups.dtype, np.integer):
+        raise TypeError(f"`groups` must be an integer numpy array, got {type(groups).__name__}")
+    labels = np.unique(groups)
+    table = dict(values) if isinstance(values, Mapping) else dict(enumerate(values))
+    missing = [int(label) for label in labels if int(label) not in table]
+    if missing:
+        raise ValueError(f"`{name}` has no value for group {missing[0]}")
+    lookup = np.zeros(int(labels.max()) + 1 if labels.size else 0, dtype=np.float64)
+    for label in labels.tolist():
+        value = table[label]
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+            raise TypeError(f"`{name}` must hold numbers, got {value!r} for group {label}")
+        lookup[label] = float(value)
+    result = lookup[groups]
+    result.flags.writeable = False
+    return result

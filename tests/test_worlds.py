@@ -124,6 +124,7 @@ def test_all_is_small_and_public():
             "item_classes",
             "leaning_users",
             "majority_minority",
+            "per_group",
             "row_normalize",
             "stochastic_block_model",
             "von_mises_fisher",
