@@ -54,6 +54,7 @@ __all__ = [
     "PopulationConfig",
     "complete_arguments",
     "make_user_model",
+    "refuse_social_graph",
     "signature_with_arguments",
 ]
 
@@ -404,3 +405,17 @@ def make_user_model(model: Any, **fields: Any) -> BaseUserModel:
                 f"environment's `{name}` ({fields[name]!r})"
             )
     return copy.deepcopy(model)
+
+
+def refuse_social_graph(config: PopulationConfig, environment: str) -> None:
+    """Refuse a social graph in an environment of independent users.
+
+    Raises:
+        ValueError: If ``config`` has one, naming ``environment``.
+    """
+    if config.social is not None:
+        raise ValueError(
+            f"`social_graph` needs a PopulationEnv: the users of a {environment} are drawn "
+            "independently, one per episode or sub-environment, so they have no neighbours "
+            "to influence them"
+        )

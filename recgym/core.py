@@ -333,9 +333,15 @@ class Population:
             raise ResetNeeded("the population has no users before `reset`; call `reset` first")
         return self.user_ids
 
-    def observe(self) -> NDArray[Any]:
-        """``clip(states + obs_std·ε, -1, 1)`` as a new array (no draw when obs_std is 0)."""
+    def observe(self, slots: NDArray[np.intp] | None = None) -> NDArray[Any]:
+        """``clip(states + obs_std·ε, -1, 1)`` as a new array (no draw when obs_std is 0).
+
+        Args:
+            slots: Observe only these slots (``(m, d)``, ``m × d`` draws); None: all.
+        """
         states = self.current_states()
+        if slots is not None:
+            states = states[slots]
         if self.obs_std > 0.0:
             obs = self.obs_rng.standard_normal(states.shape, dtype=self.dtype)
             obs *= self.obs_std

@@ -258,7 +258,18 @@ class LegacyPopulation:
                 ``feature_normalization="row"``, which legacy mode cannot reproduce.
         """
         given = complete_arguments(arguments)
-        for name in ("slate_size", "choice_model", "repeat_consumption", "idiosyncratic_std"):
+        for name in (
+            "slate_size",
+            "choice_model",
+            "repeat_consumption",
+            "idiosyncratic_std",
+            "satiation",
+            "churn",
+            "catalogue",
+            "social_graph",
+            "social_weight",
+            "confidence_bound",
+        ):
             value, default = given[name], DEFAULT_ARGUMENTS[name]
             if not (type(value) is type(default) and value == default):
                 raise ValueError(

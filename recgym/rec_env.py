@@ -18,7 +18,12 @@ from recgym._validation import (
     check_slates,
 )
 from recgym.checkpoint import Checkpointable
-from recgym.config import ExtensionArguments, OriginalArguments, PopulationConfig
+from recgym.config import (
+    ExtensionArguments,
+    OriginalArguments,
+    PopulationConfig,
+    refuse_social_graph,
+)
 from recgym.core import Population
 from recgym.errors import ResetNeeded
 from recgym.legacy import LegacyPopulation
@@ -153,7 +158,9 @@ class RECEnv(Checkpointable, gym.Env[NDArray[np.float64], Any]):
         if legacy:
             population = LegacyPopulation.from_arguments(**arguments, **extensions)
         else:
-            population = Population(PopulationConfig.from_arguments(**arguments, **extensions), 1)
+            config = PopulationConfig.from_arguments(**arguments, **extensions)
+            refuse_social_graph(config, "RECEnv")
+            population = Population(config, 1)
         self.config = population.config
         self.render_mode = check_render_mode(render_mode, RENDER_MODES)
         self._population = population
@@ -249,7 +256,8 @@ class RECEnv(Checkpointable, gym.Env[NDArray[np.float64], Any]):
         population = self._population
         observations, rewards = population.step(self._check_action(action))
         obs, self._last_reward = observations[0], float(rewards[0])
-        terminated = population.done
+        left = getattr(population, "left", None)
+        terminated = population.done or (left is not None and bool(left[0]))  # user left
         self._needs_reset = terminated
         if self.render_mode is not None:
             self._obs = obs.copy()  # what render() shows; the caller owns obs
@@ -279,6 +287,9 @@ class RECEnv(Checkpointable, gym.Env[NDArray[np.float64], Any]):
         choices, items = population.choices, population.consumed_items
         if choices is not None and items is not None:
             info["choice"], info["item"] = int(choices[0]), int(items[0])
+        available = getattr(population, "available", None)
+        if available is not None:
+            info["available"] = available.copy()
         return info
 
     def render(self) -> str | None:

@@ -18,7 +18,12 @@ from recgym._validation import (
     check_slates,
 )
 from recgym.checkpoint import Checkpointable
-from recgym.config import EnvArguments, PopulationConfig, signature_with_arguments
+from recgym.config import (
+    EnvArguments,
+    PopulationConfig,
+    refuse_social_graph,
+    signature_with_arguments,
+)
 from recgym.core import Population
 from recgym.errors import ResetNeeded
 from recgym.rendering import render_text
@@ -75,7 +80,8 @@ class RECVectorEnv(Checkpointable, VectorEnv[NDArray[np.float64], NDArray[np.int
         "autoreset_mode": AutoresetMode.NEXT_STEP,
     }
     _checkpoint_attributes: ClassVar[dict[str, str]] = {
-        "_autoreset": "bool",
+        "_autoreset": "array",
+        "_episode_steps": "array",
         "_last_rewards": "array",
         "_last_obs": "array",
         "_np_random": "generator",
@@ -93,20 +99,22 @@ class RECVectorEnv(Checkpointable, VectorEnv[NDArray[np.float64], NDArray[np.int
     ):
         self.num_envs = check_positive_int(num_envs, "num_envs")
         self.config = PopulationConfig.from_arguments(**arguments)
+        refuse_social_graph(self.config, "RECVectorEnv")
         self.max_episode_steps = (
             None
             if max_episode_steps is None
             else check_positive_int(max_episode_steps, "max_episode_steps")
         )
         self.render_mode = check_render_mode(render_mode, self.metadata["render_modes"])
-        self._population = Population(self.config, self.num_envs)
+        self._population: Population = Population(self.config, self.num_envs)
         self.single_observation_space = spaces.Box(
             -1.0, 1.0, shape=(self.config.user_feature_dim,), dtype=np.float64
         )
         self.single_action_space = action_space_of(self.config)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
-        self._autoreset = False
+        self._autoreset = np.zeros(self.num_envs, dtype=np.bool_)
+        self._episode_steps = np.zeros(self.num_envs, dtype=np.int64)
         self._last_rewards: NDArray[np.float64] | None = None
         self._last_obs: NDArray[np.float64] | None = None
 
@@ -127,8 +135,11 @@ class RECVectorEnv(Checkpointable, VectorEnv[NDArray[np.float64], NDArray[np.int
             seed = self.config.random_state
         super().reset(seed=seed)
         if seed is not None or not population.seeded:
-            population.seed(self.np_random.bit_generator.seed_seq)
-        self._autoreset = False
+            sequence = self.np_random.bit_generator.seed_seq
+            assert isinstance(sequence, np.random.SeedSequence)
+            population.seed(sequence)
+        self._autoreset = np.zeros(self.num_envs, dtype=np.bool_)
+        self._episode_steps = np.zeros(self.num_envs, dtype=np.int64)
         obs = population.reset(population.sample_users())
         self._last_rewards, self._last_obs = None, self._for_render(obs)
         return obs, self._infos()
@@ -148,25 +159,34 @@ class RECVectorEnv(Checkpointable, VectorEnv[NDArray[np.float64], NDArray[np.int
         if population.states is None:
             raise ResetNeeded("Cannot call `step` before `reset`; call `reset` first")
         actions = check_slates(actions, n, self.config.slate_size, self.config.n_items)
-        if self._autoreset:
+        resetting = self._autoreset
+        terminated = np.zeros(n, dtype=np.bool_)
+        truncated = np.zeros(n, dtype=np.bool_)
+        if resetting.all():  # every sub-environment ended on the same step
             obs = population.reset(population.sample_users())
-            rewards = np.zeros(n, dtype=np.float64)
-            terminated = truncated = False
+            rewards = np.zeros(n, dtype=population.dtype)
+            self._episode_steps[:] = 0
         else:
+            slots = np.flatnonzero(resetting)
+            if slots.size:  # only with churn: the ended ones sit this step out
+                assert population.active is not None
+                population.active[slots] = False
             obs, rewards = population.step(actions)
-            terminated = population.done
-            truncated = (
-                self.max_episode_steps is not None and population.t >= self.max_episode_steps
-            )
-        self._autoreset = terminated or truncated
+            self._episode_steps += 1
+            if slots.size:
+                population.reset_slots(slots, population.sample_users(slots.size))
+                obs[slots] = population.observe(slots)
+                rewards[slots] = 0.0
+                self._episode_steps[slots] = 0
+            stepped = ~resetting
+            terminated = stepped & (self._episode_steps >= self.config.step_per_episode)
+            if population.left is not None:  # a user who leaves ends their sub-episode
+                terminated |= stepped & population.left
+            if self.max_episode_steps is not None:
+                truncated = stepped & ~terminated & (self._episode_steps >= self.max_episode_steps)
+        self._autoreset = terminated | truncated
         self._last_rewards, self._last_obs = rewards, self._for_render(obs)
-        return (
-            obs,
-            np.asarray(rewards, dtype=np.float64),
-            np.full(n, terminated),
-            np.full(n, truncated),
-            self._infos(),
-        )
+        return obs, np.asarray(rewards, dtype=np.float64), terminated, truncated, self._infos()
 
     def _for_render(self, obs: NDArray[np.float64]) -> NDArray[np.float64] | None:
         """A private copy of the observations when rendering (the caller owns ``obs``)."""

@@ -169,31 +169,55 @@ class PopulationEnv(Checkpointable, ParallelEnv[AgentID, NDArray[np.floating], n
 
     @property
     def possible_agents(self) -> list[AgentID]:
-        """``["user_0", …, "user_{n_users-1}"]``, built on first use."""
+        """``["user_0", …, "user_{n_users-1}"]`` and the names of returns, built on first use.
+
+        With churn and returns, user ``i``'s ``v``-th return is the agent ``"user_i.v"``
+        (PettingZoo never revives a finished agent's name), for ``v`` up to
+        ``step_per_episode // 2``, the most returns an episode allows.
+        """
         if self._possible_agents is None:
-            self._possible_agents = [f"user_{i}" for i in range(self.config.n_users)]
+            n = self.config.n_users
+            self._possible_agents = [
+                _agent_name(i, visit) for visit in range(self._max_visits + 1) for i in range(n)
+            ]
         return self._possible_agents
 
     @property
+    def _max_visits(self) -> int:
+        churn = self.config.churn
+        if churn is None or churn.return_probability == 0.0:
+            return 0
+        return self.config.step_per_episode // 2
+
+    @property
     def agents(self) -> list[AgentID]:
-        """The live agents: every user during an episode, none before or after."""
+        """The live agents: the present users during an episode, none before or after."""
         if self._agents is None:
-            self._agents = list(self.possible_agents)
+            population = self._population
+            if population.active is None or population.visits is None:
+                self._agents = [_agent_name(i, 0) for i in range(self.config.n_users)]
+            else:
+                visits = population.visits
+                self._agents = [
+                    _agent_name(int(i), int(visits[i])) for i in np.flatnonzero(population.active)
+                ]
         return self._agents
 
     @property
     def num_agents(self) -> int:
         """Number of live agents."""
-        return self.config.n_users if self._live else 0
+        return len(self.agents) if self._live else 0
 
     @property
     def max_num_agents(self) -> int:
         """Number of possible agents."""
-        return self.config.n_users
+        return len(self.possible_agents)
 
     def _index(self) -> dict[AgentID, int]:
+        """Agent name → the user (row) it is."""
         if self._agent_index is None:
-            self._agent_index = {agent: i for i, agent in enumerate(self.possible_agents)}
+            n = self.config.n_users
+            self._agent_index = {agent: k % n for k, agent in enumerate(self.possible_agents)}
         return self._agent_index
 
     def observation_space(self, agent: AgentID) -> spaces.Box:
@@ -285,14 +309,7 @@ class PopulationEnv(Checkpointable, ParallelEnv[AgentID, NDArray[np.floating], n
         config = self.config
         actions = check_slates(actions, config.n_users, config.slate_size, config.n_items)
         obs, rewards, terminated, truncated = self._step(actions)
-        n = self.config.n_users
-        return (
-            obs,
-            rewards,
-            np.full(n, terminated),
-            np.full(n, truncated),
-            self._infos(),
-        )
+        return obs, rewards, terminated, truncated, self._infos()
 
     def _check_live(self) -> None:
         if not self._live:
@@ -303,14 +320,26 @@ class PopulationEnv(Checkpointable, ParallelEnv[AgentID, NDArray[np.floating], n
                 + "); call `reset` first"
             )
 
-    def _step(self, actions: NDArray[np.int64]) -> tuple[NDArray[Any], NDArray[Any], bool, bool]:
-        """Step every user on validated actions; the flags are shared by all users."""
+    def _step(
+        self, actions: NDArray[np.int64]
+    ) -> tuple[NDArray[Any], NDArray[Any], NDArray[np.bool_], NDArray[np.bool_]]:
+        """Step every user on validated actions; per-user termination and truncation.
+
+        A user terminates when the episode ends (everyone) or when they leave (churn).
+        """
         population = self._population
         obs, rewards = population.step(actions)
-        terminated = population.done
-        truncated = self.max_cycles is not None and population.t >= self.max_cycles
-        if terminated or truncated:
+        done = population.done
+        ended = self.max_cycles is not None and population.t >= self.max_cycles
+        n = self.config.n_users
+        terminated = np.full(n, done)
+        if population.left is not None and not done:
+            terminated = population.left.copy()
+        truncated = np.full(n, ended and not done)
+        if done or ended:
             self._live, self._agents = False, []
+        else:
+            self._agents = None  # rebuilt from the present users when asked
         if self.render_mode is not None:  # kept for render() only: no n-sized leftovers
             self._last_rewards, self._last_obs = rewards, obs
             if self.render_mode == "human":
@@ -328,6 +357,12 @@ class PopulationEnv(Checkpointable, ParallelEnv[AgentID, NDArray[np.floating], n
         infos = {"user_id": population.current_user_ids(), "state": population.current_states()}
         if population.choices is not None and population.consumed_items is not None:
             infos["choice"], infos["item"] = population.choices, population.consumed_items
+        if population.active is not None:
+            infos["active"] = _frozen_copy(population.active)
+            if population.left is not None and population.returned is not None:
+                infos["left"], infos["returned"] = population.left, population.returned
+        if population.available is not None:
+            infos["available"] = _frozen_copy(population.available)
         return infos
 
     # --- PettingZoo dict API -----------------------------------------------------------
@@ -370,14 +405,40 @@ class PopulationEnv(Checkpointable, ParallelEnv[AgentID, NDArray[np.floating], n
         """
         self._check_live()
         agents = self.agents
-        obs, rewards, terminated, truncated = self._step(self._actions_array(actions, agents))
+        given = self._actions_array(actions, agents)
+        population = self._population
+        if population.active is None:  # every user is an agent, in order
+            obs, rewards, terminated, truncated = self._step(given)
+            return (
+                dict(zip(agents, obs)),
+                dict(zip(agents, rewards.tolist())),
+                # Every user ends on the same step: one shared Python bool per dict.
+                dict.fromkeys(agents, bool(terminated[0])),
+                dict.fromkeys(agents, bool(truncated[0])),
+                self._agent_infos(agents, self._infos()),
+            )
+        # Churn: the live agents' users, plus the users who come back in this step under
+        # a new name (their first observation, reward 0, not finished).
+        index = self._index()
+        rows = np.array([index[agent] for agent in agents], dtype=np.intp)
+        k = self.config.slate_size
+        placeholder = np.arange(k) if k > 1 else np.int64(0)  # absent users' actions are ignored
+        full = np.empty((self.config.n_users, *given.shape[1:]), dtype=np.int64)
+        full[...] = placeholder
+        full[rows] = given
+        obs, rewards, terminated, truncated = self._step(full)
+        infos = self._infos()
+        assert population.returned is not None and population.visits is not None
+        back = np.flatnonzero(population.returned)
+        visits = population.visits
+        names = agents + [_agent_name(int(j), int(visits[j])) for j in back]
+        users = np.concatenate([rows, back])
         return (
-            dict(zip(agents, obs)),
-            dict(zip(agents, rewards.tolist())),
-            # Every user ends on the same step: one shared Python bool per dict.
-            dict.fromkeys(agents, terminated),
-            dict.fromkeys(agents, truncated),
-            self._agent_infos(agents, self._infos()),
+            dict(zip(names, obs[users])),
+            dict(zip(names, rewards[users].tolist())),
+            dict(zip(names, terminated[users].tolist())),
+            dict(zip(names, truncated[users].tolist())),
+            self._agent_infos(names, infos, users),
         )
 
     def _actions_array(self, actions: Any, agents: list[AgentID]) -> NDArray[Any]:
@@ -438,19 +499,24 @@ class PopulationEnv(Checkpointable, ParallelEnv[AgentID, NDArray[np.floating], n
 
     @staticmethod
     def _agent_infos(
-        agents: list[AgentID], infos: dict[str, NDArray[Any]]
+        agents: list[AgentID],
+        infos: dict[str, NDArray[Any]],
+        users: NDArray[np.intp] | None = None,
     ) -> dict[AgentID, dict[str, Any]]:
-        user_ids, states = infos["user_id"].tolist(), infos["state"]
-        if "choice" not in infos:
-            return {
-                agent: {"user_id": user_id, "state": state}
-                for agent, user_id, state in zip(agents, user_ids, states)
-            }
+        """One new info dict per agent: its user's entries of the per-user infos.
+
+        ``users`` are the agents' rows (default: agent ``i`` is row ``i``). The
+        catalogue's ``"available"`` mask, shared by everyone, is in every dict (one
+        read-only array); presence is the agent list itself.
+        """
+        keys = [key for key in ("user_id", "state", "choice", "item") if key in infos]
+        columns = []
+        for key in keys:
+            column = infos[key] if users is None else infos[key][users]
+            columns.append(column if key == "state" else column.tolist())
+        shared = {"available": infos["available"]} if "available" in infos else {}
         return {
-            agent: {"user_id": user_id, "state": state, "choice": choice, "item": item}
-            for agent, user_id, state, choice, item in zip(
-                agents, user_ids, states, infos["choice"].tolist(), infos["item"].tolist()
-            )
+            agent: {**dict(zip(keys, values)), **shared} for agent, *values in zip(agents, *columns)
         }
 
     # --- the rest of the ParallelEnv contract ------------------------------------------
@@ -500,6 +566,17 @@ class PopulationEnv(Checkpointable, ParallelEnv[AgentID, NDArray[np.floating], n
 
     def close(self) -> None:
         """Nothing to release; safe to call any number of times."""
+
+
+def _agent_name(user: int, visit: int) -> AgentID:
+    """The agent of ``user`` on their ``visit``-th return (0: the first presence)."""
+    return f"user_{user}" if visit == 0 else f"user_{user}.{visit}"
+
+
+def _frozen_copy(array: NDArray[Any]) -> NDArray[Any]:
+    copy = array.copy()
+    copy.flags.writeable = False
+    return copy
 
 
 def _sample(items: list[Any], limit: int = 5) -> str:
