@@ -371,25 +371,33 @@ class Population:
             numpy.ndarray: ``(m, k)`` of the states' dtype.
         """
         states = self.current_states()
-        satiation = self.satiation
-        if rows is not None:
-            states = states[rows]
-            satiation = None if satiation is None else satiation[rows]
+        utilities = self._plain_utilities(slates, states if rows is None else states[rows])
+        extra = self._extra_utilities(slates, rows)
+        if extra is not None:
+            utilities += extra
+        return utilities
+
+    def _extra_utilities(
+        self, slates: NDArray[np.int64], rows: NDArray[np.intp] | None
+    ) -> NDArray[Any] | None:
+        """The utility beyond ``⟨s, v⟩``: ``σ·ε_ij − λ⟨b_i, v_j⟩``, ``(m, k)``; None if 0."""
         config = self.config
-        utilities = np.empty(slates.shape, dtype=self.dtype)
-        chunk_rows = max(1, _UTILITY_CHUNK_BYTES // (slates.shape[1] * states.shape[1] * 8))
-        for start in range(0, len(slates), chunk_rows):  # gathered items stay in the cache
-            chunk = slice(start, start + chunk_rows)
-            gathered = self.item_features.take(slates[chunk], axis=0)  # (rows, k, d)
-            utilities[chunk] = np.vecdot(gathered, states[chunk, np.newaxis, :])
-            if satiation is not None and config.satiation is not None:
-                utilities[chunk] -= config.satiation.penalties(satiation[chunk], gathered)
+        extra = None
         if config.idiosyncratic_std > 0.0:
             user_ids = self.current_user_ids()
             ids = user_ids if rows is None else user_ids[rows]
             noise = idiosyncratic_normals(config.idiosyncratic_key, ids[:, np.newaxis], slates)
-            utilities += (config.idiosyncratic_std * noise).astype(self.dtype, copy=False)
-        return utilities
+            extra = (config.idiosyncratic_std * noise).astype(self.dtype, copy=False)
+        if self.satiation is not None and config.satiation is not None:
+            satiation = self.satiation if rows is None else self.satiation[rows]
+            penalty = np.empty(slates.shape, dtype=self.dtype)
+            chunk_rows = max(1, _UTILITY_CHUNK_BYTES // (slates.shape[1] * satiation.shape[1] * 8))
+            for start in range(0, len(slates), chunk_rows):
+                chunk = slice(start, start + chunk_rows)
+                gathered = self.item_features.take(slates[chunk], axis=0)
+                penalty[chunk] = config.satiation.penalties(satiation[chunk], gathered)
+            extra = -penalty if extra is None else extra - penalty
+        return extra
 
     def check_available(self, actions: NDArray[np.int64]) -> None:
         """Refuse slates of present users holding an item that is not available.
@@ -456,38 +464,42 @@ class Population:
         """Choice, reward and dynamics of the present slots: rewards, states, choices, items."""
         n = self.n_slots
         slates = actions.reshape(n, self.slate_size)
-        rows = None if self.active is None else np.flatnonzero(self.active)
-        if rows is not None:
+        rows = None
+        if self.active is not None and not self.active.all():
+            rows = np.flatnonzero(self.active)
             slates, current_rows, ids = slates[rows], current[rows], user_ids[rows]
         else:
             current_rows, ids = current, user_ids
         m = len(slates)
         available = None if self.consumed is None else ~self._consumed_bits(slates, rows)
-        plain_utility = isinstance(self.choice_model, Consume) and not (
-            self.config.idiosyncratic_std > 0.0 or self.satiation is not None
-        )
-        utilities = (
-            np.zeros(slates.shape, dtype=self.dtype)  # "consume" ignores utilities
-            if plain_utility
-            else self.utilities(slates, rows)
-        )
-        choices = self.choice_model.choose(
-            utilities, self.choice_rng, available=available, user_ids=ids
-        )
-        chose = choices >= 0
-        position = np.maximum(choices, 0)
-        items = np.where(chose, slates[np.arange(m), position], -1)
-        offsets = None
-        if not plain_utility:  # the reward's utility beyond ⟨s, v⟩
-            offsets = utilities[np.arange(m), position] - np.vecdot(
-                current_rows, self.item_features.take(np.maximum(items, 0), axis=0)
+        extra = self._extra_utilities(slates, rows)
+        if isinstance(self.choice_model, Consume):  # position 0 if available: no utilities
+            if available is None:
+                choices = np.zeros(m, dtype=np.int64)
+            else:
+                choices = np.where(available[:, 0], 0, -1).astype(np.int64)
+        else:
+            utilities = self._plain_utilities(slates, current_rows)
+            if extra is not None:
+                utilities += extra
+            choices = self.choice_model.choose(
+                utilities, self.choice_rng, available=available, user_ids=ids
             )
+        chose = choices >= 0
+        everyone = bool(chose.all())
+        if everyone and self.slate_size == 1:
+            items = slates[:, 0].copy()
+            position = choices
+        else:
+            position = np.maximum(choices, 0)
+            items = np.where(chose, slates[np.arange(m), position], -1)
+        offsets = None if extra is None else extra[np.arange(m), position]
         pull = None
         if self.config.social is not None:
             pull = self.config.social.pull(current)
             if rows is not None:
                 pull = pull[rows]
-        if chose.all():
+        if everyone:
             rewards, states = self._respond(current_rows, items, ids, offsets, pull)
         else:
             rewards = np.zeros(m, dtype=self.dtype)
@@ -518,6 +530,16 @@ class Population:
         all_rewards[rows], all_states[rows] = rewards, states
         all_choices[rows], all_items[rows] = choices, items
         return all_rewards, all_states, _frozen(all_choices), _frozen(all_items)
+
+    def _plain_utilities(self, slates: NDArray[np.int64], states: NDArray[Any]) -> NDArray[Any]:
+        """``⟨s_i, v_j⟩`` for rows of ``states`` and their slates, ``(m, k)``."""
+        utilities = np.empty(slates.shape, dtype=self.dtype)
+        chunk_rows = max(1, _UTILITY_CHUNK_BYTES // (slates.shape[1] * states.shape[1] * 8))
+        for start in range(0, len(slates), chunk_rows):
+            chunk = slice(start, start + chunk_rows)
+            gathered = self.item_features.take(slates[chunk], axis=0)
+            utilities[chunk] = np.vecdot(gathered, states[chunk, np.newaxis, :])
+        return utilities
 
     def _churn(self, rewards: NDArray[Any]) -> None:
         """Update satisfaction, then who leaves and who returns (see recgym.engagement)."""

@@ -87,7 +87,10 @@ class Satiation:
             consumed: Their items' features, float ``(m, d)``.
         """
         satiation *= self.decay
-        satiation[consumers] += consumed
+        if len(consumers) == len(satiation):  # everyone consumed, in row order
+            satiation += consumed
+        else:
+            satiation[consumers] += consumed
 
 
 @dataclass(frozen=True)
