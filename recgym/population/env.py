@@ -429,7 +429,8 @@ class PopulationEnv(Checkpointable, ParallelEnv[AgentID, NDArray[np.floating], n
         obs, rewards, terminated, truncated = self._step(full)
         infos = self._infos()
         assert population.returned is not None and population.visits is not None
-        back = np.flatnonzero(population.returned)
+        # Users who come back when the episode ends have no step left to take part in.
+        back = np.flatnonzero(population.returned) if self._live else np.zeros(0, np.intp)
         visits = population.visits
         names = agents + [_agent_name(int(j), int(visits[j])) for j in back]
         users = np.concatenate([rows, back])
@@ -466,6 +467,8 @@ class PopulationEnv(Checkpointable, ParallelEnv[AgentID, NDArray[np.floating], n
             ) from None
         config = self.config
         k = config.slate_size
+        if not agents:  # nobody present (churn): nothing to recommend
+            return np.zeros((0,) if k == 1 else (0, k), dtype=np.int64)
         error_type: type[Exception] = TypeError
         try:
             array = np.array(values)
