@@ -9,6 +9,7 @@ builders, and bit-for-bit checkpoints with every stage's state.
 
 from __future__ import annotations
 
+import itertools
 import re
 import warnings
 
@@ -39,7 +40,7 @@ def unit_population(n_users, dim=3, seed=0, **kwargs):
 def run(env, steps, choose, seed=0):
     obs, info = env.reset_batch(seed=seed)
     for _ in range(steps):
-        obs, rewards, terminated, truncated, info = env.step_batch(choose(obs, info))
+        obs, _, _, _, info = env.step_batch(choose(obs, info))
     return info
 
 
@@ -242,7 +243,7 @@ def test_satiation_lowers_the_reward_of_repeating_the_same_item():
         _, r_bored, *_ = bored.step_batch(same)
         gaps.append(float(np.mean(r_plain - r_bored)))
     assert gaps[0] == 0.0  # nothing consumed yet
-    assert all(later > earlier for earlier, later in zip(gaps[1:], gaps[2:]))
+    assert all(later > earlier for earlier, later in itertools.pairwise(gaps[1:]))
 
 
 def test_a_user_who_leaves_ends_the_rec_env_episode_and_the_vector_sub_episode():
@@ -305,14 +306,15 @@ def test_recommending_an_unavailable_item_names_it():
 def test_checkpoints_continue_bit_for_bit_with_every_stage():
     graph = worlds.barabasi_albert(60, 2, rng=0)
     kwargs = {
-        "satiation": Satiation(), "churn": Churn(threshold=0.0, steepness=5.0, return_probability=0.3),
+        "satiation": Satiation(),
+        "churn": Churn(threshold=0.0, steepness=5.0, return_probability=0.3),
         "catalogue": CatalogueChange(initial_items=4, arrival_rate=0.5, retirement_rate=0.1),
         "social_graph": graph, "social_weight": 0.3, "confidence_bound": 0.1,
         "slate_size": 3, "choice_model": "mnl", "repeat_consumption": False,
         "idiosyncratic_std": 0.2,
     }  # fmt: skip
-    env, twin = unit_population(60, step_per_episode=20, **kwargs), None
-    obs, info = env.reset_batch(seed=5)
+    env = unit_population(60, step_per_episode=20, **kwargs)
+    _, info = env.reset_batch(seed=5)
     rng = np.random.default_rng(0)
 
     def slates(info):
@@ -320,7 +322,7 @@ def test_checkpoints_continue_bit_for_bit_with_every_stage():
         return np.stack([rng.permutation(available)[:3] for _ in range(60)])
 
     for _ in range(5):
-        obs, *_, info = env.step_batch(slates(info))
+        *_, info = env.step_batch(slates(info))
     checkpoint = env.checkpoint()
     population = checkpoint["population"]
     for name in ("satiation", "active", "satisfaction", "visits", "available", "consumed"):
