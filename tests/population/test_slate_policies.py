@@ -270,9 +270,9 @@ def test_uniform_ranks_name_the_remaining_items_in_order():
     # smallest item not yet in the slate.
     n, k = 6, 4
     ranks = np.array(list(itertools.product(*[range(n - j) for j in range(k)])))
-    items = ranks.copy()
+    items = ranks.T.copy()  # position-major
     _place_ranks(items)
-    for rank, slate in zip(ranks.tolist(), items.tolist()):
+    for rank, slate in zip(ranks.tolist(), items.T.tolist()):
         remaining = list(range(n))
         assert slate == [remaining.pop(r) for r in rank]
 

@@ -380,7 +380,9 @@ class _Deterministic(Policy):
         chosen = self._choose(observations, states)
         if self.slate_size == 1:
             return Decision(chosen, np.ones(self._n_users))
-        return Decision(chosen, *_epsilon_slate_probabilities(chosen, chosen, 0.0, self.n_items))
+        # What _slate_probabilities gives for the chosen slates: 1.0 exactly, everywhere.
+        ones = np.ones(chosen.shape)
+        return Decision(chosen, np.ones(self._n_users), ones, ones.copy())
 
     def _propensities(
         self, observations: NDArray[Any], actions: NDArray[np.int64], states: NDArray[Any] | None

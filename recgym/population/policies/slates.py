@@ -22,8 +22,8 @@ from numpy.typing import NDArray
 
 __all__ = ["SlateProbabilities"]
 
-#: Users per pass of :func:`_place_ranks`: its ``(rows, k)`` int64 arrays stay in the cache.
-_RANK_CHUNK_ROWS = 2**14
+#: Slates per pass of :func:`_place_ranks`: its ``(k, columns)`` int64 rows stay in the cache.
+_RANK_CHUNK_COLUMNS = 2**14
 
 
 class SlateProbabilities(NamedTuple):
@@ -49,10 +49,10 @@ def _uniform_slates(rng: np.random.Generator, m: int, k: int, n: int) -> NDArray
     """Draw ``m`` independent uniformly random ordered ``k``-subsets of ``range(n)``.
 
     At ``k = 1`` this is the single draw ``rng.integers(n, size=m, dtype=np.int64)``,
-    shape ``(m,)``. At ``k > 1`` one call draws the ``(m, k)`` ranks: position ``j``'s rank
-    ``r`` is uniform on ``[0, n − j)`` and names the ``r``-th smallest item not yet in the
-    user's slate (see :func:`_place_ranks`), so every ordered subset has probability
-    ``(n − k)! / n!``, with no rejection.
+    shape ``(m,)``. At ``k > 1`` one call per position draws the ranks, position-major
+    ``(k, m)``: position ``j``'s rank ``r`` is uniform on ``[0, n − j)`` and names the ``r``-th
+    smallest item not yet in the user's slate (see :func:`_place_ranks`), so every ordered
+    subset has probability ``(n − k)! / n!``, with no rejection and no ``(m, n)`` array.
 
     Args:
         rng: The generator drawn from.
@@ -66,40 +66,38 @@ def _uniform_slates(rng: np.random.Generator, m: int, k: int, n: int) -> NDArray
     """
     if k == 1:
         return rng.integers(n, size=m, dtype=np.int64)
-    ranks = rng.integers(0, n - np.arange(k), size=(m, k), dtype=np.int64)
-    for start in range(0, m, _RANK_CHUNK_ROWS):
-        _place_ranks(ranks[start : start + _RANK_CHUNK_ROWS])
-    return ranks
+    ranks = np.empty((k, m), dtype=np.int64)
+    for j, row in enumerate(ranks):  # a scalar bound per call: faster than broadcast bounds
+        row[...] = rng.integers(n - j, size=m, dtype=np.int64)
+    for start in range(0, m, _RANK_CHUNK_COLUMNS):
+        _place_ranks(ranks[:, start : start + _RANK_CHUNK_COLUMNS])
+    return np.ascontiguousarray(ranks.T)
 
 
 def _place_ranks(ranks: NDArray[np.int64]) -> None:
-    """Turn each row's ranks among the remaining items into items, in place.
+    """Turn each slate's ranks among the remaining items into items, in place.
 
-    Column ``j`` holds a rank ``r`` in ``[0, n − j)``; it becomes the ``r``-th smallest
-    item (from 0) that is not among the row's first ``j`` items. Walking those items in
-    ascending order, ``x ← x + [x ≥ s]`` skips each one at or below the running ``x``; the
-    walked items are kept sorted by inserting each new item where it belongs
-    (``O(k²)`` vector operations over the rows in all).
+    Row ``j`` holds position ``j``'s ranks, one column per slate: a rank ``r`` in
+    ``[0, n − j)`` becomes the ``r``-th smallest item (from 0) not among the slate's
+    first ``j`` items, the least fixed point of ``x = r + #{earlier items ≤ x}``. It is
+    reached by iterating from ``x = r``: the iterates rise and stop at the first ``x`` not
+    among the earlier items; with ``k ≪ n`` a collision is rare, so a few passes over the
+    (contiguous) rows suffice.
 
     Args:
-        ranks: int64 ``(rows, k)``, overwritten with the items.
+        ranks: int64 ``(k, m)``, position-major, overwritten with the items.
     """
-    rows, k = ranks.shape
-    ordered = np.empty((rows, k), dtype=np.int64)  # the first j items of each row, sorted
-    ordered[:, 0] = ranks[:, 0]
-    for j in range(1, k):
-        item = ranks[:, j].copy()
-        for column in ordered[:, :j].T:
-            item += item >= column
-        # The item skipped ``item − rank`` smaller items: that is where it is inserted.
-        position = item - ranks[:, j]
-        ranks[:, j] = item
-        for column in range(j, -1, -1):  # right to left: each column reads its left one
-            if column > 0:
-                moved = np.where(column > position, ordered[:, column - 1], ordered[:, column])
-            else:
-                moved = ordered[:, 0]
-            ordered[:, column] = np.where(column == position, item, moved)
+    for j in range(1, len(ranks)):
+        rank = ranks[j]
+        item = rank.copy()
+        while True:
+            moved = rank.copy()
+            for earlier in ranks[:j]:
+                moved += earlier <= item
+            if np.array_equal(moved, item):
+                break
+            item = moved
+        rank[...] = item
 
 
 def _uniform_cascade(k: int, n: int) -> NDArray[np.float64]:
