@@ -66,10 +66,11 @@ class Policy(ABC):
     """A recommendation policy acting for a whole population of users at once.
 
     Subclasses implement :meth:`act` and :meth:`probabilities` (or its hook
-    :meth:`_propensities`, which receives checked arguments), and :meth:`update` if they
-    learn; at slate sizes ``k > 1`` also the hook :meth:`_slate_probabilities` of
-    :meth:`slate_probabilities`. Built-in policies are registered in
-    :data:`~recgym.population.policies.POLICIES` under their :attr:`name`.
+    :meth:`_propensities`, which receives checked arguments), and, if they learn, the hook
+    :meth:`_learn` of :meth:`update` (or :meth:`update` itself); at slate sizes ``k > 1``
+    also the hook :meth:`_slate_probabilities` of :meth:`slate_probabilities`. Built-in
+    policies are registered in :data:`~recgym.population.policies.POLICIES` under their
+    :attr:`name`.
 
     Args:
         slate_size: Items recommended to each user per step, ``k >= 1``; at most the
