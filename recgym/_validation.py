@@ -21,6 +21,7 @@ __all__ = [
     "check_array",
     "check_bool",
     "check_choice",
+    "check_consumed",
     "check_dtype",
     "check_float_in_range",
     "check_float_vector",
@@ -41,6 +42,7 @@ __all__ = [
     "check_probability",
     "check_render_mode",
     "check_seed",
+    "check_slate_size",
     "check_slates",
     "is_item",
     "is_slate",
@@ -306,6 +308,25 @@ def check_item(value: Any, name: str, n_items: int) -> int:
     return int(item)
 
 
+def _check_integer_array(value: Any, name: str, shape: tuple[int, ...]) -> NDArray[Any]:
+    """Return ``value`` if it is an integer ndarray of ``shape`` (bools refused).
+
+    Raises:
+        TypeError: ``"`<name>` must be a numpy integer array of shape (3,), got list"``, or
+            ``"`<name>` must hold integers, got dtype float64"``.
+        ValueError: ``"`<name>` must have shape (3,), got (4,)"``.
+    """
+    if not isinstance(value, np.ndarray):
+        raise TypeError(
+            f"`{name}` must be a numpy integer array of shape {shape}, got {type(value).__name__}"
+        )
+    if value.dtype == np.bool_ or not np.issubdtype(value.dtype, np.integer):
+        raise TypeError(f"`{name}` must hold integers, got dtype {value.dtype}")
+    if value.shape != shape:
+        raise ValueError(f"`{name}` must have shape {shape}, got {value.shape}")
+    return value
+
+
 def check_actions(actions: Any, n: int, n_items: int) -> NDArray[np.int64]:
     """Validate a batch of actions with vectorised checks and return them as int64.
 
@@ -321,14 +342,7 @@ def check_actions(actions: Any, n: int, n_items: int) -> NDArray[np.int64]:
         TypeError: If ``actions`` is not an integer ndarray.
         ValueError: If its shape is not ``(n,)`` or an action is out of range.
     """
-    if not isinstance(actions, np.ndarray):
-        raise TypeError(
-            f"`actions` must be a numpy integer array of shape ({n},), got {type(actions).__name__}"
-        )
-    if actions.dtype == np.bool_ or not np.issubdtype(actions.dtype, np.integer):
-        raise TypeError(f"`actions` must hold integers, got dtype {actions.dtype}")
-    if actions.shape != (n,):
-        raise ValueError(f"`actions` must have shape ({n},), got {actions.shape}")
+    _check_integer_array(actions, "actions", (n,))
     if n and (actions.min() < 0 or actions.max() >= n_items):
         bad = np.flatnonzero((actions < 0) | (actions >= n_items))
         raise ValueError(
@@ -623,3 +637,69 @@ def check_labels(value: Any, name: str, n: int) -> NDArray[Any] | None:
     labels = value.copy()
     labels.flags.writeable = False
     return labels
+def check_slate_size(value: Any, n_items: int | None = None) -> int:
+    """Return a slate size ``k`` as a Python ``int``: a positive integer, at most ``n_items``.
+
+    Args:
+        value: The candidate ``slate_size``.
+        n_items: Number of items of the catalogue, once known; None checks only ``k >= 1``.
+
+    Returns:
+        int: ``value`` as a Python ``int``.
+
+    Raises:
+        TypeError: If ``value`` is not an integer (``bool`` included).
+        ValueError: If ``value < 1``, or ``value > n_items``
+            (``"`slate_size` must be at most n_items (5), got 6"``).
+    """
+    slate_size = check_positive_int(value, "slate_size")
+    if n_items is not None and slate_size > n_items:
+        raise ValueError(f"`slate_size` must be at most n_items ({n_items}), got {slate_size}")
+    return slate_size
+
+
+def check_consumed(consumed: Any, slates: NDArray[np.int64], n_items: int) -> NDArray[np.int64]:
+    """Validate the items users consumed from their slates, with ``O(n · k)`` vectorised checks.
+
+    Args:
+        consumed: Integer array of shape ``(n,)``: the item each user consumed, ``-1`` for
+            none (an environment step's ``info["item"]``). None is accepted only for
+            single-item actions (``slates`` of shape ``(n,)``), where each user consumed
+            what it was shown.
+        slates: Validated int64 actions: ``(n,)`` single items or ``(n, k)`` slates.
+        n_items: Number of items.
+
+    Returns:
+        numpy.ndarray: ``consumed`` as int64 (``slates`` itself if ``consumed`` is None).
+
+    Raises:
+        TypeError: If ``consumed`` is not an integer ndarray.
+        ValueError: If it is None with slates of ``k > 1`` items, has the wrong shape, lies
+            outside ``[-1, n_items)``, or names an item that is not in the user's slate
+            (the messages name the first such user).
+    """
+    n = slates.shape[0]
+    if consumed is None:
+        if slates.ndim == 1:
+            return slates
+        raise ValueError(
+            f"`consumed` is required with slates of {slates.shape[1]} items: pass the item "
+            'each user consumed, -1 for none (the step info\'s "item"), got None'
+        )
+    consumed = _check_integer_array(consumed, "consumed", (n,)).astype(np.int64, copy=False)
+    outside = (consumed < -1) | (consumed >= n_items)
+    if outside.any():
+        user = int(np.argmax(outside))
+        raise ValueError(
+            f"`consumed` must lie in [-1, {n_items}) (-1: nothing consumed), "
+            f"got {consumed[user].item()!r} for user {user}"
+        )
+    shown = slates.reshape(n, -1)
+    valid = (shown == consumed[:, np.newaxis]).any(axis=1) | (consumed == -1)
+    if not valid.all():
+        user = int(np.argmin(valid))
+        raise ValueError(
+            f"`consumed` must be an item of the user's slate or -1, got item "
+            f"{consumed[user].item()!r} for user {user}, shown {shown[user].tolist()}"
+        )
+    return consumed

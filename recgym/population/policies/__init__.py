@@ -6,6 +6,13 @@ item index per user out, together with the probability with which it chose that 
 vectorised over users; policies that score every item work through the users in chunks,
 so that no ``N × n_items`` temporary is larger than ``max_chunk_bytes``.
 
+Every built-in policy takes ``slate_size=k``: at ``k > 1`` it recommends an ordered slate
+of ``k`` distinct items per user, ``(N, k)``, with the exact joint, cascade and
+item-position probabilities of the slate (:class:`Decision`,
+:meth:`Policy.slate_probabilities`), and learns from the item each user consumed
+(``update(actions, rewards, consumed=info["item"])``). At ``k = 1`` (the default)
+everything is as without slates.
+
 The loop a runner drives::
 
     policy = make_policy("epsilon_greedy", epsilon=0.1)
@@ -26,6 +33,8 @@ and its class is that name in CamelCase followed by ``Policy`` (``"oracle_greedy
 :class:`OracleGreedyPolicy`). The modules of this package:
 
 - :mod:`.base`: :class:`Policy` and :class:`Decision`;
+- :mod:`.slates`: :class:`SlateProbabilities`, uniform ordered slates and the closed-form
+  slate probabilities;
 - :mod:`.scoring`: the chunked scoring kernels and :data:`DEFAULT_MAX_CHUNK_BYTES`;
 - :mod:`.baselines`: ``"random"``, ``"mass_media"``, ``"most_popular"``;
 - :mod:`.greedy`: ``"greedy"``, ``"oracle_greedy"``, ``"epsilon_greedy"``;
@@ -67,6 +76,7 @@ from recgym.population.policies.greedy import (
     OracleGreedyPolicy,
 )
 from recgym.population.policies.scoring import DEFAULT_MAX_CHUNK_BYTES
+from recgym.population.policies.slates import SlateProbabilities
 from recgym.population.policies.softmax import SoftmaxPolicy
 
 __all__ = [
@@ -84,6 +94,7 @@ __all__ = [
     "OracleGreedyPolicy",
     "Policy",
     "RandomPolicy",
+    "SlateProbabilities",
     "SoftmaxPolicy",
     "make_policy",
 ]

@@ -1,8 +1,8 @@
 """The base of every population-level policy: :class:`Policy` and its :class:`Decision`.
 
 Also the two small mixins of the built-in policies: :class:`_UniformMarginal` (each
-user gets each item with probability ``1 / n_items``) and :class:`_Deterministic` (one
-item per user, with probability 1).
+user gets a uniformly random item, or ordered slate, as its marginal) and
+:class:`_Deterministic` (one item or slate per user, with probability 1).
 """
 
 from __future__ import annotations
@@ -13,42 +13,80 @@ from typing import Any, ClassVar, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from recgym._validation import check_actions, check_array, check_positive_int
+from recgym._validation import (
+    check_array,
+    check_consumed,
+    check_positive_int,
+    check_slate_size,
+    check_slates,
+)
 from recgym.errors import ResetNeeded
+from recgym.population.policies.slates import (
+    SlateProbabilities,
+    _epsilon_slate_probabilities,
+    _uniform_slate_probabilities,
+    _uniform_slates,
+)
 
-__all__ = ["Decision", "Policy"]
+__all__ = ["Decision", "Policy", "SlateProbabilities"]
 
 
 class Decision(NamedTuple):
     """What a policy recommends to every user in one step.
 
+    At slate size 1 a decision is one item per user and its probability, and the two
+    slate fields are None. At slate size ``k > 1`` it is an ordered slate of ``k``
+    distinct items per user, with the three probabilities of the Open Bandit Pipeline's
+    slate estimators (``pscore``, ``pscore_cascade``, ``pscore_item_position``; see
+    :class:`SlateProbabilities`).
+
     Attributes:
-        actions: int64 array of shape ``(N,)``: the item recommended to each user.
+        actions: int64 array: at slate size 1 of shape ``(N,)``, the item recommended to
+            each user; at ``k > 1`` of shape ``(N, k)``, each user's slate (distinct
+            items, position 0 first).
         propensities: float64 array of shape ``(N,)``: the probability with which the
-            policy chose ``actions[i]`` for user ``i`` (1.0 for deterministic choices).
+            policy chose ``actions[i]`` for user ``i``, the whole ordered slate at
+            ``k > 1`` (1.0 for deterministic choices).
+        cascade_propensities: float64 ``(N, k)`` at ``k > 1``, else None: column ``j`` is
+            the probability that the first ``j + 1`` positions are ``actions[i, :j + 1]``,
+            the running product of ``P(a_j | a_<j)``; the last column equals
+            ``propensities``.
+        item_position_propensities: float64 ``(N, k)`` at ``k > 1``, else None: the
+            marginal probability of item ``actions[i, j]`` at position ``j``; None also
+            where the policy has no closed form for it (softmax).
     """
 
     actions: NDArray[np.int64]
     propensities: NDArray[np.float64]
+    cascade_propensities: NDArray[np.float64] | None = None
+    item_position_propensities: NDArray[np.float64] | None = None
 
 
 class Policy(ABC):
     """A recommendation policy acting for a whole population of users at once.
 
     Subclasses implement :meth:`act` and :meth:`probabilities` (or its hook
-    :meth:`_propensities`, which receives checked arguments), and :meth:`update` if they
-    learn. Built-in policies are registered in
-    :data:`~recgym.population.policies.POLICIES` under their :attr:`name`.
+    :meth:`_propensities`, which receives checked arguments), and, if they learn, the hook
+    :meth:`_learn` of :meth:`update` (or :meth:`update` itself); at slate sizes ``k > 1``
+    also the hook :meth:`_slate_probabilities` of :meth:`slate_probabilities`. Built-in
+    policies are registered in :data:`~recgym.population.policies.POLICIES` under their
+    :attr:`name`.
+
+    Args:
+        slate_size: Items recommended to each user per step, ``k >= 1``; at most the
+            number of items (checked at :meth:`reset`).
 
     Attributes:
         name: Short registry name, e.g. ``"greedy"``.
         needs_state: True for oracle policies, which must be given the true user states.
+        slate_size: Items per user and step, ``k``.
     """
 
     name: ClassVar[str]
     needs_state: ClassVar[bool] = False
 
-    def __init__(self) -> None:
+    def __init__(self, *, slate_size: int = 1) -> None:
+        self.slate_size = check_slate_size(slate_size)
         self._items: NDArray[np.float64] | None = None
         self._n_users = 0
         self._rng: np.random.Generator | None = None
@@ -73,7 +111,8 @@ class Policy(ABC):
 
         Raises:
             TypeError: If an argument is of the wrong kind.
-            ValueError: If ``item_features`` is empty or not finite, or ``n_users < 1``.
+            ValueError: If ``item_features`` is empty or not finite, ``n_users < 1``, or
+                :attr:`slate_size` exceeds the number of items.
         """
         check_array(item_features, "item_features", (None, None))
         if item_features.size == 0:
@@ -81,6 +120,7 @@ class Policy(ABC):
                 f"`item_features` must have at least one item and one feature, "
                 f"got shape {item_features.shape}"
             )
+        check_slate_size(self.slate_size, len(item_features))
         n_users = check_positive_int(n_users, "n_users")
         if not isinstance(rng, np.random.Generator):
             raise TypeError(f"`rng` must be a numpy.random.Generator, got {rng!r}")
@@ -94,7 +134,7 @@ class Policy(ABC):
 
     @abstractmethod
     def act(self, observations: NDArray[Any], *, states: NDArray[Any] | None = None) -> Decision:
-        """Recommend one item to every user.
+        """Recommend one item (a slate of :attr:`slate_size` items) to every user.
 
         Args:
             observations: float32 or float64 array of shape ``(N, d)``, one row per user.
@@ -102,29 +142,60 @@ class Policy(ABC):
                 (:attr:`needs_state`), ignored by the others.
 
         Returns:
-            Decision: int64 actions and float64 propensities, both of shape ``(N,)``.
+            Decision: int64 actions ``(N,)`` (slates ``(N, k)`` at ``k > 1``) and float64
+            propensities ``(N,)``; at ``k > 1`` also the cascade and item-position
+            propensities ``(N, k)``, equal bit for bit to :meth:`slate_probabilities` of
+            the actions drawn.
 
         Raises:
             recgym.errors.ResetNeeded: If called before :meth:`reset` (a ``ValueError``).
             ValueError: If ``observations`` (or ``states``) has the wrong shape.
         """
 
-    def update(self, actions: NDArray[np.integer[Any]], rewards: NDArray[Any]) -> None:
-        """Learn from the rewards of the last step (default: nothing to learn).
+    def update(
+        self,
+        actions: NDArray[np.integer[Any]],
+        rewards: NDArray[Any],
+        *,
+        consumed: NDArray[np.integer[Any]] | None = None,
+    ) -> None:
+        """Learn from the rewards of the last step.
 
-        The default checks its arguments and learns nothing, so that wrong feedback fails
-        the same way for every policy.
+        Checks its arguments, then calls the hook :meth:`_learn` (by default nothing to
+        learn), so that wrong feedback fails the same way for every policy. Learning
+        policies learn from the consumed items only.
 
         Args:
-            actions: Integer array of shape ``(N,)``: the items shown.
-            rewards: Real array of shape ``(N,)``: the users' rewards.
+            actions: Integer array: the items shown, ``(N,)``, or the slates ``(N, k)``.
+            rewards: Real array of shape ``(N,)``: the users' rewards (0 for a user who
+                consumed nothing).
+            consumed: Integer array of shape ``(N,)``: the item each user consumed, -1 for
+                none (an environment step's ``info["item"]``); each must be in the user's
+                slate. Required at ``k > 1``; at slate size 1 it defaults to ``actions``
+                (every user consumed what it was shown).
 
         Raises:
             recgym.errors.ResetNeeded: If called before :meth:`reset`.
             TypeError: If an argument is not an array of the right kind.
-            ValueError: On a wrong shape, an item out of range, NaN or inf.
+            ValueError: On a wrong shape, an item out of range or not in its slate, NaN
+                or inf, or a missing ``consumed`` at ``k > 1``.
         """
-        self._check_feedback(actions, rewards)
+        self._require_reset("update")
+        actions = self._check_actions(actions)
+        rewards = check_array(rewards, "rewards", (self._n_users,))
+        consumed = check_consumed(consumed, actions, self.n_items)
+        self._learn(rewards.astype(np.float64, copy=False), consumed)
+
+    def _learn(  # noqa: B027 (an optional hook: most policies learn nothing)
+        self, rewards: NDArray[np.float64], consumed: NDArray[np.int64]
+    ) -> None:
+        """:meth:`update` on checked feedback (hook).
+
+        Args:
+            rewards: float64 ``(N,)``.
+            consumed: int64 ``(N,)``: each user's consumed item, -1 for none; at slate
+                size 1 without ``consumed``, the actions themselves (not a copy).
+        """
 
     def probabilities(
         self,
@@ -136,11 +207,13 @@ class Policy(ABC):
         """Probability that the policy, in its current state, picks ``actions[i]`` for user ``i``.
 
         Draws no random numbers and does not change the policy; equals the propensities
-        :meth:`act` returns for the actions it draws.
+        :meth:`act` returns for the actions it draws. At ``k > 1`` it is the joint
+        probability of each whole ordered slate (``slate_probabilities(...).propensities``).
 
         Args:
             observations: Array of shape ``(N, d)``, as for :meth:`act`.
-            actions: Integer array of shape ``(N,)`` with values in ``[0, n_items)``.
+            actions: Integer array of shape ``(N,)`` with values in ``[0, n_items)``; at
+                ``k > 1`` slates ``(N, k)`` of distinct items.
             states: True user states, shape ``(N, d)`` (oracle policies only).
 
         Returns:
@@ -149,19 +222,71 @@ class Policy(ABC):
         Raises:
             recgym.errors.ResetNeeded: If called before :meth:`reset`.
             TypeError: If an argument is not an array of the right kind.
-            ValueError: On a wrong shape, an item out of range, NaN or inf.
+            ValueError: On a wrong shape, an item out of range or repeated in a slate, NaN
+                or inf.
             NotImplementedError: If the policy implements neither this method nor
-                :meth:`_propensities`, the hook it calls on checked arguments.
+                :meth:`_propensities`, the hook it calls on checked arguments (nor
+                :meth:`_slate_probabilities` at ``k > 1``).
         """
         observations = self._check_observations(observations, "probabilities")
         actions = self._check_actions(actions)
-        return self._propensities(observations, actions, states)
+        if self.slate_size == 1:
+            return self._propensities(observations, actions, states)
+        return self._slate_probabilities(observations, actions, states).propensities
+
+    def slate_probabilities(
+        self,
+        observations: NDArray[Any],
+        actions: NDArray[np.integer[Any]],
+        *,
+        states: NDArray[Any] | None = None,
+    ) -> SlateProbabilities:
+        """The joint, cascade and item-position probabilities of given slates.
+
+        Draws no random numbers and does not change the policy; for the slates :meth:`act`
+        draws, the three equal the :class:`Decision`'s bit for bit. At slate size 1 the
+        joint is :meth:`probabilities` and the other two are None, as in a
+        :class:`Decision`.
+
+        Args:
+            observations: Array of shape ``(N, d)``, as for :meth:`act`.
+            actions: Integer slates ``(N, k)`` of distinct items in ``[0, n_items)``
+                (single items ``(N,)`` at slate size 1).
+            states: True user states, shape ``(N, d)`` (oracle policies only).
+
+        Returns:
+            SlateProbabilities: float64 joint ``(N,)``; cascade ``(N, k)``;
+            item-position ``(N, k)``, or None where the policy has no closed form.
+
+        Raises:
+            recgym.errors.ResetNeeded: If called before :meth:`reset`.
+            TypeError: If an argument is not an array of the right kind.
+            ValueError: On a wrong shape, an item out of range or repeated in a slate, NaN
+                or inf.
+            NotImplementedError: If the policy does not implement the hook it calls on
+                checked arguments (:meth:`_propensities` at ``k = 1``,
+                :meth:`_slate_probabilities` at ``k > 1``).
+        """
+        observations = self._check_observations(observations, "slate_probabilities")
+        actions = self._check_actions(actions)
+        if self.slate_size == 1:
+            return SlateProbabilities(self._propensities(observations, actions, states), None, None)
+        return self._slate_probabilities(observations, actions, states)
 
     def _propensities(
         self, observations: NDArray[Any], actions: NDArray[np.int64], states: NDArray[Any] | None
     ) -> NDArray[np.float64]:
-        """:meth:`probabilities` on checked observations and int64 actions (hook)."""
+        """:meth:`probabilities` at slate size 1, on checked observations and actions (hook)."""
         raise NotImplementedError(f"{type(self).__name__} does not implement `probabilities`")
+
+    def _slate_probabilities(
+        self, observations: NDArray[Any], slates: NDArray[np.int64], states: NDArray[Any] | None
+    ) -> SlateProbabilities:
+        """:meth:`slate_probabilities` at ``k > 1``, on checked observations and slates (hook)."""
+        raise NotImplementedError(
+            f"{type(self).__name__} does not implement `slate_probabilities` "
+            f"(slate_size={self.slate_size})"
+        )
 
     # -- uniformly random choices
 
@@ -169,10 +294,19 @@ class Policy(ABC):
         """``1 / n_items`` for every user, float64 ``(N,)``."""
         return np.full(self._n_users, 1.0 / self.n_items)
 
+    def _uniform_slate_probabilities(self) -> SlateProbabilities:
+        """The probabilities of any slates drawn uniformly at random (see :mod:`.slates`)."""
+        return _uniform_slate_probabilities(self._n_users, self.slate_size, self.n_items)
+
     def _uniform_decision(self) -> Decision:
-        """An independent uniformly random item for every user (draws ``N`` integers)."""
-        actions = self._generator.integers(self.n_items, size=self._n_users, dtype=np.int64)
-        return Decision(actions, self._uniform_propensities())
+        """An independent uniformly random item, or ordered slate, for every user.
+
+        Draws ``N`` integers at slate size 1, ``N · k`` at ``k > 1``.
+        """
+        actions = _uniform_slates(self._generator, self._n_users, self.slate_size, self.n_items)
+        if self.slate_size == 1:
+            return Decision(actions, self._uniform_propensities())
+        return Decision(actions, *self._uniform_slate_probabilities())
 
     # -- checks shared by subclasses
 
@@ -198,15 +332,7 @@ class Policy(ABC):
         return self._check_observations(states, "act", name="states")
 
     def _check_actions(self, actions: Any) -> NDArray[np.int64]:
-        return check_actions(actions, self._n_users, self.n_items)
-
-    def _check_feedback(
-        self, actions: Any, rewards: Any
-    ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
-        self._require_reset("update")
-        actions = self._check_actions(actions)
-        rewards = check_array(rewards, "rewards", (self._n_users,))
-        return actions, rewards.astype(np.float64, copy=False)
+        return check_slates(actions, self._n_users, self.slate_size, self.n_items)
 
     @property
     def _generator(self) -> np.random.Generator:
@@ -220,7 +346,11 @@ class Policy(ABC):
 
 
 class _UniformMarginal(Policy):
-    """A policy under which each user gets each item with probability ``1 / n_items``."""
+    """A policy under which each user's marginal is uniform: any item (ordered slate) alike.
+
+    Probabilities: ``1 / n_items`` at slate size 1; at ``k > 1`` joint
+    ``(n − k)! / n!``, cascade ``Π_{l ≤ j} 1 / (n − l)``, item-position ``1 / n``.
+    """
 
     def _propensities(
         self, observations: NDArray[Any], actions: NDArray[np.int64], states: NDArray[Any] | None
@@ -228,21 +358,41 @@ class _UniformMarginal(Policy):
         """``1 / n_items`` for every user (the marginal probability)."""
         return self._uniform_propensities()
 
+    def _slate_probabilities(
+        self, observations: NDArray[Any], slates: NDArray[np.int64], states: NDArray[Any] | None
+    ) -> SlateProbabilities:
+        return self._uniform_slate_probabilities()
+
 
 class _Deterministic(Policy):
-    """A policy that picks one item per user with probability 1, given by :meth:`_choose`."""
+    """A policy that picks one item (slate) per user with probability 1, given by :meth:`_choose`.
+
+    The probability of given slates is 1 where they are the chosen ones, 0 elsewhere:
+    cascade ``1[a_≤j = c_≤j]``, item-position ``1[a_j = c_j]``.
+    """
 
     @abstractmethod
     def _choose(self, observations: NDArray[Any], states: NDArray[Any] | None) -> NDArray[Any]:
-        """The chosen item of every user, int64 ``(N,)``, on checked observations."""
+        """The chosen item of every user, int64 ``(N,)`` (slates ``(N, k)``), on checked input."""
 
     def act(self, observations: NDArray[Any], *, states: NDArray[Any] | None = None) -> Decision:
         """See :meth:`Policy.act`: propensity 1 for every user."""
         observations = self._check_observations(observations, "act")
-        return Decision(self._choose(observations, states), np.ones(self._n_users))
+        chosen = self._choose(observations, states)
+        if self.slate_size == 1:
+            return Decision(chosen, np.ones(self._n_users))
+        # What _slate_probabilities gives for the chosen slates: 1.0 exactly, everywhere.
+        ones = np.ones(chosen.shape)
+        return Decision(chosen, np.ones(self._n_users), ones, ones.copy())
 
     def _propensities(
         self, observations: NDArray[Any], actions: NDArray[np.int64], states: NDArray[Any] | None
     ) -> NDArray[np.float64]:
         """1 for the chosen item, 0 otherwise."""
         return (actions == self._choose(observations, states)).astype(np.float64)
+
+    def _slate_probabilities(
+        self, observations: NDArray[Any], slates: NDArray[np.int64], states: NDArray[Any] | None
+    ) -> SlateProbabilities:
+        chosen = self._choose(observations, states)
+        return _epsilon_slate_probabilities(chosen, slates, 0.0, self.n_items)

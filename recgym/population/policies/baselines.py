@@ -8,6 +8,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from recgym.population.policies.base import Decision, _Deterministic, _UniformMarginal
+from recgym.population.policies.scoring import _top_k
+from recgym.population.policies.slates import _uniform_slates
 
 __all__ = ["MassMediaPolicy", "MostPopularPolicy", "RandomPolicy"]
 
@@ -16,6 +18,14 @@ class RandomPolicy(_UniformMarginal):
     """Recommend a uniformly random item to every user, independently.
 
     Draws ``N`` integers per step; propensity ``1 / n_items``.
+
+    *Slates* (``slate_size = k > 1``): a uniformly random ordered ``k``-subset per user,
+    ``k`` integers per user (position ``j`` a uniform rank among the ``n − j`` items left,
+    no rejection). With ``n`` items: joint ``(n − k)! / n!``, cascade
+    ``Π_{l ≤ j} 1 / (n − l)``, item-position ``1 / n``.
+
+    Args:
+        slate_size: Items per user and step, ``k >= 1``.
     """
 
     name = "random"
@@ -35,6 +45,14 @@ class MassMediaPolicy(_UniformMarginal):
     Draws one integer per step. The propensity ``1 / n_items`` is each user's *marginal*
     probability; the users' actions are perfectly correlated, which off-policy estimators
     treating users as independent should keep in mind.
+
+    *Slates* (``slate_size = k > 1``): one uniformly random ordered ``k``-subset, drawn
+    as :class:`RandomPolicy` draws one (``k`` integers per step), shown to every user.
+    Each user's marginal probabilities are those of a uniform slate: joint
+    ``(n − k)! / n!``, cascade ``Π_{l ≤ j} 1 / (n − l)``, item-position ``1 / n``.
+
+    Args:
+        slate_size: Items per user and step, ``k >= 1``.
     """
 
     name = "mass_media"
@@ -42,8 +60,15 @@ class MassMediaPolicy(_UniformMarginal):
     def act(self, observations: NDArray[Any], *, states: NDArray[Any] | None = None) -> Decision:
         """See :meth:`Policy.act`."""
         self._check_observations(observations, "act")
-        item = self._generator.integers(self.n_items)
-        return Decision(np.full(self._n_users, item, dtype=np.int64), self._uniform_propensities())
+        if self.slate_size == 1:
+            item = self._generator.integers(self.n_items)
+            return Decision(
+                np.full(self._n_users, item, dtype=np.int64), self._uniform_propensities()
+            )
+        slate = _uniform_slates(self._generator, 1, self.slate_size, self.n_items)
+        return Decision(
+            np.repeat(slate, self._n_users, axis=0), *self._uniform_slate_probabilities()
+        )
 
 
 class MostPopularPolicy(_Deterministic):
@@ -54,6 +79,15 @@ class MostPopularPolicy(_Deterministic):
     lowest item index; items a user has already seen are not excluded. Deterministic:
     propensity 1. The rich-get-richer baseline of popularity-bias studies (Mansoury et al.
     2020; Chaney et al. 2018).
+
+    *Slates* (``slate_size = k > 1``): every user gets the ``k`` items with the most
+    positive feedback, most first, ties to the lowest index; deterministic (cascade
+    ``1[a_≤j = top_≤j]``, item-position ``1[a_j = top_j]``). :meth:`update` then needs
+    ``consumed`` and counts the positive rewards of consumed items only (not of every
+    item shown); at slate size 1 ``consumed`` defaults to the items shown.
+
+    Args:
+        slate_size: Items per user and step, ``k >= 1``.
     """
 
     name = "most_popular"
@@ -68,9 +102,13 @@ class MostPopularPolicy(_Deterministic):
         return self._positive_counts.copy()
 
     def _choose(self, observations: NDArray[Any], states: NDArray[Any] | None) -> NDArray[Any]:
-        return np.full(self._n_users, self._positive_counts.argmax(), dtype=np.int64)
+        if self.slate_size == 1:
+            return np.full(self._n_users, self._positive_counts.argmax(), dtype=np.int64)
+        top = np.empty((1, self.slate_size), dtype=np.int64)
+        _top_k(self._positive_counts[np.newaxis].astype(np.float64), top)
+        return np.repeat(top, self._n_users, axis=0)
 
-    def update(self, actions: NDArray[np.integer[Any]], rewards: NDArray[Any]) -> None:
-        """Add one to the count of every item shown with a reward ``> 0``."""
-        actions, rewards = self._check_feedback(actions, rewards)
-        self._positive_counts += np.bincount(actions[rewards > 0], minlength=self.n_items)
+    def _learn(self, rewards: NDArray[np.float64], consumed: NDArray[np.int64]) -> None:
+        """Add one to the count of every consumed item with a reward ``> 0``."""
+        positive = consumed[(rewards > 0) & (consumed >= 0)]
+        self._positive_counts += np.bincount(positive, minlength=self.n_items)

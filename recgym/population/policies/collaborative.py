@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -11,10 +11,13 @@ from numpy.typing import NDArray
 from recgym._validation import check_positive_float, check_positive_int
 from recgym.population.policies.greedy import _EpsilonGreedyBase
 from recgym.population.policies.scoring import (
-    DEFAULT_MAX_CHUNK_BYTES,
     _chunks,
     _rows_per_chunk,
+    _ScoringOptions,
 )
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["CollaborativeFilteringPolicy"]
 
@@ -28,7 +31,10 @@ class CollaborativeFilteringPolicy(_EpsilonGreedyBase):
     **Log.** :meth:`update` buffers each step's ``(user, item, reward)`` triples; at every
     refit they are merged into two ``scipy.sparse`` CSR matrices of shape
     ``(N, n_items)``: the count ``C`` of observations and the sum ``S`` of rewards of each
-    (user, item) pair. Only pairs that were shown are stored.
+    (user, item) pair. Only pairs that were consumed are stored: at slate size 1 every
+    item shown (unless ``consumed`` says otherwise), at ``k > 1`` the item each user
+    consumed from its slate (``consumed``, required), nothing for a user who consumed
+    nothing. A refit with an empty log leaves the policy as it was.
 
     **Model.** Scores ``r̂ᵤⱼ = μ + pᵤ·qⱼ`` with ``μ`` the mean observed reward and rank-``k``
     factors ``P (N, k)``, ``Q (n_items, k)``, fitted by alternating least squares on the
@@ -50,6 +56,14 @@ class CollaborativeFilteringPolicy(_EpsilonGreedyBase):
     the lowest index. Because it is trained on data its own recommendations produced, it
     exhibits the algorithmic confounding of Chaney et al. (2018).
 
+    **Slates** (``slate_size = s > 1``): before the first fit a uniformly random ordered
+    slate per user; afterwards ε-greedy on the predicted top ``s`` (descending, ties to
+    the lowest index) as in :class:`~recgym.population.policies.EpsilonGreedyPolicy`:
+    with ``n`` items and the predicted top slate ``g``, joint
+    ``(1 − ε)·1[a = g] + ε·(n − s)! / n!``, cascade
+    ``(1 − ε)·1[a_≤j = g_≤j] + ε·Π_{l ≤ j} 1 / (n − l)``, item-position
+    ``(1 − ε)·1[a_j = g_j] + ε / n``.
+
     **Cost.** A refit takes ``O(als_iterations · (nnz · k² + (N + n_items) · k³))``; the
     user-side systems are solved in chunks within ``max_chunk_bytes``, and scoring is
     chunked as in every scoring policy. The log holds at most one entry per distinct
@@ -61,6 +75,7 @@ class CollaborativeFilteringPolicy(_EpsilonGreedyBase):
         epsilon: Exploration probability in ``[0, 1]`` once fitted.
         regularization: Ridge penalty ``λ > 0``.
         als_iterations: Alternating sweeps (users then items) per refit.
+        slate_size: Items per user and step, ``s >= 1``.
         max_chunk_bytes: Memory budget of one scoring or solving chunk.
     """
 
@@ -73,10 +88,9 @@ class CollaborativeFilteringPolicy(_EpsilonGreedyBase):
         epsilon: float = 0.1,
         regularization: float = 0.1,
         als_iterations: int = 10,
-        *,
-        max_chunk_bytes: int = DEFAULT_MAX_CHUNK_BYTES,
+        **options: Unpack[_ScoringOptions],
     ) -> None:
-        super().__init__(epsilon, max_chunk_bytes=max_chunk_bytes)
+        super().__init__(epsilon, **options)
         self.rank = check_positive_int(rank, "rank")
         self.refit_every = check_positive_int(refit_every, "refit_every")
         self.regularization = check_positive_float(regularization, "regularization")
@@ -88,7 +102,10 @@ class CollaborativeFilteringPolicy(_EpsilonGreedyBase):
         shape = (self._n_users, self.n_items)
         self._steps = 0
         self._mean = 0.0
-        self._pending: list[tuple[NDArray[np.int64], NDArray[np.float64]]] = []
+        # Per step: the users who consumed (None: every user), their items and rewards.
+        self._pending: list[
+            tuple[NDArray[np.int64] | None, NDArray[np.int64], NDArray[np.float64]]
+        ] = []
         self._counts = sp.csr_array(shape, dtype=np.float64)
         self._sums = sp.csr_array(shape, dtype=np.float64)
         self._user_factors = None
@@ -117,19 +134,25 @@ class CollaborativeFilteringPolicy(_EpsilonGreedyBase):
             )
         return self._mean + self._user_factors @ self._item_factors.T
 
-    def update(self, actions: NDArray[np.integer[Any]], rewards: NDArray[Any]) -> None:
-        """Log the step's rewards; refit after every ``refit_every``-th step."""
-        actions, rewards = self._check_feedback(actions, rewards)
-        self._pending.append((actions.copy(), rewards.copy()))
+    def _learn(self, rewards: NDArray[np.float64], consumed: NDArray[np.int64]) -> None:
+        """Log the step's consumed items and rewards; refit after every ``refit_every``-th step."""
+        if (consumed >= 0).all():
+            self._pending.append((None, consumed.copy(), rewards.copy()))
+        else:
+            users = np.flatnonzero(consumed >= 0)
+            self._pending.append((users, consumed[users], rewards[users]))
         self._steps += 1
         if self._steps % self.refit_every == 0:
             self._fit()
 
     def _merge_pending(self) -> None:
         """Add the buffered steps to the sparse count and sum matrices."""
-        users = np.tile(np.arange(self._n_users), len(self._pending))
-        items = np.concatenate([actions for actions, _ in self._pending])
-        rewards = np.concatenate([rewards for _, rewards in self._pending])
+        every_user = np.arange(self._n_users)
+        users = np.concatenate(
+            [every_user if logged is None else logged for logged, _, _ in self._pending]
+        )
+        items = np.concatenate([items for _, items, _ in self._pending])
+        rewards = np.concatenate([rewards for _, _, rewards in self._pending])
         shape = (self._n_users, self.n_items)
         self._counts += sp.coo_array((np.ones(len(items)), (users, items)), shape=shape).tocsr()
         self._sums += sp.coo_array((rewards, (users, items)), shape=shape).tocsr()
@@ -137,6 +160,8 @@ class CollaborativeFilteringPolicy(_EpsilonGreedyBase):
 
     def _fit(self) -> None:
         self._merge_pending()
+        if self._counts.nnz == 0:  # nobody consumed anything yet: nothing to fit
+            return
         self._mean = float(self._sums.sum() / self._counts.sum())
         counts_t, sums_t = self._counts.T.tocsr(), self._sums.T.tocsr()
         if self._item_factors is None:

@@ -10,7 +10,7 @@ policies that score.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 from numpy.typing import NDArray
@@ -91,17 +91,70 @@ def _argmax_scores(
     return best
 
 
+def _top_k(scores: NDArray[np.float64], out: NDArray[np.int64]) -> None:
+    """Per row of ``scores``, its ``k = out.shape[1]`` highest columns, best first.
+
+    ``k`` rounds of ``argmax`` (ties → lowest index, as at ``k = 1``), each chosen score
+    set to −∞ before the next: exact tie semantics, and at ``k = 10`` of 100 items faster
+    than a partition followed by a tie-aware sort.
+
+    Args:
+        scores: float64 ``(rows, n_items)``, finite; overwritten.
+        out: int64 ``(rows, k)``, filled.
+    """
+    rows = np.arange(len(scores))
+    k = out.shape[1]
+    for position in range(k):
+        best = scores.argmax(axis=1)
+        out[:, position] = best
+        if position + 1 < k:
+            scores[rows, best] = -np.inf
+
+
+def _top_k_scores(
+    x: NDArray[Any], items: NDArray[np.float64], k: int, max_chunk_bytes: int
+) -> NDArray[np.int64]:
+    """Per row of ``x``, the ``k`` items of highest inner product, best first, ties → lowest index.
+
+    Returns:
+        numpy.ndarray: int64 ``(N,)`` at ``k = 1`` (:func:`_argmax_scores`), else
+        ``(N, k)``.
+    """
+    if k == 1:
+        return _argmax_scores(x, items, max_chunk_bytes)
+    top = np.empty((len(x), k), dtype=np.int64)
+    for chunk, scores, _ in _iter_scores(x, items, max_chunk_bytes):
+        _top_k(scores, top[chunk])
+    return top
+
+
+class _ScoringOptions(TypedDict, total=False):
+    """The keyword arguments every scoring policy takes (see :class:`_ScoringPolicy`).
+
+    Subclasses with parameters of their own pass these on as PEP 692 typed keywords,
+    ``**options: Unpack[_ScoringOptions]`` (``typing_extensions.Unpack``, imported for type
+    checking only).
+    """
+
+    slate_size: int
+    max_chunk_bytes: int
+
+
 class _ScoringPolicy(Policy):
     """Base of the policies that score every item, chunk by chunk of users.
 
     Args:
+        slate_size: Items per user and step, ``k >= 1``.
         max_chunk_bytes: Memory budget of the ``(chunk, n_items)`` temporaries of one
             scoring pass; at least one user is scored at a time whatever the budget.
     """
 
-    def __init__(self, *, max_chunk_bytes: int = DEFAULT_MAX_CHUNK_BYTES) -> None:
-        super().__init__()
+    def __init__(
+        self, *, slate_size: int = 1, max_chunk_bytes: int = DEFAULT_MAX_CHUNK_BYTES
+    ) -> None:
+        super().__init__(slate_size=slate_size)
         self.max_chunk_bytes = check_positive_int(max_chunk_bytes, "max_chunk_bytes")
 
     def _greedy(self, x: NDArray[Any]) -> NDArray[np.int64]:
-        return _argmax_scores(x, self._item_table, self.max_chunk_bytes)
+        """The top :attr:`slate_size` items of each row of ``x``: ``(N,)`` at 1, else ``(N, k)``."""
+        return _top_k_scores(x, self._item_table, self.slate_size, self.max_chunk_bytes)

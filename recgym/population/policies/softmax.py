@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Iterator
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -13,11 +13,15 @@ from numpy.typing import NDArray
 from recgym._validation import check_positive_float
 from recgym.population.policies.base import Decision
 from recgym.population.policies.scoring import (
-    DEFAULT_MAX_CHUNK_BYTES,
     _chunks,
     _rows_per_chunk,
+    _ScoringOptions,
     _ScoringPolicy,
 )
+from recgym.population.policies.slates import SlateProbabilities
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["SoftmaxPolicy"]
 
@@ -32,6 +36,11 @@ _SOFTMAX_CHUNK_BYTES = 2**20
 #: shifted by its exact row maximum instead, so that its best weight, at least
 #: ``exp(−600) ≈ 1e-261``, stays a normal float.
 _MAX_SHIFT_GAP = 600.0
+
+#: At a later slate position, a user whose remaining total weight is below this
+#: (``exp(−600)``) has its remaining weights recomputed with the exact shift by its best
+#: remaining score: the items left may all have underflowed.
+_MIN_REMAINING = math.exp(-_MAX_SHIFT_GAP)
 
 
 class _SoftmaxLayout(NamedTuple):
@@ -102,6 +111,25 @@ class SoftmaxPolicy(_ScoringPolicy):
     weight over the total; :meth:`probabilities` computes the same weights and totals, so
     it equals the propensities bit for bit.
 
+    *Slates* (``slate_size = k > 1``): Plackett–Luce sampling without replacement.
+    Position 0 is drawn as above; for each later position the chosen items' weights are
+    set to 0, the block totals are summed anew and the same search runs with one more
+    uniform per user (``k`` uniforms per user in all, drawn for the whole population
+    before the chunked pass, position by position). With weights ``w`` and total ``W``:
+
+    - joint: ``Π_j w_{a_j} / (W − Σ_{l<j} w_{a_l})``;
+    - cascade, prefix ``j``: the running product of those factors up to ``j``;
+    - item-position: None (the marginal of an item at a later position sums over every
+      prefix; it has no closed form).
+
+    Each denominator is the sum of the remaining weights, computed anew (a subtraction
+    could cancel). A user whose remaining total falls below ``exp(−600)`` (its remaining
+    weights may have underflowed, e.g. at a tiny ``τ``) gets its remaining weights
+    recomputed as ``exp((⟨oᵢ, v_a⟩ − max_remaining) / τ)``, so that the best remaining
+    item has weight 1; the factors are ratios, so this changes no probability beyond
+    rounding. :meth:`slate_probabilities` runs the same passes on the given slates, so it
+    equals the propensities bit for bit.
+
     The product's rounding depends on the chunk shape, hence on ``max_chunk_bytes``:
     propensities for different budgets differ by rounding only (about 1e-16 times the
     largest ``|score| / τ``, relative); for a given seed and budget results are
@@ -111,6 +139,7 @@ class SoftmaxPolicy(_ScoringPolicy):
         temperature: ``τ > 0``. Affinities of this environment lie in ``[-1, 1]`` (and are
             much smaller with the default spectral feature normalisation), hence the
             default of 0.1; large ``τ`` approaches uniform, small ``τ`` approaches greedy.
+        slate_size: Items per user and step, ``k >= 1``.
         max_chunk_bytes: Memory budget of one chunk's buffers (see
             :mod:`recgym.population.policies`); chunks are at most about 1 MiB of weights
             anyway.
@@ -118,10 +147,8 @@ class SoftmaxPolicy(_ScoringPolicy):
 
     name = "softmax"
 
-    def __init__(
-        self, temperature: float = 0.1, *, max_chunk_bytes: int = DEFAULT_MAX_CHUNK_BYTES
-    ) -> None:
-        super().__init__(max_chunk_bytes=max_chunk_bytes)
+    def __init__(self, temperature: float = 0.1, **options: Unpack[_ScoringOptions]) -> None:
+        super().__init__(**options)
         self.temperature = check_positive_float(temperature, "temperature")
 
     def _iter_weights(
@@ -178,22 +205,93 @@ class SoftmaxPolicy(_ScoringPolicy):
     def act(self, observations: NDArray[Any], *, states: NDArray[Any] | None = None) -> Decision:
         """See :meth:`Policy.act`."""
         observations = self._check_observations(observations, "act")
-        uniforms = self._generator.random(self._n_users)
-        actions = np.empty(self._n_users, dtype=np.int64)
-        propensities = np.empty(self._n_users)
-        for chunk, weights, cumulative, block in self._iter_weights(observations):
-            chosen = _inverse_cdf(weights, cumulative, block, uniforms[chunk])
-            actions[chunk] = chosen
-            propensities[chunk] = _item_weights(weights, chosen) / cumulative[-1]
-        return Decision(actions, propensities)
+        # Row j holds position j's uniforms; at k = 1 the single draw random(N).
+        uniforms = self._generator.random((self.slate_size, self._n_users))
+        slates = np.empty((self._n_users, self.slate_size), dtype=np.int64)
+        cascade = self._plackett_luce(observations, slates, uniforms)
+        if self.slate_size == 1:
+            return Decision(slates.reshape(self._n_users), cascade.reshape(self._n_users))
+        return Decision(slates, cascade[:, -1].copy(), cascade, None)
 
     def _propensities(
         self, observations: NDArray[Any], actions: NDArray[np.int64], states: NDArray[Any] | None
     ) -> NDArray[np.float64]:
-        propensities = np.empty(self._n_users)
-        for chunk, weights, cumulative, _ in self._iter_weights(observations):
-            propensities[chunk] = _item_weights(weights, actions[chunk]) / cumulative[-1]
-        return propensities
+        slates = actions.reshape(self._n_users, 1)
+        return self._plackett_luce(observations, slates).reshape(self._n_users)
+
+    def _slate_probabilities(
+        self, observations: NDArray[Any], slates: NDArray[np.int64], states: NDArray[Any] | None
+    ) -> SlateProbabilities:
+        cascade = self._plackett_luce(observations, slates)
+        return SlateProbabilities(cascade[:, -1].copy(), cascade, None)
+
+    def _plackett_luce(
+        self,
+        observations: NDArray[Any],
+        slates: NDArray[np.int64],
+        uniforms: NDArray[np.float64] | None = None,
+    ) -> NDArray[np.float64]:
+        """The cascade probabilities of slates, drawing them first if ``uniforms`` is given.
+
+        One pass over the chunks of :meth:`_iter_weights`; in each, position by position:
+        draw the item (if sampling), take its factor ``weight / remaining total``, set its
+        weight to 0 and sum the block totals anew (see the class docstring).
+
+        Args:
+            observations: Checked observations ``(N, d)``.
+            slates: int64 ``(N, k)``: the slates to score, or (when sampling) the output
+                the drawn slates are written to.
+            uniforms: float64 ``(k, N)`` in ``[0, 1)``: draw the slates with these; None
+                scores the given ``slates``.
+
+        Returns:
+            numpy.ndarray: float64 ``(N, k)`` cascade probabilities, the running products
+            of the positions' factors.
+        """
+        k = slates.shape[1]
+        cascade = np.empty(slates.shape)
+        for chunk, weights, cumulative, block in self._iter_weights(observations):
+            users = np.arange(chunk.stop - chunk.start)
+            for position in range(k):
+                if position > 0:
+                    weights[slates[chunk, position - 1], users] = 0.0
+                    _block_totals(weights, block, cumulative)
+                    depleted = np.flatnonzero(cumulative[-1] < _MIN_REMAINING)
+                    if len(depleted):
+                        rows = chunk.start + depleted
+                        weights[: self.n_items, depleted] = self._restored_weights(
+                            observations[rows], slates[rows, :position]
+                        )
+                        _block_totals(weights, block, cumulative)
+                if uniforms is not None:
+                    slates[chunk, position] = _inverse_cdf(
+                        weights, cumulative, block, uniforms[position, chunk]
+                    )
+                factor = _item_weights(weights, slates[chunk, position]) / cumulative[-1]
+                if position > 0:
+                    factor *= cascade[chunk, position - 1]
+                cascade[chunk, position] = factor
+        return cascade
+
+    def _restored_weights(
+        self, observations: NDArray[Any], prefixes: NDArray[np.int64]
+    ) -> NDArray[np.float64]:
+        """Some users' remaining weights, shifted by their best remaining score.
+
+        Args:
+            observations: The users' observations ``(m, d)``.
+            prefixes: int64 ``(m, j)``: the items already in each user's slate.
+
+        Returns:
+            numpy.ndarray: float64 ``(n_items, m)``, item-major:
+            ``exp((⟨oᵢ, v_a⟩ − max_remaining) / τ)``, 0 for the items already in the slate.
+        """
+        scores = self._item_table @ observations.T
+        scores[prefixes.T, np.arange(len(prefixes))] = -np.inf
+        with np.errstate(over="ignore"):  # a tiny τ sends weights to exp(-inf) = 0
+            scores -= scores.max(axis=0)
+            scores /= self.temperature
+        return np.exp(scores, out=scores)
 
 
 def _block_totals(weights: NDArray[np.float64], block: int, out: NDArray[np.float64]) -> None:
