@@ -637,6 +637,8 @@ def check_labels(value: Any, name: str, n: int) -> NDArray[Any] | None:
     labels = value.copy()
     labels.flags.writeable = False
     return labels
+
+
 def check_slate_size(value: Any, n_items: int | None = None) -> int:
     """Return a slate size ``k`` as a Python ``int``: a positive integer, at most ``n_items``.
 

@@ -11,7 +11,9 @@ consumed. It lowers the user's utility for items like those::
     b_i ← γ·b_i + v_consumed                  (every step; only γ·b_i without consumption)
 
 with strength ``λ ≥ 0`` and decay ``γ ∈ [0, 1)``: an item's weight halves after
-``log 2 / −log γ`` steps.
+``log 2 / −log γ`` steps, and consuming the same unit item every step saturates at a
+penalty of ``λ / (1 − γ)`` for it (1 with the defaults ``λ = 0.1``, ``γ = 0.9``: as much
+as the largest affinity of row-normalised features).
 
 **Churn and return** (the retention settings of KuaiSim and SARDINE): each user's
 satisfaction ``m_i`` is an exponential average of their rewards, ``m_i ← (1 − η)·m_i +
@@ -60,7 +62,7 @@ class Satiation:
         ValueError: If an argument is out of range.
     """
 
-    strength: float = 0.5
+    strength: float = 0.1
     decay: float = 0.9
 
     def __post_init__(self) -> None:

@@ -38,7 +38,8 @@ from numpy.typing import NDArray
 from recgym._progress import Progress
 from recgym._validation import check_positive_int
 from recgym.population.env import PopulationEnv
-from recgym.population.policies import Policy, make_policy
+from recgym.population.policies import Decision, Policy, make_policy
+from recgym.user_model import accepts_keyword
 
 __all__ = [
     "POLICY_STREAM",
@@ -163,8 +164,15 @@ class Actor:
                 f"a callable observations -> (actions, propensities), got {policy!r}"
             )
         self.n, self.n_items = env.n_users, env.n_items
+        self.slate_size = env.config.slate_size
         self.argument = argument
         if isinstance(policy, Policy):
+            if policy.slate_size != self.slate_size:
+                raise ValueError(
+                    f"`{argument}` ({policy.name}) recommends slates of {policy.slate_size} "
+                    f"items, but the environment shows slate_size={self.slate_size}; build "
+                    f"the policy with slate_size={self.slate_size}"
+                )
             if chunk_size is not None:
                 raise ValueError(
                     f"`chunk_size` applies to callable policies only; a Policy scores users "
@@ -172,64 +180,95 @@ class Actor:
                 )
             policy.reset(env.item_features, n_users=self.n, rng=rng)
             self.policy: Policy | None = policy
+            self.takes_available = accepts_keyword(type(policy), "act", "available")
             self.function: BehaviorCallable | None = None
             self.name = policy.name
             self.chunk_size = self.n
         else:
             self.policy, self.function = None, policy
+            self.takes_available = False
             self.name = getattr(policy, "__name__", None) or type(policy).__name__
             self.chunk_size = (
                 self.n if chunk_size is None else check_positive_int(chunk_size, "chunk_size")
             )
 
     def act(
-        self, observations: NDArray[np.floating], states: NDArray[np.floating]
-    ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
-        """Actions and propensities for every user, checked.
+        self,
+        observations: NDArray[np.floating],
+        states: NDArray[np.floating],
+        available: NDArray[np.bool_] | None = None,
+    ) -> Decision:
+        """The policy's decision for every user, checked.
 
         Args:
             observations: ``(n_users, dim)`` what the policy sees.
             states: ``(n_users, dim)`` the true preferences (a read-only snapshot), given
                 to a Policy that ``needs_state``.
+            available: The items available now (a changing catalogue), bool
+                ``(n_items,)``, given to a Policy whose ``act`` takes ``available``.
 
         Returns:
-            tuple: int64 actions ``(n_users,)`` and float64 propensities ``(n_users,)``.
+            Decision: int64 actions ``(n_users,)`` (slates ``(n_users, k)``) and float64
+            propensities ``(n_users,)``, with the slate propensities when the policy
+            gives them.
 
         Raises:
             TypeError: If the policy returns arrays of the wrong type.
-            ValueError: If it returns actions out of range or propensities outside
-                ``(0, 1]``.
+            ValueError: If it returns actions out of range, slates that repeat an item,
+                or propensities outside ``(0, 1]``.
         """
         if self.policy is not None:
+            extra: dict[str, Any] = {}
+            if available is not None and self.takes_available:
+                extra["available"] = available
             decision = self.policy.act(
-                observations, states=states if self.policy.needs_state else None
+                observations, states=states if self.policy.needs_state else None, **extra
             )
-            return self._check(decision.actions, decision.propensities, self.n)
+            actions, propensities = self._check(decision.actions, decision.propensities, self.n)
+            return Decision(
+                actions,
+                propensities,
+                decision.cascade_propensities,
+                decision.item_position_propensities,
+            )
         if self.chunk_size >= self.n:
-            return self._check(*self._call(observations), self.n)
-        actions = np.empty(self.n, dtype=np.int64)
+            return Decision(*self._check(*self._call(observations), self.n))
+        k = self.slate_size
+        actions = np.empty((self.n,) if k == 1 else (self.n, k), dtype=np.int64)
         propensities = np.empty(self.n, dtype=np.float64)
         for start in range(0, self.n, self.chunk_size):
             stop = min(start + self.chunk_size, self.n)
             actions[start:stop], propensities[start:stop] = self._check(
                 *self._call(observations[start:stop]), stop - start
             )
-        return actions, propensities
+        return Decision(actions, propensities)
 
-    def update(self, actions: NDArray[np.int64], rewards: NDArray[np.floating]) -> None:
-        """Let a learning Policy see the step's rewards (callables learn nothing here)."""
+    def update(
+        self,
+        actions: NDArray[np.int64],
+        rewards: NDArray[np.floating],
+        consumed: NDArray[np.int64] | None = None,
+    ) -> None:
+        """Let a learning Policy see the step's rewards (callables learn nothing here).
+
+        Args:
+            actions: What was shown, as :meth:`act` returned it.
+            rewards: ``(n_users,)``.
+            consumed: The item each user consumed, −1 for none (the step info's
+                ``"item"``); needed with slates.
+        """
         if self.policy is not None:
-            self.policy.update(actions, rewards)
+            self.policy.update(actions, rewards, consumed=consumed)
 
     def _call(self, observations: NDArray[np.floating]) -> tuple[Any, Any]:
         assert self.function is not None
         result = self.function(observations)
-        if not isinstance(result, tuple) or len(result) != 2:
+        if not isinstance(result, tuple) or len(result) < 2:
             raise TypeError(
-                f"`{self.argument}` must return a pair (actions, propensities), "
-                f"got {type(result).__name__}"
+                f"`{self.argument}` must return a pair (actions, propensities) or a "
+                f"Decision, got {type(result).__name__}"
             )
-        return result
+        return result[0], result[1]
 
     def _check_kind(self, value: Any, kind: type[Any], what: str, n: int) -> None:
         """Raise unless ``value`` is a numpy array of ``kind`` (never bool)."""
@@ -247,18 +286,32 @@ class Actor:
         self, actions: Any, propensities: Any, n: int
     ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
         who = f"`{self.argument}` ({self.name})"
+        k = self.slate_size
+        shape = (n,) if k == 1 else (n, k)
         self._check_kind(actions, np.integer, "actions as a numpy integer", n)
         self._check_kind(propensities, np.number, "propensities as a numpy float", n)
-        if actions.shape != (n,) or propensities.shape != (n,):
+        if actions.shape != shape or propensities.shape != (n,):
+            expected = (
+                f"actions and propensities of shape ({n},)"
+                if k == 1
+                else f"actions of shape {shape} (slates) and propensities of shape ({n},)"
+            )
             raise ValueError(
-                f"{who} must return actions and propensities of shape ({n},), "
-                f"got {actions.shape} and {propensities.shape}"
+                f"{who} must return {expected}, got {actions.shape} and {propensities.shape}"
             )
         if n and (actions.min() < 0 or actions.max() >= self.n_items):
             bad = actions[(actions < 0) | (actions >= self.n_items)]
             raise ValueError(
                 f"{who} returned actions outside [0, {self.n_items}): {bad[:5].tolist()}"
             )
+        if k > 1 and n:
+            ordered = np.sort(actions, axis=1)
+            repeats = np.flatnonzero((ordered[:, 1:] == ordered[:, :-1]).any(axis=1))
+            if repeats.size:
+                raise ValueError(
+                    f"{who} returned a slate that repeats an item for user {repeats[0]}: "
+                    f"{actions[repeats[0]].tolist()}"
+                )
         # `not (0 < p <= 1)` also catches NaN.
         invalid = ~((propensities > 0) & (propensities <= 1))
         if invalid.any():
@@ -280,15 +333,20 @@ class Step(NamedTuple):
         episode: The episode's index (0-based).
         t: The step's index within its episode (0-based).
         observations: ``(n_users, dim)`` what the policy acted on.
-        actions: int64 ``(n_users,)`` the recommended items.
-        propensities: float64 ``(n_users,)`` the probability of each action.
+        actions: int64 ``(n_users,)`` the recommended items, or ``(n_users, k)`` slates.
+        propensities: float64 ``(n_users,)`` the probability of each action (of the
+            whole ordered slate).
         rewards: ``(n_users,)`` float64 (float32 in a float32 environment).
         next_observations: ``(n_users, dim)`` the observations after the step.
         terminations: bool ``(n_users,)``.
         truncations: bool ``(n_users,)``.
         info: ``step_batch``'s info: ``"user_id"`` ``(n_users,)`` and ``"state"``
             ``(n_users, dim)``, the true preferences after the step (a read-only
-            snapshot, never written again).
+            snapshot, never written again), and the rest of the step's info.
+        cascade_propensities: With slates, float64 ``(n_users, k)``: the probability of
+            each slate's first ``j + 1`` items (None at ``k = 1``).
+        item_position_propensities: With slates, float64 ``(n_users, k)``: the marginal
+            probability of each item at its position, where the policy gives it.
     """
 
     episode: int
@@ -301,6 +359,8 @@ class Step(NamedTuple):
     terminations: NDArray[np.bool_]
     truncations: NDArray[np.bool_]
     info: dict[str, NDArray[Any]]
+    cascade_propensities: NDArray[np.float64] | None = None
+    item_position_propensities: NDArray[np.float64] | None = None
 
 
 class Episode:
@@ -401,6 +461,7 @@ class Rollout:
         )
         self.task, self.seed, self.options = task, seed, options
         self.require_end = require_end
+        self._available: NDArray[np.bool_] | None = None
 
     def __iter__(self) -> Iterator[Episode]:
         n = self.env.n_users
@@ -409,6 +470,7 @@ class Rollout:
                 seed=self.seed if index == 0 else None, options=self.options
             )
             first = index * n
+            self._available = info.get("available")
             steps = self._steps(index, observations, info["state"])
             yield Episode(
                 index, first, min(n, self.trajectories - first), observations, info, steps
@@ -418,23 +480,28 @@ class Rollout:
         self, episode: int, observations: NDArray[np.floating], states: NDArray[np.floating]
     ) -> Iterator[Step]:
         env, actor, steps = self.env, self.actor, self.steps
+        available = self._available
         for t in range(steps):
-            actions, propensities = actor.act(observations, states)
+            decision = actor.act(observations, states, available)
+            actions = decision.actions
             next_observations, rewards, terminations, truncations, info = env.step_batch(actions)
-            actor.update(actions, rewards)
+            actor.update(actions, rewards, info.get("item"))
             yield Step(
                 episode,
                 t,
                 observations,
                 actions,
-                propensities,
+                decision.propensities,
                 rewards,
                 next_observations,
                 terminations,
                 truncations,
                 info,
+                decision.cascade_propensities,
+                decision.item_position_propensities,
             )
             observations, states = next_observations, info["state"]
+            available = info.get("available")
             self.progress.update(episode * steps + t + 1)
         if self.require_end and not (terminations | truncations).all():
             raise RuntimeError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -11,7 +12,7 @@ from numpy.typing import NDArray
 from recgym._validation import check_choice, check_positive_int, check_seed
 from recgym.population.env import PopulationEnv
 from recgym.population.history import History
-from recgym.population.metrics import DEFAULT_METRICS, Recorder
+from recgym.population.metrics import DEFAULT_METRICS, Recorder, default_metrics
 from recgym.population.metrics.groups import _group_rows
 from recgym.population.metrics.registry import _metric_names
 from recgym.population.policies import Policy, make_policy
@@ -29,7 +30,7 @@ def simulate(
     steps: int | None = None,
     *,
     seed: int | None = None,
-    metrics: Iterable[str] = DEFAULT_METRICS,
+    metrics: Iterable[str] | None = None,
     every: int = 1,
     counts: str = "exposure",
     groups: NDArray[Any] | None = None,
@@ -44,7 +45,8 @@ def simulate(
     ``policy.act(observations)`` → ``env.step_batch(actions)`` → ``policy.update``.
     Metrics are computed on the *true* preferences after the reset and every ``every``
     steps (always including the last), by a
-    :class:`~recgym.population.metrics.Recorder` built from the registry. Item metrics
+    :class:`~recgym.population.metrics.Recorder` built from the registry — with churn,
+    on the users present. Item metrics
     (``coverage``, ``gini``, ``entropy``, ``top10_share``) use the cumulative item counts
     chosen by ``counts``; ``jaccard_nn`` pairs users by their initial preferences and
     compares the sets of items they *consumed* (items whose reward was positive);
@@ -60,11 +62,15 @@ def simulate(
         seed: Seeds the environment (``reset_batch(seed=seed)``) and the policy's own
             generator, so the whole run is reproducible.
         metrics: Names from :data:`~recgym.population.metrics.METRICS`; default
-            :data:`~recgym.population.metrics.DEFAULT_METRICS`.
+            :func:`~recgym.population.metrics.default_metrics` of the environment:
+            :data:`~recgym.population.metrics.DEFAULT_METRICS`, plus the click-through and
+            no-choice rates with a choice model, and the retention curve with churn.
         every: Record metrics every this many steps.
-        counts: ``"exposure"`` (recommended items) or ``"consumption"`` (items with a
-            positive reward) for the item metrics.
-        groups: Optional user-group labels ``(n_users,)``; every metric is then also
+        counts: ``"exposure"`` (every item shown to a present user, each slate position
+            counted) or ``"consumption"`` (the items consumed with a positive reward)
+            for the item metrics.
+        groups: Optional user-group labels ``(n_users,)``, default the environment's
+            ``user_groups`` (none if it has none); every metric is then also
             recorded per group as ``"name[label]"`` (computed on that group's users,
             their item counts and their nearest neighbours within the group).
         record: Any of :data:`RECORDABLE` to keep in full in ``History.trajectory``
@@ -109,11 +115,11 @@ def simulate(
     seed = check_seed(seed, "seed")
     every = check_positive_int(every, "every")
     jaccard_users = check_positive_int(jaccard_users, "jaccard_users")
-    names = _metric_names(metrics, "metrics")
+    names = _metric_names(default_metrics(env.config) if metrics is None else metrics, "metrics")
     counts = check_choice(counts, "counts", ("exposure", "consumption"))
     record = _check_record(record)
     n, n_items = env.n_users, env.n_items
-    groups_rows = _group_rows(groups, n)
+    groups_rows = _group_rows(env.config.user_groups if groups is None else groups, n)
     run = Rollout(
         env, policy, task="simulate", steps=steps, seed=seed, options=options, progress=progress
     )
@@ -132,7 +138,7 @@ def simulate(
         sample_users=jaccard_users,
         sample_rng=stream_rng(seed, SAMPLE_STREAM),
     )
-    trajectory = _allocate(record, steps, obs, n)
+    trajectory = _allocate(record, steps, obs, n, env.config.slate_size)
     _store(trajectory, 0, states=initial_states, observations=obs)
     recorder.record(0, initial_states)
 
@@ -140,14 +146,20 @@ def simulate(
     exposure = np.zeros(n_items, dtype=np.int64)
     consumption = np.zeros(n_items, dtype=np.int64)
     current = initial_states
+    present = episode.info.get("active")  # who is shown a slate at the next step
     for step in episode:
-        t, actions, rewards = step.t + 1, step.actions, step.rewards
-        current = step.info["state"]
+        t, actions, rewards, info = step.t + 1, step.actions, step.rewards, step.info
+        current = info["state"]
+        consumed = info.get("item", actions)
         positive = rewards > 0
-        exposure += np.bincount(actions, minlength=n_items)
-        consumption += np.bincount(actions[positive], minlength=n_items)
-        mean_rewards[t - 1] = rewards.mean()
-        recorder.observe(actions, rewards)
+        shown = actions if present is None else actions[present]
+        exposure += np.bincount(shown.reshape(-1), minlength=n_items)
+        consumption += np.bincount(consumed[positive], minlength=n_items)
+        mean_rewards[t - 1] = rewards.mean() if present is None else _mean_or_nan(rewards[present])
+        recorder.observe(
+            actions, rewards, consumed=consumed, present=present, active=info.get("active")
+        )
+        present = info.get("active")
         _store(
             trajectory,
             t,
@@ -187,6 +199,10 @@ def simulate(
     )
 
 
+def _mean_or_nan(values: NDArray[Any]) -> float:
+    return float(values.mean()) if values.size else math.nan
+
+
 def _check_record(record: Iterable[str]) -> tuple[str, ...]:
     if isinstance(record, str):
         record = (record,)
@@ -204,12 +220,13 @@ def _check_record(record: Iterable[str]) -> tuple[str, ...]:
 
 
 def _allocate(
-    record: Sequence[str], steps: int, obs: NDArray[Any], n: int
+    record: Sequence[str], steps: int, obs: NDArray[Any], n: int, slate_size: int = 1
 ) -> dict[str, NDArray[Any]]:
+    slate = () if slate_size == 1 else (slate_size,)
     shapes: dict[str, tuple[tuple[int, ...], np.dtype[Any]]] = {
         "states": ((steps + 1, *obs.shape), obs.dtype),
         "observations": ((steps + 1, *obs.shape), obs.dtype),
-        "actions": ((steps, n), np.dtype(np.int64)),
+        "actions": ((steps, n, *slate), np.dtype(np.int64)),
         "rewards": ((steps, n), obs.dtype),
     }
     return {name: np.empty(shapes[name][0], dtype=shapes[name][1]) for name in record}

@@ -541,10 +541,17 @@ def test_compute_metrics_selects_computable_metrics_and_matches_direct_calls():
         "bimodality",
     ]
     rewards = rng.normal(size=(4, 30))
+    consumed_items = np.where(rng.random(30) < 0.7, rng.integers(0, 20, size=30), -1)
+    presented, active = rng.random(30) < 0.9, rng.random(30) < 0.8
     everything = compute_metrics(
-        states=states, initial_states=initial, counts=counts, consumed=history, rewards=rewards
-    )
+        states=states, initial_states=initial, counts=counts, consumed=history, rewards=rewards,
+        consumed_items=consumed_items, presented=presented, active=active,
+    )  # fmt: skip
     assert list(everything) == list(METRICS)
+    shown = consumed_items[presented]
+    assert everything["click_through_rate"] == np.mean(shown >= 0)
+    assert everything["no_choice_rate"] == 1 - np.mean(shown >= 0)
+    assert everything["retention"] == active.mean()
     assert everything["polarization"] == polarization(states)
     assert everything["drift"] == preference_drift(states, initial)
     assert everything["gini"] == gini(counts)

@@ -61,7 +61,9 @@ from recgym.population.metrics.registry import (
     METRICS,
     Recorder,
     compute_metrics,
+    default_metrics,
 )
+from recgym.population.metrics.responses import click_through_rate, no_choice_rate, retention
 from recgym.population.metrics.rewards import mean_reward, step_reward
 
 __all__ = [
@@ -75,8 +77,10 @@ __all__ = [
     "TrackerContext",
     "bimodality_coefficient",
     "by_group",
+    "click_through_rate",
     "compute_metrics",
     "coverage",
+    "default_metrics",
     "entropy",
     "gini",
     "homogenization",
@@ -86,9 +90,11 @@ __all__ = [
     "mean_reward",
     "mean_squared_cosine",
     "nearest_neighbors",
+    "no_choice_rate",
     "polarization",
     "preference_drift",
     "preference_drift_per_user",
+    "retention",
     "step_reward",
     "top_k_share",
     "user_item_matrix",

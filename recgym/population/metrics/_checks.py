@@ -139,6 +139,31 @@ def _check_mask(mask: Any, shape: tuple[int, ...]) -> NDArray[np.bool_]:
     return mask
 
 
+def _check_mask_array(
+    value: Any, name: str, *, integer: bool = False, shape: tuple[int, ...] | None = None
+) -> NDArray[Any]:
+    """A 1-D bool array (or, with ``integer``, an integer array) of the given shape.
+
+    Raises:
+        TypeError: For another kind of value or dtype.
+        ValueError: For another shape.
+    """
+    kind = "integer" if integer else "boolean"
+    if not isinstance(value, np.ndarray):
+        raise TypeError(f"`{name}` must be a 1-D numpy {kind} array, got {type(value).__name__}")
+    valid = (
+        value.dtype != np.bool_ and np.issubdtype(value.dtype, np.integer)
+        if integer
+        else value.dtype == np.bool_
+    )
+    if not valid:
+        raise TypeError(f"`{name}` must be a {kind} array, got dtype {value.dtype}")
+    expected = (len(value),) if shape is None else shape
+    if value.ndim != 1 or value.shape != expected:
+        raise ValueError(f"`{name}` must have shape {expected}, got {value.shape}")
+    return value
+
+
 def _unique_groups(groups: Any, n: int | None = None) -> tuple[NDArray[Any], NDArray[np.intp]]:
     """Check ``groups`` (see :func:`_check_groups`); return its sorted labels and inverse."""
     labels = _check_groups(groups, n)

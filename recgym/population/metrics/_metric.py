@@ -46,6 +46,10 @@ class Metric:
             ``tracker(context)`` of a small stateful :class:`Tracker` that sees every step
             and gives the value at each record. The runner then uses the tracker instead
             of ``function``; the two must agree (up to floating-point rounding).
+        default_when: For a metric that is only informative in some environments (the
+            click-through rate with a choice model, retention with churn): recorded by
+            default when ``default_when(env.config)`` is true (see
+            :func:`~recgym.population.metrics.default_metrics`).
     """
 
     function: Callable[..., float]
@@ -55,6 +59,7 @@ class Metric:
     kernel: Callable[..., float] | None = None
     default: bool = False
     tracker: Callable[[TrackerContext], Tracker] | None = None
+    default_when: Callable[[Any], bool] | None = None
 
     def __call__(self, **data: Any) -> float:
         """Evaluate the metric on the keyword data."""
@@ -69,14 +74,21 @@ class StepData(NamedTuple):
     """One step of a rollout as a :class:`Tracker` sees it.
 
     Attributes:
-        actions: int64 ``(n_users,)``: the item recommended to each user.
-        rewards: ``(n_users,)`` float64 (float32 in a float32 environment).
-        positive: bool ``(n_users,)``: ``rewards > 0``, the consumed items.
+        items: int64 ``(n_users,)``: the item each user consumed, −1 for none (with a
+            slate of one item and the default choice model, the recommended item).
+        rewards: ``(n_users,)`` float64 (float32 in a float32 environment); 0 for a user
+            who consumed nothing or was absent.
+        positive: bool ``(n_users,)``: ``rewards > 0`` — the items consumed with a
+            positive reward (the consumption that the item metrics and ``jaccard_nn``
+            count).
+        present: bool ``(n_users,)``: who was shown a slate at this step (False for users
+            who had left), or None when everyone was.
     """
 
-    actions: NDArray[np.int64]
+    items: NDArray[np.int64]
     rewards: NDArray[np.floating]
     positive: NDArray[np.bool_]
+    present: NDArray[np.bool_] | None = None
 
 
 class Tracker(Protocol):

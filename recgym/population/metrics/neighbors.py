@@ -283,7 +283,7 @@ class _JaccardTracker:
 
     def observe(self, step: StepData) -> None:
         """Add the items consumed at this step (positive reward) to the tracked rows."""
-        positive, actions = step.positive, step.actions
+        positive, actions = step.positive, step.items
         tracked = positive if self.tracked_rows is None else positive & self.tracked_rows
         users = np.flatnonzero(tracked)
         if self.bits is not None:

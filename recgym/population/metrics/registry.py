@@ -17,19 +17,34 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from recgym.population.metrics import items, neighbors, preferences, rewards
+from recgym.population.metrics import items, neighbors, preferences, responses, rewards
 from recgym.population.metrics._metric import Metric, StepData, Tracker, TrackerContext
 from recgym.population.metrics.preferences import _check_initial, _Preferences
 
-__all__ = ["DEFAULT_METRICS", "METRICS", "Metric", "Recorder", "compute_metrics"]
+__all__ = [
+    "DEFAULT_METRICS",
+    "METRICS",
+    "Metric",
+    "Recorder",
+    "compute_metrics",
+    "default_metrics",
+]
 
 #: The metrics a rollout runner can record, by name. Read-only. Inputs:
 #: ``states``/``initial_states`` ``(N, d)``; ``counts`` ``(n_items,)`` exposure *or*
 #: consumption counts; ``consumed`` sparse ``(N, n_items)`` or ``(T, N)`` history;
 #: optional ``neighbors`` (``nearest_neighbors(initial_states)``); ``rewards`` ``(N,)``
-#: (one step) or ``(T, N)`` (the steps so far).
+#: (one step) or ``(T, N)`` (the steps so far); ``consumed_items`` int ``(N,)`` (the item
+#: each user consumed at the step, −1 for none), ``presented`` bool ``(N,)`` (who was
+#: shown a slate) and ``active`` bool ``(N,)`` (who is present).
 METRICS: Mapping[str, Metric] = MappingProxyType(
-    {**preferences.ENTRIES, **items.ENTRIES, **neighbors.ENTRIES, **rewards.ENTRIES}
+    {
+        **preferences.ENTRIES,
+        **items.ENTRIES,
+        **neighbors.ENTRIES,
+        **rewards.ENTRIES,
+        **responses.ENTRIES,
+    }
 )
 
 #: The metrics :func:`~recgym.population.simulate` records by default: those of
@@ -38,7 +53,35 @@ DEFAULT_METRICS: tuple[str, ...] = tuple(name for name, m in METRICS.items() if 
 
 #: The data a :class:`Recorder` gives the metrics at a record; a metric that reads other
 #: data (``consumed``, …) needs a tracker.
-RECORDED_INPUTS = ("states", "initial_states", "counts", "rewards")
+RECORDED_INPUTS = (
+    "states",
+    "initial_states",
+    "counts",
+    "rewards",
+    "consumed_items",
+    "presented",
+    "active",
+)
+
+
+def default_metrics(config: Any = None) -> tuple[str, ...]:
+    """The metrics :func:`~recgym.population.simulate` records by default in an environment.
+
+    Args:
+        config: The environment's :class:`~recgym.config.PopulationConfig` (``env.config``),
+            or None.
+
+    Returns:
+        tuple: :data:`DEFAULT_METRICS`, then the metrics whose ``default_when`` holds for
+        ``config`` (e.g. the click-through rate with a choice model, retention with
+        churn), in registry order.
+    """
+    extra = tuple(
+        name
+        for name, metric in METRICS.items()
+        if config is not None and metric.default_when is not None and metric.default_when(config)
+    )
+    return DEFAULT_METRICS + extra
 
 
 def _metric_names(names: Any, argument: str, kinds: str = "") -> list[str]:
@@ -67,6 +110,9 @@ def compute_metrics(
     consumed: Any = None,
     neighbors: NDArray[np.integer[Any]] | None = None,
     rewards: NDArray[Any] | None = None,
+    consumed_items: NDArray[np.integer[Any]] | None = None,
+    presented: NDArray[np.bool_] | None = None,
+    active: NDArray[np.bool_] | None = None,
 ) -> dict[str, float]:
     """Evaluate several :data:`METRICS` on one snapshot of a population.
 
@@ -88,6 +134,10 @@ def compute_metrics(
             rollout so that ``jaccard_nn`` does not rebuild the tree every step.
         rewards: Rewards of the steps so far ``(T, N)``, or of one step ``(N,)`` (for
             ``reward``, the last step's mean, and ``mean_reward``, the mean over steps).
+        consumed_items: The item each user consumed at a step, −1 for none ``(N,)``
+            (for the click-through and no-choice rates).
+        presented: Who was shown a slate at that step, bool ``(N,)``.
+        active: Who is present, bool ``(N,)`` (for ``retention``).
 
     Returns:
         dict: Name → float, in the order of ``names`` (or of :data:`METRICS`).
@@ -111,6 +161,9 @@ def compute_metrics(
             "consumed": consumed,
             "neighbors": neighbors,
             "rewards": rewards,
+            "consumed_items": consumed_items,
+            "presented": presented,
+            "active": active,
         }.items()
         if value is not None
     }
@@ -281,26 +334,53 @@ class Recorder:
             if "counts" in needs
             else {}
         )
-        self.keep_rewards = "rewards" in needs
-        self.last_rewards: NDArray[np.floating] | None = None
+        self.keep_step = bool(needs & {"rewards", "consumed_items", "presented"})
+        self.last: dict[str, Any] = {}
+        self.active: NDArray[np.bool_] | None = None
         self.steps: list[int] = []
         self.values: dict[str, list[float]] = {}
 
-    def observe(self, actions: NDArray[np.int64], rewards: NDArray[np.floating]) -> None:
-        """Take in one step: the items recommended ``(n_users,)`` and the rewards ``(n_users,)``."""
+    def observe(
+        self,
+        actions: NDArray[np.int64],
+        rewards: NDArray[np.floating],
+        *,
+        consumed: NDArray[np.int64] | None = None,
+        present: NDArray[np.bool_] | None = None,
+        active: NDArray[np.bool_] | None = None,
+    ) -> None:
+        """Take in one step.
+
+        Args:
+            actions: What each user was shown: items ``(n_users,)`` or slates
+                ``(n_users, k)``.
+            rewards: ``(n_users,)``.
+            consumed: The item each user consumed, −1 for none ``(n_users,)``; default
+                ``actions`` (one item, always consumed).
+            present: Who was shown a slate (bool ``(n_users,)``); default everyone.
+            active: Who is present after the step (bool ``(n_users,)``); default everyone.
+        """
+        items = actions if consumed is None else consumed
         positive = rewards > 0
         if self.trackers:
-            step = StepData(actions, rewards, positive)
+            step = StepData(items, rewards, positive, present)
             for tracker in self.trackers.values():
                 tracker.observe(step)
         for label, index in self.scopes[1:]:
             if label in self.group_counts:
-                counted = (
-                    actions[index][positive[index]] if self.count_consumption else actions[index]
-                )
+                if self.count_consumption:
+                    counted = items[index][positive[index]]
+                else:
+                    shown = actions[index] if present is None else actions[index][present[index]]
+                    counted = shown.reshape(-1)
                 self.group_counts[label] += np.bincount(counted, minlength=self.n_items)
-        if self.keep_rewards:
-            self.last_rewards = rewards
+        if self.keep_step:
+            self.last = {
+                "rewards": rewards,
+                "consumed_items": items,
+                "presented": np.ones(len(rewards), np.bool_) if present is None else present,
+            }
+        self.active = active
 
     def record(
         self, t: int, states: NDArray[np.floating], counts: NDArray[np.int64] | None = None
@@ -315,21 +395,44 @@ class Recorder:
         """
         self.steps.append(t)
         tracked = {name: tracker.values() for name, tracker in self.trackers.items()}
+        active = self.active
+        everyone_present = active is None or bool(active.all())
         for label, index in self.scopes:
+            rows = index
+            if not everyone_present:  # preference metrics over the users present
+                assert active is not None
+                rows = np.flatnonzero(active) if index is None else index[active[index]]
             data: dict[str, Any] = {
-                "states": states if index is None else states[index],
-                "initial_states": self.initial_states[label],
+                "states": states if rows is None else states[rows],
+                "initial_states": (
+                    self.initial_states[label]
+                    if everyone_present
+                    else self.initial_states[None][rows]
+                ),
+                "active": (
+                    np.ones(len(states) if index is None else len(index), np.bool_)
+                    if active is None
+                    else (active if index is None else active[index])
+                ),
             }
             if counts is not None:
                 data["counts"] = counts if index is None else self.group_counts.get(label)
-            if self.last_rewards is not None:
-                data["rewards"] = self.last_rewards if index is None else self.last_rewards[index]
+            if self.last:
+                last = self.last
+                presented = last["presented"] if index is None else last["presented"][index]
+                rewards = last["rewards"] if index is None else last["rewards"][index]
+                data["rewards"] = rewards[presented] if not presented.all() else rewards
+                data["consumed_items"] = (
+                    last["consumed_items"] if index is None else last["consumed_items"][index]
+                )
+                data["presented"] = presented
             computable = [
                 name
                 for name in self.plain
                 if all(data.get(key) is not None for key in METRICS[name].inputs)
             ]
-            values = _evaluate(computable, data, self.fixed[label]) if computable else {}
+            fixed = self.fixed[label] if everyone_present else {}
+            values = _evaluate(computable, data, fixed) if computable else {}
             suffix = "" if label is None else f"[{label}]"
             for name in self.names:
                 # nan: no item counts or rewards before the first step

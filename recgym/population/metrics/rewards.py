@@ -86,6 +86,11 @@ ENTRIES["reward"] = Metric(
 )
 
 
+def _present_mean(rewards: NDArray[np.floating], present: NDArray[np.bool_]) -> float:
+    """The mean reward of the present users; NaN if nobody was present."""
+    return float(rewards[present].mean()) if present.any() else math.nan
+
+
 class _MeanRewardTracker:
     """The tracker of ``mean_reward``: the mean reward of every step so far, per scope.
 
@@ -103,10 +108,19 @@ class _MeanRewardTracker:
         self.means.update({label: [] for label in self.groups})
 
     def observe(self, step: StepData) -> None:
-        """Add this step's mean reward of everyone and of each group."""
-        self.means[None].append(float(step.rewards.mean()))
-        for label, index in self.groups.items():
-            self.means[label].append(float(step.rewards[index].mean()))
+        """Add this step's mean reward of everyone present, overall and in each group."""
+        rewards, present = step.rewards, step.present
+        if present is None:
+            self.means[None].append(float(rewards.mean()))
+            for label, index in self.groups.items():
+                self.means[label].append(float(rewards[index].mean()))
+            return
+        scopes: list[tuple[Hashable, Any]] = [(None, None), *self.groups.items()]
+        for label, rows in scopes:
+            mask = present if rows is None else present[rows]
+            if mask.any():  # a step without anyone present does not count
+                scoped = rewards if rows is None else rewards[rows]
+                self.means[label].append(_present_mean(scoped, mask))
 
     def values(self) -> dict[Hashable, float]:
         """``mean_reward`` now, for everyone (key None) and each group; nan before a step."""
