@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
 import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -31,6 +32,7 @@ __all__ = [
     "check_item",
     "check_labels",
     "check_legacy_seed",
+    "check_model_outputs",
     "check_nonnegative_float",
     "check_nonnegative_int",
     "check_options",
@@ -42,10 +44,12 @@ __all__ = [
     "check_probability",
     "check_render_mode",
     "check_seed",
+    "check_single_output",
     "check_slate_size",
     "check_slates",
     "is_item",
     "is_slate",
+    "items_from_values",
     "per_user",
 ]
 
@@ -236,6 +240,7 @@ def check_array(value: Any, name: str, shape: tuple[int | None, ...]) -> NDArray
     """
     if not isinstance(value, np.ndarray):
         raise TypeError(f"`{name}` must be a numpy array, got {type(value).__name__}")
+    _refuse_masked(value, name)
     if (
         value.dtype == np.bool_
         or not np.issubdtype(value.dtype, np.number)
@@ -320,6 +325,7 @@ def _check_integer_array(value: Any, name: str, shape: tuple[int, ...]) -> NDArr
         raise TypeError(
             f"`{name}` must be a numpy integer array of shape {shape}, got {type(value).__name__}"
         )
+    _refuse_masked(value, name)
     if value.dtype == np.bool_ or not np.issubdtype(value.dtype, np.integer):
         raise TypeError(f"`{name}` must hold integers, got dtype {value.dtype}")
     if value.shape != shape:
@@ -414,6 +420,8 @@ def check_index(value: Any, name: str, size: int) -> int:
 
 def is_item(value: Any, n_items: int) -> bool:
     """Whether ``value`` is one valid item index: an integer (or 0-d integer array) in range."""
+    if isinstance(value, np.ma.MaskedArray):
+        return False
     if isinstance(value, np.ndarray) and value.shape == ():
         value = value[()]
     return _is_int(value) and bool(0 <= value < n_items)
@@ -508,9 +516,55 @@ def is_slate(value: Any, slate_size: int, n_items: int) -> bool:
     """Whether ``value`` is a valid slate: an integer array ``(slate_size,)`` of distinct items."""
     if not isinstance(value, np.ndarray) or value.shape != (slate_size,):
         return False
+    if isinstance(value, np.ma.MaskedArray):
+        return False
     if value.dtype == np.bool_ or not np.issubdtype(value.dtype, np.integer):
         return False
     return bool(((value >= 0) & (value < n_items)).all() and np.unique(value).size == slate_size)
+
+
+def items_from_values(values: list[Any], slate_size: int) -> NDArray[np.int64] | None:
+    """The actions of a dict API step as one int64 array, or None if one is not an action.
+
+    Every value must be an integer item (a Python or numpy integer, or a 0-d integer
+    array) — or, with slates, an integer array ``(slate_size,)`` — and fit in int64;
+    bools, floats, masked arrays, strings and objects make it None (the caller then
+    names the offending agents). Ranges and repeats are checked by the caller.
+    """
+    if slate_size == 1:
+        types = set(map(type, values))
+        if all(t is int or (issubclass(t, np.integer) and t is not np.bool_) for t in types):
+            try:
+                return np.fromiter(map(operator.index, values), dtype=np.int64, count=len(values))
+            except OverflowError:  # beyond int64: out of range anyway
+                return None
+        return (
+            None
+            if not all(is_item(v, 2**62) for v in values)
+            else np.array([int(np.asarray(v).reshape(())) for v in values], dtype=np.int64)
+        )
+    rows = []
+    for value in values:
+        if (
+            not isinstance(value, np.ndarray)
+            or isinstance(value, np.ma.MaskedArray)
+            or value.shape != (slate_size,)
+            or value.dtype == np.bool_
+            or not np.issubdtype(value.dtype, np.integer)
+            or (value.size and (value.min() < 0 or value.max() > 2**62))
+        ):
+            return None
+        rows.append(value)
+    return np.array(rows, dtype=np.int64)
+
+
+def _refuse_masked(value: NDArray[Any], name: str) -> None:
+    """A masked array's hidden entries would be used as data: refuse it."""
+    if isinstance(value, np.ma.MaskedArray):
+        raise TypeError(
+            f"`{name}` must be a plain numpy array, got a masked array (fill it first: "
+            "`.filled(...)`)"
+        )
 
 
 def check_parameter(
@@ -705,3 +759,112 @@ def check_consumed(consumed: Any, slates: NDArray[np.int64], n_items: int) -> ND
             f"{consumed[user].item()!r} for user {user}, shown {shown[user].tolist()}"
         )
     return consumed
+
+
+#: How far a returned state may stray outside [-1, 1] by rounding (a normalised vector's
+#: coordinate can be 1 + 2⁻⁵²).
+_STATE_BOUND_SLACK = 1e-12
+
+
+def check_model_outputs(
+    rewards: Any,
+    states: Any,
+    *,
+    who: str,
+    shape: tuple[int, int],
+    dtype: np.dtype[Any],
+    user_ids: NDArray[np.int64],
+) -> tuple[NDArray[Any], NDArray[Any]]:
+    """Check what a user model returned for ``n`` users; return it in the environment's dtype.
+
+    O(n·d) vectorised checks: numpy arrays of real numbers (not objects or strings), the
+    right shapes, finite values, states inside the state space ``[-1, 1]^d``. The arrays
+    are then cast to ``dtype`` (a float64 model in a float32 environment is fine).
+
+    Args:
+        rewards: The returned rewards; must be ``(n,)``.
+        states: The returned states; must be ``(n, d)``.
+        who: The model and method, e.g. ``"`MyModel.batch_step`"``.
+        shape: ``(n, d)``.
+        dtype: The environment's float dtype.
+        user_ids: The pool ids of the ``n`` users, to name the offending one.
+
+    Raises:
+        TypeError: If an output is not a numpy array of real numbers.
+        ValueError: On a wrong shape, NaN or inf, or a state outside ``[-1, 1]``, naming
+            the user and the value.
+    """
+    n, d = shape
+    for name, value, expected in (("rewards", rewards, (n,)), ("new states", states, shape)):
+        if not isinstance(value, np.ndarray) or isinstance(value, np.ma.MaskedArray):
+            raise TypeError(
+                f"{who} must return numpy arrays of shape ({n},) (rewards) and {shape} (new "
+                f"states), got {_describe(rewards)} and {_describe(states)}"
+            )
+        if value.dtype.kind not in "biuf":
+            raise TypeError(f"{who} must return {name} of real numbers, got dtype {value.dtype}")
+        if value.shape != expected:
+            raise ValueError(
+                f"{who} must return numpy arrays of shape ({n},) (rewards) and {shape} (new "
+                f"states), got {_describe(rewards)} and {_describe(states)}"
+            )
+    if not np.isfinite(rewards).all():
+        user = int(np.flatnonzero(~np.isfinite(rewards))[0])
+        raise ValueError(
+            f"{who} returned a reward that is not finite for user {int(user_ids[user])}: "
+            f"{rewards[user]!r}"
+        )
+    magnitude = np.abs(states).max(axis=1) if d else np.zeros(n)
+    outside = ~(magnitude <= 1.0 + _STATE_BOUND_SLACK)  # NaN fails too
+    if outside.any():
+        user = int(np.flatnonzero(outside)[0])
+        problem = "not finite" if not np.isfinite(states[user]).all() else "outside [-1, 1]"
+        raise ValueError(
+            f"{who} returned a state {problem} for user {int(user_ids[user])}: "
+            f"{states[user].tolist()}"
+        )
+    return rewards.astype(dtype, copy=False), states.astype(dtype, copy=False)
+
+
+def check_single_output(value: Any, *, who: str, user: int, kind: str, dim: int) -> Any:
+    """Check one user's output of a single-user model method (the per-user fallback).
+
+    Args:
+        value: What the method returned.
+        who: The model and method, e.g. ``"`MyModel.reward_function`"``.
+        user: The user's pool id.
+        kind: ``"reward"`` (a real number) or ``"state"`` (a real array ``(dim,)``).
+        dim: The state dimension.
+
+    Returns:
+        The value: a float, or an array ``(dim,)``.
+
+    Raises:
+        TypeError: For None (a forgotten ``return``), a string, an object …
+        ValueError: For a state of the wrong shape.
+    """
+    if value is None:
+        raise TypeError(f"{who} returned None for user {user} (a missing `return`?)")
+    if kind == "reward":
+        if isinstance(value, np.ndarray) and value.shape in ((), (1,)):
+            value = value.reshape(())[()]
+        if not isinstance(value, (numbers.Real, np.bool_)):
+            raise TypeError(f"{who} must return a real number, got {value!r} for user {user}")
+        return float(value)
+    if not isinstance(value, np.ndarray) or value.dtype.kind not in "biuf":
+        got = f"dtype {value.dtype}" if isinstance(value, np.ndarray) else repr(value)
+        raise TypeError(
+            f"{who} must return the new state as a numpy array of real numbers, got "
+            f"{got} for user {user}"
+        )
+    if value.shape != (dim,):
+        raise ValueError(
+            f"{who} must return a state of shape ({dim},), got shape {value.shape} for user {user}"
+        )
+    return value
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        return f"shape {value.shape}"
+    return type(value).__name__

@@ -32,11 +32,17 @@ from recgym._snapshot import (
     generator_state,
     load_core_snapshot,
 )
-from recgym._validation import check_actions, check_dtype, check_positive_int, check_seed
+from recgym._validation import (
+    check_actions,
+    check_dtype,
+    check_model_outputs,
+    check_positive_int,
+    check_seed,
+)
 from recgym.choice import Consume
 from recgym.config import PopulationConfig
 from recgym.errors import ResetNeeded
-from recgym.user_model import BaseUserModel, accepts_user_ids
+from recgym.user_model import BaseUserModel, UserModel, accepts_user_ids
 
 __all__ = [
     "PerUserFallbackWarning",
@@ -586,16 +592,18 @@ class Population:
         if pull is not None:
             extra["preference_offsets"] = pull
         rewards, new_states = model.batch_step(states, items, self.item_features, **extra)
-        # O(1) checks: a custom model's wrong output must not broadcast silently.
-        n = len(states)
-        arrays = isinstance(rewards, np.ndarray) and isinstance(new_states, np.ndarray)
-        if not arrays or rewards.shape != (n,) or new_states.shape != states.shape:
-            raise (ValueError if arrays else TypeError)(
-                f"`{type(model).__name__}.batch_step` must return numpy arrays of "
-                f"shape ({n},) (rewards) and {states.shape} (new states), got "
-                f"{_describe_output(rewards)} and {_describe_output(new_states)}"
-            )
-        return rewards, new_states
+        if type(model) is UserModel:  # recgym's own arithmetic: nothing to check
+            return rewards, new_states
+        # What user code returns is checked where it enters (O(n·d)): nothing broadcasts,
+        # nothing non-finite or out of the state space passes, the dtype is the env's.
+        return check_model_outputs(
+            rewards,
+            new_states,
+            who=f"`{type(model).__name__}.batch_step`",
+            shape=states.shape,
+            dtype=self.dtype,
+            user_ids=user_ids,
+        )
 
     @property
     def done(self) -> bool:
@@ -702,7 +710,3 @@ def _normalised(rows: NDArray[Any]) -> NDArray[Any]:
     """Rows scaled to unit length, zero rows left at zero (a new array)."""
     norms = np.sqrt(np.vecdot(rows, rows))[:, np.newaxis]
     return np.divide(rows, norms, out=np.zeros_like(rows), where=norms > 0)
-
-
-def _describe_output(value: Any) -> str:
-    return f"shape {value.shape}" if isinstance(value, np.ndarray) else type(value).__name__

@@ -30,6 +30,7 @@ from recgym._validation import (
     check_per_user,
     check_positive_int,
     check_seed,
+    check_single_output,
     per_user,
 )
 from recgym.types import Action
@@ -236,23 +237,36 @@ class BaseUserModel:
         states: NDArray[Any],
         actions: NDArray[np.int64],
         item_feature_vector: NDArray[Any],
+        user_ids: NDArray[np.int64] | None = None,
     ) -> NDArray[Any]:
         """Rewards of ``n`` users, computed on their states *before* the transition.
 
         The base implementation is the per-user fallback: it calls
-        :meth:`reward_function` once per user, in user order.
+        :meth:`reward_function` once per user, in user order, and checks each answer (a
+        real number; a string, None or an object is a ``TypeError`` naming the user).
 
         Args:
             states: True preferences, float array ``(n, user_feature_dim)``.
             actions: Recommended items, int64 array ``(n,)``, already validated.
             item_feature_vector: Item table, float array ``(n_items, item_feature_dim)``.
+            user_ids: Pool ids of the users, to name one in errors (default: rows).
 
         Returns:
             numpy.ndarray: Rewards, array ``(n,)`` of the states' dtype.
         """
+        who = f"`{type(self).__name__}.reward_function`"
+        ids = range(len(states)) if user_ids is None else user_ids.tolist()
         rewards = [
-            self.reward_function(state.copy(), int(action), item_feature_vector=item_feature_vector)
-            for state, action in zip(states, actions)
+            check_single_output(
+                self.reward_function(
+                    state.copy(), int(action), item_feature_vector=item_feature_vector
+                ),
+                who=who,
+                user=user,
+                kind="reward",
+                dim=len(state),
+            )
+            for state, action, user in zip(states, actions, ids)
         ]
         return np.asarray(rewards, dtype=states.dtype).reshape(len(states))
 
@@ -261,6 +275,7 @@ class BaseUserModel:
         states: NDArray[Any],
         actions: NDArray[np.int64],
         item_feature_vector: NDArray[Any],
+        user_ids: NDArray[np.int64] | None = None,
     ) -> NDArray[Any]:
         """New preferences of ``n`` users after each was shown one item.
 
@@ -272,15 +287,29 @@ class BaseUserModel:
             states: True preferences, float array ``(n, user_feature_dim)``.
             actions: Recommended items, int64 array ``(n,)``, already validated.
             item_feature_vector: Item table, float array ``(n_items, item_feature_dim)``.
+            user_ids: Pool ids of the users, to name one in errors (default: rows).
 
         Returns:
             numpy.ndarray: New states, a new array ``(n, user_feature_dim)`` of the
             states' dtype.
+
+        Raises:
+            TypeError: If :meth:`user_preference_dynamics` returns None (a forgotten
+                ``return``) or anything but a numpy array of real numbers.
+            ValueError: If it returns a state of the wrong shape.
         """
+        who = f"`{type(self).__name__}.user_preference_dynamics`"
         new_states = np.empty_like(states)
-        for i, (state, action) in enumerate(zip(states, actions)):
-            new_states[i] = self.user_preference_dynamics(
-                state.copy(), int(action), item_feature_vector=item_feature_vector
+        ids = range(len(states)) if user_ids is None else user_ids.tolist()
+        for i, (state, action, user) in enumerate(zip(states, actions, ids)):
+            new_states[i] = check_single_output(
+                self.user_preference_dynamics(
+                    state.copy(), int(action), item_feature_vector=item_feature_vector
+                ),
+                who=who,
+                user=user,
+                kind="state",
+                dim=states.shape[1],
             )
         return new_states
 

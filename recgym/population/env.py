@@ -23,6 +23,7 @@ from recgym._validation import (
     check_slates,
     is_item,
     is_slate,
+    items_from_values,
 )
 from recgym.checkpoint import Checkpointable
 from recgym.config import EnvArguments, PopulationConfig, signature_with_arguments
@@ -470,16 +471,14 @@ class PopulationEnv(Checkpointable, ParallelEnv[AgentID, NDArray[np.floating], n
         if not agents:  # nobody present (churn): nothing to recommend
             return np.zeros((0,) if k == 1 else (0, k), dtype=np.int64)
         error_type: type[Exception] = TypeError
-        try:
-            array = np.array(values)
-        except ValueError:  # ragged: some values are sequences
-            array = None
-        shape = (len(agents),) if k == 1 else (len(agents), k)
-        if array is not None and array.dtype != object and array.shape == shape:
+        array = items_from_values(values, k)
+        if array is not None:
             try:
                 return check_slates(array, len(agents), k, config.n_items)
-            except (TypeError, ValueError) as error:
-                error_type = type(error)
+            except ValueError:
+                error_type = ValueError
+        elif all(_is_integer_kind(value, k) for value in values):
+            error_type = ValueError  # integers, too large for any catalogue
         if k == 1:
             bad = [
                 f"{agent}: {actions[agent]!r}"
@@ -574,6 +573,13 @@ class PopulationEnv(Checkpointable, ParallelEnv[AgentID, NDArray[np.floating], n
 def _agent_name(user: int, visit: int) -> AgentID:
     """The agent of ``user`` on their ``visit``-th return (0: the first presence)."""
     return f"user_{user}" if visit == 0 else f"user_{user}.{visit}"
+
+
+def _is_integer_kind(value: Any, slate_size: int) -> bool:
+    """Whether ``value`` has the kind of an action (integer, or integer array), in any range."""
+    if isinstance(value, np.ndarray) and not isinstance(value, np.ma.MaskedArray):
+        return value.dtype.kind in "iu" and (value.shape in ((), (1,)) or slate_size > 1)
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 def _frozen_copy(array: NDArray[Any]) -> NDArray[Any]:
