@@ -578,7 +578,7 @@ def _agent_name(user: int, visit: int) -> AgentID:
 def _is_integer_kind(value: Any, slate_size: int) -> bool:
     """Whether ``value`` has the kind of an action (integer, or integer array), in any range."""
     if isinstance(value, np.ndarray) and not isinstance(value, np.ma.MaskedArray):
-        return value.dtype.kind in "iu" and (value.shape in ((), (1,)) or slate_size > 1)
+        return value.dtype.kind in "iu" and (value.shape == () or slate_size > 1)
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
