@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
+import math
 import os
 import uuid
 import zipfile
@@ -192,9 +193,30 @@ def read_container(
 
 
 def _read_member(archive: zipfile.ZipFile, name: str) -> NDArray[Any]:
-    """One ``.npy`` entry, refused if it holds objects or a name that is not ``.npy``."""
+    """One ``.npy`` entry, read only if its header is sound.
+
+    The header's shape and dtype are checked before any data is read: an entry holding
+    objects, or declaring more bytes than it stores (a header promising a huge array),
+    is refused, so nothing is allocated beyond the entry's real size.
+    """
     if not name.endswith(".npy"):
         raise ValueError(f"entry {name!r} is not a .npy array")
+    stored = archive.getinfo(name).file_size
+    with archive.open(name) as member:
+        version = np.lib.format.read_magic(member)
+        read_header = (
+            np.lib.format.read_array_header_1_0
+            if version == (1, 0)
+            else np.lib.format.read_array_header_2_0
+        )
+        shape, _, dtype = read_header(member)
+        if dtype.hasobject:
+            raise ValueError(f"entry {name!r} holds Python objects, which need pickle")
+        declared = math.prod(shape) * dtype.itemsize
+        if declared > stored:
+            raise ValueError(
+                f"entry {name!r} declares {declared:,} bytes of data but stores {stored:,}"
+            )
     with archive.open(name) as member:
         return np.lib.format.read_array(member, allow_pickle=False)
 

@@ -32,6 +32,7 @@ __all__ = [
     "check_item",
     "check_labels",
     "check_legacy_seed",
+    "check_memory",
     "check_model_outputs",
     "check_nonnegative_float",
     "check_nonnegative_int",
@@ -50,6 +51,7 @@ __all__ = [
     "is_item",
     "is_slate",
     "items_from_values",
+    "machine_memory",
     "per_user",
 ]
 
@@ -365,7 +367,7 @@ def check_dtype(value: Any, name: str = "dtype") -> np.dtype[Any]:
         ValueError: For anything else.
     """
     try:
-        resolved = np.dtype(value)
+        resolved = None if value is None else np.dtype(value)  # np.dtype(None) is float64
     except TypeError:
         resolved = None
     if resolved not in (np.float32, np.float64):
@@ -868,3 +870,33 @@ def _describe(value: Any) -> str:
     if isinstance(value, np.ndarray):
         return f"shape {value.shape}"
     return type(value).__name__
+
+
+def machine_memory() -> int | None:
+    """The machine's physical memory in bytes, or None where the system does not say."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_memory(nbytes: int, argument: str, value: Any, what: str) -> None:
+    """Refuse, before allocating anything, a request larger than the machine's memory.
+
+    Args:
+        nbytes: The bytes the request needs.
+        argument: The argument that sets the size (named in the message).
+        value: Its value.
+        what: What would be allocated, e.g. ``"the user pool and states"``.
+
+    Raises:
+        ValueError: If ``nbytes`` exceeds the machine's physical memory, e.g.
+            "`n_users` = 1000000000000 needs 80,000 GB for the user pool and states; this
+            machine has 24.0 GB".
+    """
+    memory = machine_memory()
+    if memory is not None and nbytes > memory:
+        raise ValueError(
+            f"`{argument}` = {value!r} needs {nbytes / 1e9:,.1f} GB for {what}; this machine "
+            f"has {memory / 1e9:,.1f} GB"
+        )

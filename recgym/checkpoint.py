@@ -253,6 +253,10 @@ def _check_settings(saved: Mapping[str, Any], current: dict[str, Any]) -> None:
         )
 
 
+#: The array kinds of environment attributes → the numpy dtype kinds they accept.
+_ARRAY_KINDS = {"floats": "f", "bools": "b", "ints": "iu"}
+
+
 def _check_attributes(saved: Any, kinds: Mapping[str, str]) -> dict[str, Any]:
     """Attribute name → validated new value, for the environment's own attributes."""
     if not isinstance(saved, Mapping):
@@ -272,14 +276,27 @@ def _check_attributes(saved: Any, kinds: Mapping[str, str]) -> dict[str, Any]:
             pass
         elif kind == "bool" and isinstance(value, (bool, np.bool_)):
             value = bool(value)
-        elif kind == "array" and isinstance(value, np.ndarray) and not value.dtype.hasobject:
+        elif (
+            kind in _ARRAY_KINDS
+            and isinstance(value, np.ndarray)
+            and (
+                value.dtype.kind in _ARRAY_KINDS[kind]
+                and (kind != "floats" or np.isfinite(value).all())
+            )
+        ):
             value = value.copy()
         elif kind == "float" and isinstance(value, (int, float, np.number)):
             value = float(value)
         elif kind == "int" and isinstance(value, (int, np.integer)):
             value = int(value)
         else:
-            raise ValueError(f"checkpoint entry {label} must be a {kind}, got {value!r}")
+            what = {"floats": "finite float array", "bools": "bool array", "ints": "integer array"}
+            got = (
+                f"an array of dtype {value.dtype}" if isinstance(value, np.ndarray) else repr(value)
+            )
+            raise ValueError(
+                f"checkpoint entry {label} must be a {what.get(kind, kind)}, got {got}"
+            )
         values[name] = value
     return values
 

@@ -28,6 +28,7 @@ from recgym._validation import (
     check_choice,
     check_instance,
     check_labels,
+    check_memory,
     check_nonnegative_float,
     check_positive_int,
     check_seed,
@@ -273,6 +274,11 @@ class PopulationConfig:
         given = complete_arguments(arguments)
         values = {name: check(given[name], name) for name, check in _CHECKS.items()}
         n_users, n_items = values["n_users"], values["n_items"]
+        for count, dim, table in (
+            ("n_users", "user_feature_dim", "the user pool"),
+            ("n_items", "item_feature_dim", "the item table"),
+        ):  # drawn, then normalised: two float64 copies, before anything is allocated
+            check_memory(16 * values[count] * values[dim], count, values[count], table)
         if values["slate_size"] > n_items:
             raise ValueError(
                 f"`slate_size` must be at most n_items ({n_items}), got {values['slate_size']}"

@@ -35,6 +35,7 @@ from recgym._snapshot import (
 from recgym._validation import (
     check_actions,
     check_dtype,
+    check_memory,
     check_model_outputs,
     check_positive_int,
     check_seed,
@@ -163,6 +164,8 @@ class Population:
         config: The validated configuration.
         n_slots: Number of slots (users stepped at once).
         dtype: float64 (default) or float32 for states, observations and rewards.
+        slots_argument: The argument that set ``n_slots`` in the caller (``n_users``,
+            ``num_envs``), named when ``n_slots`` cannot fit in memory.
 
     Attributes:
         choices: After a step, int64 ``(n_slots,)``: the slate position each user
@@ -176,7 +179,14 @@ class Population:
         available: With a changing catalogue: bool ``(n_items,)``, the items available.
     """
 
-    def __init__(self, config: PopulationConfig, n_slots: int, dtype: DTypeLike = np.float64):
+    def __init__(
+        self,
+        config: PopulationConfig,
+        n_slots: int,
+        dtype: DTypeLike = np.float64,
+        *,
+        slots_argument: str = "n_slots",
+    ):
         if not isinstance(config, PopulationConfig):
             raise TypeError(
                 "`config` must be a PopulationConfig (see PopulationConfig.from_arguments), "
@@ -184,6 +194,19 @@ class Population:
             )
         n_slots = check_positive_int(n_slots, "n_slots")
         dtype = check_dtype(dtype)
+        # The states and observations of a step, with their temporaries, and the bits of
+        # consumption memory: refused before anything is allocated if they cannot fit.
+        per_slot = 4 * config.user_feature_dim * dtype.itemsize + 32
+        if not config.repeat_consumption:
+            per_slot += -(-config.n_items // 8)
+        check_memory(n_slots * per_slot, slots_argument, n_slots, "the users' states")
+        largest = float(np.finfo(dtype).max) / 64  # a normal draw stays below 64 in practice
+        for noise in ("reward_std", "obs_std"):
+            if getattr(config, noise) > largest:
+                raise ValueError(
+                    f"`{noise}` must be at most {largest:.3g} for {dtype.name} numbers (its "
+                    f"noise would overflow to inf), got {getattr(config, noise)!r}"
+                )
         self.config = config
         self.n_slots = n_slots
         self.dtype = dtype
@@ -677,6 +700,11 @@ class Population:
             ValueError: On a malformed or mismatching entry, named in the message.
         """
         checked = check_core_snapshot(saved, self.n_slots, self.config, self.dtype)
+        if checked["states"] is not None and not checked["seeded"]:
+            raise ValueError(
+                "checkpoint entry population['seeded'] is False, but the population holds "
+                "users: a reset seeds it first, so this checkpoint was not taken from one"
+            )
         wanted = self._generator_names() if checked["seeded"] else []
         checked["generators"] = check_generator_entries(saved.get("generators"), wanted)
         for name, (shape, dtype) in self._state_arrays().items():

@@ -57,6 +57,7 @@ from recgym._validation import (
     check_legacy_seed,
     check_nonnegative_float,
     check_positive_int,
+    check_single_output,
 )
 from recgym.config import DEFAULT_ARGUMENTS, PopulationConfig, complete_arguments
 from recgym.errors import ResetNeeded
@@ -147,7 +148,14 @@ class LegacyUserModel(BaseUserModel):
 
 
 def _spectral_normalize(table: NDArray[Any]) -> NDArray[np.float64]:
-    """``table / ‖table‖₂`` (largest singular value), as the original; zeros stay zero."""
+    """``table / ‖table‖₂`` (largest singular value), as the original; zeros stay zero.
+
+    The arithmetic is the original's, in the table's own dtype; float16, which numpy's
+    linear algebra does not take (the original crashed on it), is computed in float64
+    as the default mode does.
+    """
+    if table.dtype == np.float16:
+        table = table.astype(np.float64)
     scale = np.linalg.norm(table, ord=2)
     if scale == 0:
         return np.zeros(table.shape, dtype=np.float64)
@@ -373,9 +381,21 @@ class LegacyPopulation:
         action = int(actions[0])
         state = self.current_states()[0]
         model = self.user_model
-        reward = model.reward_function(state, action, item_feature_vector=self.item_features)
-        state = model.user_preference_dynamics(
-            state, action, item_feature_vector=self.item_features
+        user = int(self.current_user_ids()[0])
+        name = type(model).__name__
+        reward = check_single_output(
+            model.reward_function(state, action, item_feature_vector=self.item_features),
+            who=f"`{name}.reward_function`",
+            user=user,
+            kind="reward",
+            dim=len(state),
+        )
+        state = check_single_output(
+            model.user_preference_dynamics(state, action, item_feature_vector=self.item_features),
+            who=f"`{name}.user_preference_dynamics`",
+            user=user,
+            kind="state",
+            dim=len(state),
         )
         self.states = np.asarray(state, dtype=np.float64).reshape(1, -1)
         self.choices = np.zeros(1, dtype=np.int64)  # the item shown is consumed

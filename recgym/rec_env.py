@@ -122,7 +122,7 @@ class RECEnv(Checkpointable, gym.Env[NDArray[np.float64], Any]):
         "render_fps": 4,
     }
     _checkpoint_attributes: ClassVar[dict[str, str]] = {
-        "_obs": "array",
+        "_obs": "floats",
         "_last_reward": "float",
         "_needs_reset": "bool",
         "_np_random": "generator",

@@ -80,10 +80,10 @@ class RECVectorEnv(Checkpointable, VectorEnv[NDArray[np.float64], NDArray[np.int
         "autoreset_mode": AutoresetMode.NEXT_STEP,
     }
     _checkpoint_attributes: ClassVar[dict[str, str]] = {
-        "_autoreset": "array",
-        "_episode_steps": "array",
-        "_last_rewards": "array",
-        "_last_obs": "array",
+        "_autoreset": "bools",
+        "_episode_steps": "ints",
+        "_last_rewards": "floats",
+        "_last_obs": "floats",
         "_np_random": "generator",
         "_np_random_seed": "int",
     }
@@ -106,7 +106,9 @@ class RECVectorEnv(Checkpointable, VectorEnv[NDArray[np.float64], NDArray[np.int
             else check_positive_int(max_episode_steps, "max_episode_steps")
         )
         self.render_mode = check_render_mode(render_mode, self.metadata["render_modes"])
-        self._population: Population = Population(self.config, self.num_envs)
+        self._population: Population = Population(
+            self.config, self.num_envs, slots_argument="num_envs"
+        )
         self.single_observation_space = spaces.Box(
             -1.0, 1.0, shape=(self.config.user_feature_dim,), dtype=np.float64
         )

@@ -394,7 +394,8 @@ def test_non_checkpoints_are_rejected(value):
         (("environment_state",), KeyError, "has no 'environment_state' dict"),
         (("environment_state", "live"), KeyError, "environment_state['live'] is missing"),
         (("environment_state", "live"), "yes", "environment_state['live'] must be a bool"),
-        (("environment_state", "last_obs"), [1.0], "environment_state['last_obs'] must be a array"),
+        (("environment_state", "last_obs"), [1.0],
+         "environment_state['last_obs'] must be a finite float array"),
     ],
 )
 def test_malformed_checkpoints_are_rejected_and_change_nothing(snapshot, path, value, message):

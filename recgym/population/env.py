@@ -94,8 +94,8 @@ class PopulationEnv(Checkpointable, ParallelEnv[AgentID, NDArray[np.floating], n
     }
     _checkpoint_attributes: ClassVar[dict[str, str]] = {
         "_live": "bool",
-        "_last_rewards": "array",
-        "_last_obs": "array",
+        "_last_rewards": "floats",
+        "_last_obs": "floats",
     }
     _checkpoint_settings: ClassVar[tuple[str, ...]] = ("max_cycles",)
 
@@ -112,7 +112,9 @@ class PopulationEnv(Checkpointable, ParallelEnv[AgentID, NDArray[np.floating], n
         self.max_cycles = (
             None if max_cycles is None else check_positive_int(max_cycles, "max_cycles")
         )
-        self._population: Population = Population(self.config, self.config.n_users, dtype=dtype)
+        self._population: Population = Population(
+            self.config, self.config.n_users, dtype=dtype, slots_argument="n_users"
+        )
         dtype = self._population.dtype
         shape = (self.config.user_feature_dim,)
         self._observation_space = spaces.Box(-1.0, 1.0, shape=shape, dtype=dtype)

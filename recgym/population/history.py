@@ -117,7 +117,7 @@ class History:
         """
         header, arrays = read_container(path, HISTORY_FORMAT)
         try:
-            return cls(
+            history = cls(
                 policy=header["policy"],
                 metrics={k: arrays[f"metric:{k}"] for k in header["metrics"]},
                 trajectory={k: arrays[f"trajectory:{k}"] for k in header["trajectory"]},
@@ -132,6 +132,10 @@ class History:
             raise ValueError(
                 f"cannot load a History file from '{os.fspath(path)}': malformed header ({error})"
             ) from None
+        problem = _history_problem(history)
+        if problem is not None:
+            raise ValueError(f"cannot load a History file from '{os.fspath(path)}': {problem}")
+        return history
 
     def to_csv(self, path: str | os.PathLike[str]) -> Path:
         """Write the metrics as CSV: one row per recorded step (see :func:`write_metrics_csv`).
@@ -156,6 +160,57 @@ class History:
         from recgym.population.plots import plot_metric_curves
 
         return plot_metric_curves([self], metrics, path=path)
+
+
+def _history_problem(history: History) -> str | None:
+    """What is wrong with a loaded History's fields (types, shapes, ranges), or None."""
+    if not isinstance(history.policy, str):
+        return f"`policy` must be a string, got {history.policy!r}"
+    if not isinstance(history.metadata, dict):
+        return f"`metadata` must be a JSON object, got {type(history.metadata).__name__}"
+    kinds = {"steps": "iu", "exposure": "iu", "consumption": "iu", "rewards": "f",
+             "initial_states": "f", "final_states": "f"}  # fmt: skip
+    for name, kind in kinds.items():
+        value = getattr(history, name)
+        ndim = 2 if name.endswith("states") else 1
+        if value.dtype.kind not in kind or value.ndim != ndim:
+            what = "float" if kind == "f" else "integer"
+            return (
+                f"`{name}` must be a {ndim}-D {what} array, got dtype {value.dtype} and "
+                f"shape {value.shape}"
+            )
+    steps = history.steps
+    if (steps < 0).any() or (np.diff(steps) <= 0).any():
+        return f"`steps` must increase from 0 or more, got {steps.tolist()[:10]}"
+    if history.exposure.shape != history.consumption.shape or (
+        (history.exposure < 0).any() or (history.consumption < 0).any()
+    ):
+        return "`exposure` and `consumption` must be non-negative counts of the same items"
+    if history.initial_states.shape != history.final_states.shape:
+        return "`initial_states` and `final_states` must have the same shape"
+    for name, states in (("initial_states", history.initial_states),
+                         ("final_states", history.final_states)):  # fmt: skip
+        if not np.isfinite(states).all():
+            return f"`{name}` must be finite"
+    if np.isinf(history.rewards).any():
+        return "`rewards` must be finite (or NaN for a step without users)"
+    for name, series in history.metrics.items():
+        if series.dtype.kind != "f" or series.shape != steps.shape:
+            return (
+                f"metric {name!r} must be a float array of shape {steps.shape}, got dtype "
+                f"{series.dtype} and shape {series.shape}"
+            )
+    n, d = history.initial_states.shape
+    t = len(history.rewards)
+    expected = {"states": ((t + 1, n, d), "f"), "observations": ((t + 1, n, d), "f"),
+                "actions": ((t, n), "iu"), "rewards": ((t, n), "f")}  # fmt: skip
+    for name, array in history.trajectory.items():
+        if name not in expected:
+            return f"unknown trajectory entry {name!r}"
+        shape, kind = expected[name]
+        if array.dtype.kind not in kind or array.shape[: len(shape)] != shape:
+            return f"trajectory {name!r} must have shape {shape}, got {array.shape}"
+    return None
 
 
 def write_metrics_csv(path: str | os.PathLike[str], histories: Sequence[History]) -> Path:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from recgym._validation import check_choice, check_positive_int, check_seed
+from recgym._validation import check_choice, check_memory, check_positive_int, check_seed
 from recgym.population.env import PopulationEnv
 from recgym.population.history import History
 from recgym.population.metrics import DEFAULT_METRICS, Recorder, default_metrics
@@ -119,6 +119,15 @@ def simulate(
     counts = check_choice(counts, "counts", ("exposure", "consumption"))
     record = _check_record(record)
     n, n_items = env.n_users, env.n_items
+    recorded = {"states": (steps + 1) * n * env.user_feature_dim, "observations": 0}
+    recorded["observations"] = recorded["states"]
+    recorded.update(actions=steps * n * env.config.slate_size, rewards=steps * n)
+    check_memory(  # the per-step rewards and metric series, and the recorded trajectory
+        8 * (steps * (2 + len(names)) + sum(recorded[name] for name in record)),
+        "steps",
+        steps,
+        "the run's records",
+    )
     groups_rows = _group_rows(env.config.user_groups if groups is None else groups, n)
     run = Rollout(
         env, policy, task="simulate", steps=steps, seed=seed, options=options, progress=progress
