@@ -1,12 +1,14 @@
-"""Regenerate the figures of ``docs/filter_bubbles.md`` by running the page's own code.
+"""Regenerate the figures of the tutorial pages by running the pages' own code.
 
-Every ```python block of the tutorial is executed in order, each in a fresh namespace,
-with this folder as the working directory, so the PNG files the blocks save land here
-and are exactly what a reader running the tutorial gets. Run from anywhere::
+The pages are ``docs/filter_bubbles.md``, ``docs/slates.md`` and ``docs/worlds.md``.
+Every ```python block of a page is executed in order, each in a fresh namespace, with
+this folder as the working directory. So the PNG files that the blocks save land here,
+and they are exactly what a reader running the page gets. Run from anywhere::
 
-    python docs/figures/make_figures.py
+    python docs/figures/make_figures.py                 # every page
+    python docs/figures/make_figures.py worlds.md       # some pages
 
-It fails if a figure the page links to is missing or larger than 200 kB.
+It fails if a figure that a page links to is missing or larger than 200 kB.
 """
 
 from __future__ import annotations
@@ -14,25 +16,26 @@ from __future__ import annotations
 import os
 import re
 import sys
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-PAGE = HERE.parent / "filter_bubbles.md"
+PAGES = ("filter_bubbles.md", "slates.md", "worlds.md")
 FENCE = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 IMAGE = re.compile(r"!\[[^\]]*\]\(figures/([^)]+\.png)\)")
 MAX_BYTES = 200_000
 
 
-def main() -> int:
-    """Run the blocks, then check the linked figures; returns the exit status."""
-    os.environ.setdefault("MPLBACKEND", "Agg")
-    text = PAGE.read_text(encoding="utf-8")
-    os.chdir(HERE)
+def run_page(page: Path) -> int:
+    """Run the blocks of ``page``, then check its linked figures; returns the exit status."""
+    text = page.read_text(encoding="utf-8")
     for number, match in enumerate(FENCE.finditer(text), start=1):
         line = text.count("\n", 0, match.start(1)) + 1
-        print(f"block {number} (line {line}) ...", flush=True)
-        code = compile("\n" * (line - 1) + match.group(1), str(PAGE), "exec")
-        exec(code, {"__name__": f"_filter_bubbles_block_{number}"})
+        print(f"{page.name} block {number} (line {line}) ...", flush=True)
+        start = time.perf_counter()
+        code = compile("\n" * (line - 1) + match.group(1), str(page), "exec")
+        exec(code, {"__name__": f"_{page.stem}_block_{number}"})
+        print(f"  {time.perf_counter() - start:.1f} s", flush=True)
     status = 0
     for name in IMAGE.findall(text):
         path = HERE / name
@@ -47,5 +50,19 @@ def main() -> int:
     return status
 
 
+def main(pages: list[str]) -> int:
+    """Run the given pages (default: all of :data:`PAGES`); returns the exit status."""
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    unknown = [name for name in pages if name not in PAGES]
+    if unknown:
+        print(f"unknown page {unknown[0]!r}; the pages are {', '.join(PAGES)}", file=sys.stderr)
+        return 2
+    os.chdir(HERE)
+    status = 0
+    for name in pages or PAGES:
+        status = run_page(HERE.parent / name) or status
+    return status
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(sys.argv[1:]))
