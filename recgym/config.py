@@ -97,7 +97,8 @@ class ExtensionArguments(TypedDict, total=False):
         idiosyncratic_std: Standard deviation ``σ`` of a fixed user × item utility term
             ``σ·ε_ij`` (default 0): a deterministic function of the environment's seed
             and the two ids, added to the utility the choice model sees and to the
-            continuous reward of a consumed item.
+            utility behind the reward of a consumed item (``⟨s, v⟩ + σε`` plus noise for
+            continuous rewards, ``Bernoulli(sigmoid(⟨s, v⟩ + σε))`` for binary ones).
         user_groups: Optional labels of the pool's users, an integer or string array
             ``(n_users,)`` (e.g. :attr:`recgym.worlds.Users.groups`): ``simulate``
             splits every metric by them, and the study report too.

@@ -188,13 +188,16 @@ class RECVectorEnv(Checkpointable, VectorEnv[NDArray[np.float64], NDArray[np.int
                 truncated = stepped & ~terminated & (self._episode_steps >= self.max_episode_steps)
         self._autoreset = terminated | truncated
         self._last_rewards, self._last_obs = rewards, self._for_render(obs)
-        return obs, np.asarray(rewards, dtype=np.float64), terminated, truncated, self._infos()
+        infos = self._infos(None if resetting.all() else ~resetting)
+        return obs, np.asarray(rewards, dtype=np.float64), terminated, truncated, infos
 
     def _for_render(self, obs: NDArray[np.float64]) -> NDArray[np.float64] | None:
         """A private copy of the observations when rendering (the caller owns ``obs``)."""
         return None if self.render_mode is None else obs.copy()
 
-    def _infos(self) -> dict[str, Any]:
+    def _infos(self, stepped: NDArray[np.bool_] | None = None) -> dict[str, Any]:
+        """Gymnasium's vector infos; ``stepped`` marks the sub-environments that stepped
+        (the others autoreset), whose ``choice`` and ``item`` are meaningful."""
         population = self._population
         mask = np.ones(self.num_envs, dtype=np.bool_)
         infos = {
@@ -204,8 +207,13 @@ class RECVectorEnv(Checkpointable, VectorEnv[NDArray[np.float64], NDArray[np.int
             "_state": mask.copy(),
         }
         if population.choices is not None and population.consumed_items is not None:
-            infos["choice"], infos["_choice"] = population.choices.copy(), mask.copy()
-            infos["item"], infos["_item"] = population.consumed_items.copy(), mask.copy()
+            shown = mask.copy() if stepped is None else stepped.copy()
+            infos["choice"], infos["_choice"] = population.choices.copy(), shown
+            infos["item"], infos["_item"] = population.consumed_items.copy(), shown.copy()
+        if population.available is not None:  # the catalogue, shared by every sub-env
+            available = np.broadcast_to(population.available.copy(), (self.num_envs,
+                                        len(population.available)))  # fmt: skip
+            infos["available"], infos["_available"] = available, mask.copy()
         return infos
 
     def render(self) -> tuple[str, ...] | None:
