@@ -196,8 +196,11 @@ class RECVectorEnv(Checkpointable, VectorEnv[NDArray[np.float64], NDArray[np.int
         return None if self.render_mode is None else obs.copy()
 
     def _infos(self, stepped: NDArray[np.bool_] | None = None) -> dict[str, Any]:
-        """Gymnasium's vector infos; ``stepped`` marks the sub-environments that stepped
-        (the others autoreset), whose ``choice`` and ``item`` are meaningful."""
+        """Gymnasium's vector infos, with their ``_key`` masks.
+
+        ``stepped`` marks the sub-environments that stepped (the others autoreset): only
+        their ``choice`` and ``item`` are meaningful.
+        """
         population = self._population
         mask = np.ones(self.num_envs, dtype=np.bool_)
         infos = {
