@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 
 from recgym._validation import (
     check_array,
+    check_available,
     check_consumed,
     check_positive_int,
     check_slate_size,
@@ -23,10 +24,11 @@ from recgym._validation import (
 from recgym.errors import ResetNeeded
 from recgym.population.policies.slates import (
     SlateProbabilities,
+    _Candidates,
     _epsilon_slate_probabilities,
     _uniform_slate_probabilities,
-    _uniform_slates,
 )
+from recgym.user_model import accepts_keyword
 
 __all__ = ["Decision", "Policy", "SlateProbabilities"]
 
@@ -71,6 +73,20 @@ class Policy(ABC):
     also the hook :meth:`_slate_probabilities` of :meth:`slate_probabilities`. Built-in
     policies are registered in :data:`~recgym.population.policies.POLICIES` under their
     :attr:`name`.
+
+    *Availability.* With a changing catalogue
+    (:class:`~recgym.catalogue.CatalogueChange`) only some items can be recommended at a
+    step: the step info's ``"available"``, a bool mask ``(n_items,)``. :meth:`act`,
+    :meth:`probabilities` and :meth:`slate_probabilities` take it as ``available=``; the
+    runners (``simulate``, ``collect_logged_dataset``) pass it to an ``act`` that accepts
+    the keyword. Every built-in policy then recommends available items only, and its
+    probabilities are exact for the choice among them: the policy acts as it would on the
+    catalogue of the available items (``n_available`` in place of ``n_items``, the same
+    tie-breaking by lowest index), and an unavailable item has probability 0.
+    ``available=None``, and a mask with every item available, change nothing, bit for
+    bit. A subclass whose hooks take an ``available`` parameter gets the checked mask
+    there (None when every item is available); a hook without it serves only calls with
+    every item available.
 
     Args:
         slate_size: Items recommended to each user per step, ``k >= 1``; at most the
@@ -133,13 +149,23 @@ class Policy(ABC):
         """Clear learned state and check catalogue-dependent parameters (hook)."""
 
     @abstractmethod
-    def act(self, observations: NDArray[Any], *, states: NDArray[Any] | None = None) -> Decision:
+    def act(
+        self,
+        observations: NDArray[Any],
+        *,
+        states: NDArray[Any] | None = None,
+        available: NDArray[np.bool_] | None = None,
+    ) -> Decision:
         """Recommend one item (a slate of :attr:`slate_size` items) to every user.
 
         Args:
             observations: float32 or float64 array of shape ``(N, d)``, one row per user.
             states: True user states, shape ``(N, d)``; used only by oracle policies
                 (:attr:`needs_state`), ignored by the others.
+            available: bool ``(n_items,)``, True for the items that may be recommended (a
+                step info's ``"available"``), at least :attr:`slate_size` of them; None
+                (default): every item. Every recommended item is available, and the
+                propensities are those of the choice among the available items.
 
         Returns:
             Decision: int64 actions ``(N,)`` (slates ``(N, k)`` at ``k > 1``) and float64
@@ -149,7 +175,9 @@ class Policy(ABC):
 
         Raises:
             recgym.errors.ResetNeeded: If called before :meth:`reset` (a ``ValueError``).
-            ValueError: If ``observations`` (or ``states``) has the wrong shape.
+            TypeError: If ``available`` is not None or a bool array.
+            ValueError: If ``observations`` (or ``states``) has the wrong shape, or
+                ``available`` has the wrong shape or fewer than :attr:`slate_size` items.
         """
 
     def update(
@@ -203,6 +231,7 @@ class Policy(ABC):
         actions: NDArray[np.integer[Any]],
         *,
         states: NDArray[Any] | None = None,
+        available: NDArray[np.bool_] | None = None,
     ) -> NDArray[np.float64]:
         """Probability that the policy, in its current state, picks ``actions[i]`` for user ``i``.
 
@@ -215,24 +244,25 @@ class Policy(ABC):
             actions: Integer array of shape ``(N,)`` with values in ``[0, n_items)``; at
                 ``k > 1`` slates ``(N, k)`` of distinct items.
             states: True user states, shape ``(N, d)`` (oracle policies only).
+            available: bool ``(n_items,)`` availability, as for :meth:`act`; an action
+                showing an unavailable item has probability 0.
 
         Returns:
             numpy.ndarray: float64 probabilities of shape ``(N,)``.
 
         Raises:
             recgym.errors.ResetNeeded: If called before :meth:`reset`.
-            TypeError: If an argument is not an array of the right kind.
+            TypeError: If an argument is not an array of the right kind, or a mask with an
+                unavailable item is given to a policy whose hook takes no ``available``.
             ValueError: On a wrong shape, an item out of range or repeated in a slate, NaN
-                or inf.
+                or inf, or fewer than :attr:`slate_size` available items.
             NotImplementedError: If the policy implements neither this method nor
                 :meth:`_propensities`, the hook it calls on checked arguments (nor
                 :meth:`_slate_probabilities` at ``k > 1``).
         """
-        observations = self._check_observations(observations, "probabilities")
-        actions = self._check_actions(actions)
-        if self.slate_size == 1:
-            return self._propensities(observations, actions, states)
-        return self._slate_probabilities(observations, actions, states).propensities
+        return self._hook_probabilities(
+            observations, actions, states, available, "probabilities"
+        ).propensities
 
     def slate_probabilities(
         self,
@@ -240,6 +270,7 @@ class Policy(ABC):
         actions: NDArray[np.integer[Any]],
         *,
         states: NDArray[Any] | None = None,
+        available: NDArray[np.bool_] | None = None,
     ) -> SlateProbabilities:
         """The joint, cascade and item-position probabilities of given slates.
 
@@ -253,6 +284,9 @@ class Policy(ABC):
             actions: Integer slates ``(N, k)`` of distinct items in ``[0, n_items)``
                 (single items ``(N,)`` at slate size 1).
             states: True user states, shape ``(N, d)`` (oracle policies only).
+            available: bool ``(n_items,)`` availability, as for :meth:`act`; a slate is 0
+                from its first unavailable item on (joint and cascade), an item-position
+                marginal of an unavailable item is 0.
 
         Returns:
             SlateProbabilities: float64 joint ``(N,)``; cascade ``(N, k)``;
@@ -260,29 +294,74 @@ class Policy(ABC):
 
         Raises:
             recgym.errors.ResetNeeded: If called before :meth:`reset`.
-            TypeError: If an argument is not an array of the right kind.
+            TypeError: If an argument is not an array of the right kind, or a mask with an
+                unavailable item is given to a policy whose hook takes no ``available``.
             ValueError: On a wrong shape, an item out of range or repeated in a slate, NaN
-                or inf.
+                or inf, or fewer than :attr:`slate_size` available items.
             NotImplementedError: If the policy does not implement the hook it calls on
                 checked arguments (:meth:`_propensities` at ``k = 1``,
                 :meth:`_slate_probabilities` at ``k > 1``).
         """
-        observations = self._check_observations(observations, "slate_probabilities")
+        return self._hook_probabilities(
+            observations, actions, states, available, "slate_probabilities"
+        )
+
+    def _hook_probabilities(
+        self,
+        observations: Any,
+        actions: Any,
+        states: NDArray[Any] | None,
+        available: Any,
+        method: str,
+    ) -> SlateProbabilities:
+        """Check the arguments of ``method``, then call its hook for the slate size.
+
+        The checked mask goes to the hook as ``available=`` only when some item is
+        unavailable (never otherwise, so that hooks without the parameter keep working).
+        """
+        observations = self._check_observations(observations, method)
         actions = self._check_actions(actions)
+        mask = self._check_available(available)
+        hook = "_propensities" if self.slate_size == 1 else "_slate_probabilities"
+        extra: dict[str, Any] = {}
+        if mask is not None:
+            if not accepts_keyword(type(self), hook, "available"):
+                raise TypeError(
+                    f"{type(self).__name__}.{hook} takes no `available`, so its "
+                    f"probabilities cannot be restricted to the available items: add an "
+                    f"`available` parameter to the hook (see Policy.{hook})"
+                )
+            extra["available"] = mask
         if self.slate_size == 1:
-            return SlateProbabilities(self._propensities(observations, actions, states), None, None)
-        return self._slate_probabilities(observations, actions, states)
+            return SlateProbabilities(
+                self._propensities(observations, actions, states, **extra), None, None
+            )
+        return self._slate_probabilities(observations, actions, states, **extra)
 
     def _propensities(
-        self, observations: NDArray[Any], actions: NDArray[np.int64], states: NDArray[Any] | None
+        self,
+        observations: NDArray[Any],
+        actions: NDArray[np.int64],
+        states: NDArray[Any] | None,
+        available: NDArray[np.bool_] | None = None,
     ) -> NDArray[np.float64]:
-        """:meth:`probabilities` at slate size 1, on checked observations and actions (hook)."""
+        """:meth:`probabilities` at slate size 1, on checked arguments (hook).
+
+        ``available`` is the checked mask, given only when some item is unavailable.
+        """
         raise NotImplementedError(f"{type(self).__name__} does not implement `probabilities`")
 
     def _slate_probabilities(
-        self, observations: NDArray[Any], slates: NDArray[np.int64], states: NDArray[Any] | None
+        self,
+        observations: NDArray[Any],
+        slates: NDArray[np.int64],
+        states: NDArray[Any] | None,
+        available: NDArray[np.bool_] | None = None,
     ) -> SlateProbabilities:
-        """:meth:`slate_probabilities` at ``k > 1``, on checked observations and slates (hook)."""
+        """:meth:`slate_probabilities` at ``k > 1``, on checked arguments (hook).
+
+        ``available`` is the checked mask, given only when some item is unavailable.
+        """
         raise NotImplementedError(
             f"{type(self).__name__} does not implement `slate_probabilities` "
             f"(slate_size={self.slate_size})"
@@ -290,23 +369,33 @@ class Policy(ABC):
 
     # -- uniformly random choices
 
-    def _uniform_propensities(self) -> NDArray[np.float64]:
-        """``1 / n_items`` for every user, float64 ``(N,)``."""
-        return np.full(self._n_users, 1.0 / self.n_items)
+    def _uniform_probabilities(
+        self, candidates: _Candidates, actions: NDArray[np.int64] | None = None
+    ) -> SlateProbabilities:
+        """The probabilities of items (slates) drawn uniformly among the ``n`` candidates.
 
-    def _uniform_slate_probabilities(self) -> SlateProbabilities:
-        """The probabilities of any slates drawn uniformly at random (see :mod:`.slates`)."""
-        return _uniform_slate_probabilities(self._n_users, self.slate_size, self.n_items)
-
-    def _uniform_decision(self) -> Decision:
-        """An independent uniformly random item, or ordered slate, for every user.
-
-        Draws ``N`` integers at slate size 1, ``N · k`` at ``k > 1``.
+        ``1 / n`` at slate size 1; at ``k > 1`` joint ``(n − k)! / n!``, cascade
+        ``Π_{l ≤ j} 1 / (n − l)``, item-position ``1 / n`` (see :mod:`.slates`). With
+        ``actions``, 0 where they show an item that is not a candidate.
         """
-        actions = _uniform_slates(self._generator, self._n_users, self.slate_size, self.n_items)
         if self.slate_size == 1:
-            return Decision(actions, self._uniform_propensities())
-        return Decision(actions, *self._uniform_slate_probabilities())
+            probabilities = SlateProbabilities(
+                np.full(self._n_users, 1.0 / candidates.n), None, None
+            )
+        else:
+            probabilities = _uniform_slate_probabilities(
+                self._n_users, self.slate_size, candidates.n
+            )
+        return probabilities if actions is None else candidates.restrict(probabilities, actions)
+
+    def _uniform_decision(self, candidates: _Candidates) -> Decision:
+        """An independent uniformly random item, or ordered slate, of candidates for every user.
+
+        Draws ``N`` integers at slate size 1, ``N · k`` at ``k > 1`` (ranks among the
+        candidates).
+        """
+        actions = candidates.uniform_slates(self._generator, self._n_users, self.slate_size)
+        return Decision(actions, *self._uniform_probabilities(candidates))
 
     # -- checks shared by subclasses
 
@@ -334,6 +423,15 @@ class Policy(ABC):
     def _check_actions(self, actions: Any) -> NDArray[np.int64]:
         return check_slates(actions, self._n_users, self.slate_size, self.n_items)
 
+    def _check_available(self, available: Any) -> NDArray[np.bool_] | None:
+        """The checked availability mask; None when it is None or every item is available."""
+        mask = check_available(available, self.n_items, self.slate_size)
+        return None if mask is None or mask.all() else mask
+
+    def _candidates(self, available: Any) -> _Candidates:
+        """The candidate items of one :meth:`act` call, from its unchecked ``available``."""
+        return _Candidates.of(self._check_available(available), self.n_items)
+
     @property
     def _generator(self) -> np.random.Generator:
         assert self._rng is not None, "reset() binds the generator"
@@ -349,36 +447,63 @@ class _UniformMarginal(Policy):
     """A policy under which each user's marginal is uniform: any item (ordered slate) alike.
 
     Probabilities: ``1 / n_items`` at slate size 1; at ``k > 1`` joint
-    ``(n − k)! / n!``, cascade ``Π_{l ≤ j} 1 / (n − l)``, item-position ``1 / n``.
+    ``(n − k)! / n!``, cascade ``Π_{l ≤ j} 1 / (n − l)``, item-position ``1 / n``. With
+    some items unavailable, ``n`` is the number of available items and the probability of
+    an unavailable item is 0.
     """
 
     def _propensities(
-        self, observations: NDArray[Any], actions: NDArray[np.int64], states: NDArray[Any] | None
+        self,
+        observations: NDArray[Any],
+        actions: NDArray[np.int64],
+        states: NDArray[Any] | None,
+        available: NDArray[np.bool_] | None = None,
     ) -> NDArray[np.float64]:
-        """``1 / n_items`` for every user (the marginal probability)."""
-        return self._uniform_propensities()
+        """``1 / n`` for every user (the marginal probability), 0 for an unavailable item."""
+        candidates = _Candidates.of(available, self.n_items)
+        return self._uniform_probabilities(candidates, actions).propensities
 
     def _slate_probabilities(
-        self, observations: NDArray[Any], slates: NDArray[np.int64], states: NDArray[Any] | None
+        self,
+        observations: NDArray[Any],
+        slates: NDArray[np.int64],
+        states: NDArray[Any] | None,
+        available: NDArray[np.bool_] | None = None,
     ) -> SlateProbabilities:
-        return self._uniform_slate_probabilities()
+        return self._uniform_probabilities(_Candidates.of(available, self.n_items), slates)
 
 
 class _Deterministic(Policy):
     """A policy that picks one item (slate) per user with probability 1, given by :meth:`_choose`.
 
     The probability of given slates is 1 where they are the chosen ones, 0 elsewhere:
-    cascade ``1[a_≤j = c_≤j]``, item-position ``1[a_j = c_j]``.
+    cascade ``1[a_≤j = c_≤j]``, item-position ``1[a_j = c_j]``. The chosen items are always
+    available, so an unavailable item has probability 0.
     """
 
     @abstractmethod
-    def _choose(self, observations: NDArray[Any], states: NDArray[Any] | None) -> NDArray[Any]:
-        """The chosen item of every user, int64 ``(N,)`` (slates ``(N, k)``), on checked input."""
+    def _choose(
+        self,
+        observations: NDArray[Any],
+        states: NDArray[Any] | None,
+        available: NDArray[np.bool_] | None,
+    ) -> NDArray[Any]:
+        """The chosen item of every user, int64 ``(N,)`` (slates ``(N, k)``), on checked input.
 
-    def act(self, observations: NDArray[Any], *, states: NDArray[Any] | None = None) -> Decision:
+        ``available`` is the checked mask (None: every item); the chosen items are
+        available.
+        """
+
+    def act(
+        self,
+        observations: NDArray[Any],
+        *,
+        states: NDArray[Any] | None = None,
+        available: NDArray[np.bool_] | None = None,
+    ) -> Decision:
         """See :meth:`Policy.act`: propensity 1 for every user."""
         observations = self._check_observations(observations, "act")
-        chosen = self._choose(observations, states)
+        chosen = self._choose(observations, states, self._check_available(available))
         if self.slate_size == 1:
             return Decision(chosen, np.ones(self._n_users))
         # What _slate_probabilities gives for the chosen slates: 1.0 exactly, everywhere.
@@ -386,13 +511,21 @@ class _Deterministic(Policy):
         return Decision(chosen, np.ones(self._n_users), ones, ones.copy())
 
     def _propensities(
-        self, observations: NDArray[Any], actions: NDArray[np.int64], states: NDArray[Any] | None
+        self,
+        observations: NDArray[Any],
+        actions: NDArray[np.int64],
+        states: NDArray[Any] | None,
+        available: NDArray[np.bool_] | None = None,
     ) -> NDArray[np.float64]:
         """1 for the chosen item, 0 otherwise."""
-        return (actions == self._choose(observations, states)).astype(np.float64)
+        return (actions == self._choose(observations, states, available)).astype(np.float64)
 
     def _slate_probabilities(
-        self, observations: NDArray[Any], slates: NDArray[np.int64], states: NDArray[Any] | None
+        self,
+        observations: NDArray[Any],
+        slates: NDArray[np.int64],
+        states: NDArray[Any] | None,
+        available: NDArray[np.bool_] | None = None,
     ) -> SlateProbabilities:
-        chosen = self._choose(observations, states)
+        chosen = self._choose(observations, states, available)
         return _epsilon_slate_probabilities(chosen, slates, 0.0, self.n_items)
