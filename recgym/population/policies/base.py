@@ -2,7 +2,9 @@
 
 Also the two small mixins of the built-in policies: :class:`_UniformMarginal` (each
 user gets a uniformly random item, or ordered slate, as its marginal) and
-:class:`_Deterministic` (one item or slate per user, with probability 1).
+:class:`_Deterministic` (one item or slate per user, with probability 1), and
+:class:`_Inputs`, the checked arguments of one call that the built-in policies' hooks
+receive.
 """
 
 from __future__ import annotations
@@ -31,6 +33,20 @@ from recgym.population.policies.slates import (
 from recgym.user_model import accepts_keyword
 
 __all__ = ["Decision", "Policy", "SlateProbabilities"]
+
+
+class _Inputs(NamedTuple):
+    """The checked arguments of one call of a policy, as its built-in hooks receive them.
+
+    Attributes:
+        observations: The checked observations ``(N, d)``.
+        states: The true user states as given (checked only by the oracles), or None.
+        candidates: The items the call may recommend (see :class:`.slates._Candidates`).
+    """
+
+    observations: NDArray[Any]
+    states: NDArray[Any] | None
+    candidates: _Candidates
 
 
 class Decision(NamedTuple):
@@ -70,9 +86,12 @@ class Policy(ABC):
     Subclasses implement :meth:`act` and :meth:`probabilities` (or its hook
     :meth:`_propensities`, which receives checked arguments), and, if they learn, the hook
     :meth:`_learn` of :meth:`update` (or :meth:`update` itself); at slate sizes ``k > 1``
-    also the hook :meth:`_slate_probabilities` of :meth:`slate_probabilities`. Built-in
-    policies are registered in :data:`~recgym.population.policies.POLICIES` under their
-    :attr:`name`.
+    also the hook :meth:`_slate_probabilities` of :meth:`slate_probabilities`. Creating a
+    policy that overrides neither :meth:`act` nor its internal hook :meth:`_decide` is a
+    ``TypeError``. Built-in policies are registered in
+    :data:`~recgym.population.policies.POLICIES` under their :attr:`name`; they implement
+    :meth:`_decide` and :meth:`_exact`, which receive the checked arguments of a call
+    (:class:`_Inputs`), instead of :meth:`act` and the probability hooks.
 
     *Availability.* With a changing catalogue
     (:class:`~recgym.catalogue.CatalogueChange`) only some items can be recommended at a
@@ -84,9 +103,9 @@ class Policy(ABC):
     catalogue of the available items (``n_available`` in place of ``n_items``, the same
     tie-breaking by lowest index), and an unavailable item has probability 0.
     ``available=None``, and a mask with every item available, change nothing, bit for
-    bit. A subclass whose hooks take an ``available`` parameter gets the checked mask
-    there (None when every item is available); a hook without it serves only calls with
-    every item available.
+    bit. A subclass's :meth:`_propensities` or :meth:`_slate_probabilities` that takes an
+    ``available`` keyword gets the checked mask there when some item is unavailable; a
+    hook without it serves only calls with every item available.
 
     Args:
         slate_size: Items recommended to each user per step, ``k >= 1``; at most the
@@ -100,6 +119,14 @@ class Policy(ABC):
 
     name: ClassVar[str]
     needs_state: ClassVar[bool] = False
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Policy:
+        """Refuse to create a policy that has no way to act."""
+        if cls.act is Policy.act and cls._decide is Policy._decide:
+            raise TypeError(
+                f"Can't instantiate policy {cls.__name__}: it must implement `act` (see Policy.act)"
+            )
+        return super().__new__(cls)
 
     def __init__(self, *, slate_size: int = 1) -> None:
         self.slate_size = check_slate_size(slate_size)
@@ -148,7 +175,6 @@ class Policy(ABC):
     def _on_reset(self) -> None:  # noqa: B027 (an optional hook: most policies keep no state)
         """Clear learned state and check catalogue-dependent parameters (hook)."""
 
-    @abstractmethod
     def act(
         self,
         observations: NDArray[Any],
@@ -179,6 +205,15 @@ class Policy(ABC):
             ValueError: If ``observations`` (or ``states``) has the wrong shape, or
                 ``available`` has the wrong shape or fewer than :attr:`slate_size` items.
         """
+        observations = self._check_observations(observations, "act")
+        return self._decide(_Inputs(observations, states, self._candidates(available)))
+
+    def _decide(self, inputs: _Inputs) -> Decision:
+        """:meth:`act` on checked arguments: the hook of the built-in policies.
+
+        A policy of your own overrides :meth:`act` instead.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not implement `act`")
 
     def update(
         self,
@@ -294,10 +329,9 @@ class Policy(ABC):
 
         Raises:
             recgym.errors.ResetNeeded: If called before :meth:`reset`.
-            TypeError: If an argument is not an array of the right kind, or a mask with an
-                unavailable item is given to a policy whose hook takes no ``available``.
-            ValueError: On a wrong shape, an item out of range or repeated in a slate, NaN
-                or inf, or fewer than :attr:`slate_size` available items.
+            TypeError: On an argument of the wrong kind, or some unavailable item for a
+                policy of your own whose hook takes no ``available``.
+            ValueError: As for :meth:`probabilities`.
             NotImplementedError: If the policy does not implement the hook it calls on
                 checked arguments (:meth:`_propensities` at ``k = 1``,
                 :meth:`_slate_probabilities` at ``k > 1``).
@@ -314,24 +348,34 @@ class Policy(ABC):
         available: Any,
         method: str,
     ) -> SlateProbabilities:
-        """Check the arguments of ``method``, then call its hook for the slate size.
-
-        The checked mask goes to the hook as ``available=`` only when some item is
-        unavailable (never otherwise, so that hooks without the parameter keep working).
-        """
+        """Check the arguments of ``method``, then call :meth:`_exact`."""
         observations = self._check_observations(observations, method)
         actions = self._check_actions(actions)
-        mask = self._check_available(available)
+        return self._exact(_Inputs(observations, states, self._candidates(available)), actions)
+
+    def _exact(self, inputs: _Inputs, actions: NDArray[np.int64]) -> SlateProbabilities:
+        """The probabilities of checked actions: the hook of the built-in policies.
+
+        Returns the three of :meth:`slate_probabilities` (the joint alone at slate size
+        1). By default it calls the hook of a policy of your own for the slate size,
+        :meth:`_propensities` or :meth:`_slate_probabilities`, giving it the mask as
+        ``available=`` when some item is unavailable.
+
+        Raises:
+            TypeError: If some item is unavailable and the hook takes no ``available``.
+        """
         hook = "_propensities" if self.slate_size == 1 else "_slate_probabilities"
         extra: dict[str, Any] = {}
-        if mask is not None:
+        mask = inputs.candidates.mask
+        if mask is not None and getattr(type(self), hook) is not getattr(Policy, hook):
             if not accepts_keyword(type(self), hook, "available"):
                 raise TypeError(
                     f"{type(self).__name__}.{hook} takes no `available`, so its "
-                    f"probabilities cannot be restricted to the available items: add an "
-                    f"`available` parameter to the hook (see Policy.{hook})"
+                    "probabilities cannot be restricted to the available items: add an "
+                    f"`available=None` keyword to the hook (see Policy.{hook})"
                 )
             extra["available"] = mask
+        observations, states = inputs.observations, inputs.states
         if self.slate_size == 1:
             return SlateProbabilities(
                 self._propensities(observations, actions, states, **extra), None, None
@@ -339,28 +383,21 @@ class Policy(ABC):
         return self._slate_probabilities(observations, actions, states, **extra)
 
     def _propensities(
-        self,
-        observations: NDArray[Any],
-        actions: NDArray[np.int64],
-        states: NDArray[Any] | None,
-        available: NDArray[np.bool_] | None = None,
+        self, observations: NDArray[Any], actions: NDArray[np.int64], states: NDArray[Any] | None
     ) -> NDArray[np.float64]:
-        """:meth:`probabilities` at slate size 1, on checked arguments (hook).
+        """:meth:`probabilities` at slate size 1, on checked observations and actions (hook).
 
-        ``available`` is the checked mask, given only when some item is unavailable.
+        An override may take an ``available`` keyword: the checked mask, given only when
+        some item is unavailable.
         """
         raise NotImplementedError(f"{type(self).__name__} does not implement `probabilities`")
 
     def _slate_probabilities(
-        self,
-        observations: NDArray[Any],
-        slates: NDArray[np.int64],
-        states: NDArray[Any] | None,
-        available: NDArray[np.bool_] | None = None,
+        self, observations: NDArray[Any], slates: NDArray[np.int64], states: NDArray[Any] | None
     ) -> SlateProbabilities:
-        """:meth:`slate_probabilities` at ``k > 1``, on checked arguments (hook).
+        """:meth:`slate_probabilities` at ``k > 1``, on checked observations and slates (hook).
 
-        ``available`` is the checked mask, given only when some item is unavailable.
+        An override may take an ``available`` keyword, as for :meth:`_propensities`.
         """
         raise NotImplementedError(
             f"{type(self).__name__} does not implement `slate_probabilities` "
@@ -452,25 +489,8 @@ class _UniformMarginal(Policy):
     an unavailable item is 0.
     """
 
-    def _propensities(
-        self,
-        observations: NDArray[Any],
-        actions: NDArray[np.int64],
-        states: NDArray[Any] | None,
-        available: NDArray[np.bool_] | None = None,
-    ) -> NDArray[np.float64]:
-        """``1 / n`` for every user (the marginal probability), 0 for an unavailable item."""
-        candidates = _Candidates.of(available, self.n_items)
-        return self._uniform_probabilities(candidates, actions).propensities
-
-    def _slate_probabilities(
-        self,
-        observations: NDArray[Any],
-        slates: NDArray[np.int64],
-        states: NDArray[Any] | None,
-        available: NDArray[np.bool_] | None = None,
-    ) -> SlateProbabilities:
-        return self._uniform_probabilities(_Candidates.of(available, self.n_items), slates)
+    def _exact(self, inputs: _Inputs, actions: NDArray[np.int64]) -> SlateProbabilities:
+        return self._uniform_probabilities(inputs.candidates, actions)
 
 
 class _Deterministic(Policy):
@@ -482,50 +502,21 @@ class _Deterministic(Policy):
     """
 
     @abstractmethod
-    def _choose(
-        self,
-        observations: NDArray[Any],
-        states: NDArray[Any] | None,
-        available: NDArray[np.bool_] | None,
-    ) -> NDArray[Any]:
-        """The chosen item of every user, int64 ``(N,)`` (slates ``(N, k)``), on checked input.
+    def _choose(self, inputs: _Inputs) -> NDArray[np.int64]:
+        """The chosen item of every user, int64 ``(N,)`` (slates ``(N, k)``), all candidates."""
 
-        ``available`` is the checked mask (None: every item); the chosen items are
-        available.
-        """
-
-    def act(
-        self,
-        observations: NDArray[Any],
-        *,
-        states: NDArray[Any] | None = None,
-        available: NDArray[np.bool_] | None = None,
-    ) -> Decision:
-        """See :meth:`Policy.act`: propensity 1 for every user."""
-        observations = self._check_observations(observations, "act")
-        chosen = self._choose(observations, states, self._check_available(available))
+    def _decide(self, inputs: _Inputs) -> Decision:
+        """Propensity 1 for every user."""
+        chosen = self._choose(inputs)
         if self.slate_size == 1:
             return Decision(chosen, np.ones(self._n_users))
-        # What _slate_probabilities gives for the chosen slates: 1.0 exactly, everywhere.
+        # What _exact gives for the chosen slates: 1.0 exactly, everywhere.
         ones = np.ones(chosen.shape)
         return Decision(chosen, np.ones(self._n_users), ones, ones.copy())
 
-    def _propensities(
-        self,
-        observations: NDArray[Any],
-        actions: NDArray[np.int64],
-        states: NDArray[Any] | None,
-        available: NDArray[np.bool_] | None = None,
-    ) -> NDArray[np.float64]:
-        """1 for the chosen item, 0 otherwise."""
-        return (actions == self._choose(observations, states, available)).astype(np.float64)
-
-    def _slate_probabilities(
-        self,
-        observations: NDArray[Any],
-        slates: NDArray[np.int64],
-        states: NDArray[Any] | None,
-        available: NDArray[np.bool_] | None = None,
-    ) -> SlateProbabilities:
-        chosen = self._choose(observations, states, available)
-        return _epsilon_slate_probabilities(chosen, slates, 0.0, self.n_items)
+    def _exact(self, inputs: _Inputs, actions: NDArray[np.int64]) -> SlateProbabilities:
+        """1 for the chosen items, 0 otherwise."""
+        chosen = self._choose(inputs)
+        if self.slate_size == 1:
+            return SlateProbabilities((actions == chosen).astype(np.float64), None, None)
+        return _epsilon_slate_probabilities(chosen, actions, 0.0, self.n_items)

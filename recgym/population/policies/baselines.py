@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from numpy.typing import NDArray
 
-from recgym.population.policies.base import Decision, _Deterministic, _UniformMarginal
+from recgym.population.policies.base import Decision, _Deterministic, _Inputs, _UniformMarginal
 from recgym.population.policies.scoring import _top_k
-from recgym.population.policies.slates import _Candidates
 
 __all__ = ["MassMediaPolicy", "MostPopularPolicy", "RandomPolicy"]
 
@@ -24,9 +21,9 @@ class RandomPolicy(_UniformMarginal):
     no rejection). With ``n`` items: joint ``(n − k)! / n!``, cascade
     ``Π_{l ≤ j} 1 / (n − l)``, item-position ``1 / n``.
 
-    *Availability*: the same draws among the ``n`` available items (ranks among them,
-    mapped to the items in table order); the probabilities above with ``n`` the available
-    count, 0 for an unavailable item.
+    *Availability*: the same draws with ``n`` the number of available items, as ranks
+    among them (in table order); ``n`` is that number in every probability, and an
+    unavailable item has probability 0.
 
     Args:
         slate_size: Items per user and step, ``k >= 1``.
@@ -34,16 +31,8 @@ class RandomPolicy(_UniformMarginal):
 
     name = "random"
 
-    def act(
-        self,
-        observations: NDArray[Any],
-        *,
-        states: NDArray[Any] | None = None,
-        available: NDArray[np.bool_] | None = None,
-    ) -> Decision:
-        """See :meth:`Policy.act`."""
-        self._check_observations(observations, "act")
-        return self._uniform_decision(self._candidates(available))
+    def _decide(self, inputs: _Inputs) -> Decision:
+        return self._uniform_decision(inputs.candidates)
 
 
 class MassMediaPolicy(_UniformMarginal):
@@ -61,9 +50,8 @@ class MassMediaPolicy(_UniformMarginal):
     Each user's marginal probabilities are those of a uniform slate: joint
     ``(n − k)! / n!``, cascade ``Π_{l ≤ j} 1 / (n − l)``, item-position ``1 / n``.
 
-    *Availability*: the common item (slate) is drawn among the ``n`` available items, with
-    the same draws as among ``n`` items; the probabilities above with ``n`` the available
-    count, 0 for an unavailable item.
+    With some items unavailable, the broadcast item (slate) is one of the available items,
+    drawn as the random policy draws among them, and the marginals are its.
 
     Args:
         slate_size: Items per user and step, ``k >= 1``.
@@ -71,16 +59,8 @@ class MassMediaPolicy(_UniformMarginal):
 
     name = "mass_media"
 
-    def act(
-        self,
-        observations: NDArray[Any],
-        *,
-        states: NDArray[Any] | None = None,
-        available: NDArray[np.bool_] | None = None,
-    ) -> Decision:
-        """See :meth:`Policy.act`."""
-        self._check_observations(observations, "act")
-        candidates = self._candidates(available)
+    def _decide(self, inputs: _Inputs) -> Decision:
+        candidates = inputs.candidates
         probabilities = self._uniform_probabilities(candidates)
         if self.slate_size == 1:
             item = candidates.items(self._generator.integers(candidates.n))
@@ -123,13 +103,8 @@ class MostPopularPolicy(_Deterministic):
         self._require_reset("positive_counts")
         return self._positive_counts.copy()
 
-    def _choose(
-        self,
-        observations: NDArray[Any],
-        states: NDArray[Any] | None,
-        available: NDArray[np.bool_] | None,
-    ) -> NDArray[Any]:
-        candidates = _Candidates.of(available, self.n_items)
+    def _choose(self, inputs: _Inputs) -> NDArray[np.int64]:
+        candidates = inputs.candidates
         counts = candidates.subset(self._positive_counts)
         if self.slate_size == 1:
             return np.full(self._n_users, candidates.items(counts.argmax()), dtype=np.int64)

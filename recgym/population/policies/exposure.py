@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from recgym._validation import check_float_in_range
-from recgym.population.policies.base import _Deterministic
+from recgym.population.policies.base import _Deterministic, _Inputs
 from recgym.population.policies.scoring import (
     _iter_scores,
     _ScoringOptions,
@@ -203,13 +203,8 @@ class ExposureCappedPolicy(_ScoringPolicy, _Deterministic):
             if not len(stuck):
                 return
 
-    def _choose(
-        self,
-        observations: NDArray[Any],
-        states: NDArray[Any] | None,
-        available: NDArray[np.bool_] | None,
-    ) -> NDArray[Any]:
-        return self._assign(observations, available)
+    def _choose(self, inputs: _Inputs) -> NDArray[np.int64]:
+        return self._assign(inputs.observations, inputs.candidates.mask)
 
 
 #: The former name of :class:`ExposureCappedPolicy`, kept as a plain alias (the same class).

@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from recgym._validation import check_probability
-from recgym.population.policies.base import Decision, _Deterministic
+from recgym.population.policies.base import Decision, _Deterministic, _Inputs
 from recgym.population.policies.scoring import (
     _ScoringOptions,
     _ScoringPolicy,
@@ -76,18 +76,12 @@ class GreedyPolicy(_ScoringPolicy, _Deterministic):
 
     name = "greedy"
 
-    def _scored(self, observations: NDArray[Any], states: NDArray[Any] | None) -> NDArray[Any]:
+    def _scored(self, inputs: _Inputs) -> NDArray[Any]:
         """The array whose rows are scored (the observations; oracles override)."""
-        return observations
+        return inputs.observations
 
-    def _choose(
-        self,
-        observations: NDArray[Any],
-        states: NDArray[Any] | None,
-        available: NDArray[np.bool_] | None,
-    ) -> NDArray[Any]:
-        candidates = _Candidates.of(available, self.n_items)
-        return self._greedy(self._scored(observations, states), candidates)
+    def _choose(self, inputs: _Inputs) -> NDArray[np.int64]:
+        return self._greedy(self._scored(inputs), inputs.candidates)
 
 
 class OracleGreedyPolicy(GreedyPolicy):
@@ -107,8 +101,8 @@ class OracleGreedyPolicy(GreedyPolicy):
     name = "oracle_greedy"
     needs_state = True
 
-    def _scored(self, observations: NDArray[Any], states: NDArray[Any] | None) -> NDArray[Any]:
-        return self._check_states(states)
+    def _scored(self, inputs: _Inputs) -> NDArray[Any]:
+        return self._check_states(inputs.states)
 
 
 class _EpsilonGreedyBase(_ScoringPolicy):
@@ -138,17 +132,16 @@ class _EpsilonGreedyBase(_ScoringPolicy):
     ) -> tuple[NDArray[Any], NDArray[np.float64]] | None:
         """``(rows, items)`` whose highest inner product per row is the greedy item, or None."""
 
-    def _greedy_or_none(
-        self, observations: NDArray[Any], candidates: _Candidates
-    ) -> NDArray[np.int64] | None:
+    def _greedy_or_none(self, inputs: _Inputs) -> NDArray[np.int64] | None:
         """The greedy item (slate) per user among the candidates; None while uniform.
 
         Returns:
             numpy.ndarray | None: int64 ``(N,)`` at slate size 1, else ``(N, k)``.
         """
-        tables = self._greedy_tables(observations)
+        tables = self._greedy_tables(inputs.observations)
         if tables is None:
             return None
+        candidates = inputs.candidates
         # With ε = 1 the greedy slate is irrelevant (its weight 1 − ε is 0): skip scoring.
         if self.epsilon == 1.0:
             first = candidates.items(np.arange(self.slate_size))
@@ -158,52 +151,20 @@ class _EpsilonGreedyBase(_ScoringPolicy):
         rows, items = tables
         return _top_k_candidates(rows, items, self.slate_size, self.max_chunk_bytes, candidates)
 
-    def act(
-        self,
-        observations: NDArray[Any],
-        *,
-        states: NDArray[Any] | None = None,
-        available: NDArray[np.bool_] | None = None,
-    ) -> Decision:
-        """See :meth:`Policy.act`."""
-        observations = self._check_observations(observations, "act")
-        candidates = self._candidates(available)
-        greedy = self._greedy_or_none(observations, candidates)
+    def _decide(self, inputs: _Inputs) -> Decision:
+        greedy = self._greedy_or_none(inputs)
         if greedy is None:
-            return self._uniform_decision(candidates)
-        return _epsilon_greedy(greedy, self.epsilon, candidates, self._generator)
+            return self._uniform_decision(inputs.candidates)
+        return _epsilon_greedy(greedy, self.epsilon, inputs.candidates, self._generator)
 
-    def _probabilities_of(
-        self,
-        observations: NDArray[Any],
-        actions: NDArray[np.int64],
-        available: NDArray[np.bool_] | None,
-    ) -> SlateProbabilities:
+    def _exact(self, inputs: _Inputs, actions: NDArray[np.int64]) -> SlateProbabilities:
         """The exact probabilities of checked actions (items or slates), 0 if unavailable."""
-        candidates = _Candidates.of(available, self.n_items)
-        greedy = self._greedy_or_none(observations, candidates)
+        candidates = inputs.candidates
+        greedy = self._greedy_or_none(inputs)
         if greedy is None:
             return self._uniform_probabilities(candidates, actions)
         probabilities = _epsilon_probabilities(greedy, actions, self.epsilon, candidates.n)
         return candidates.restrict(probabilities, actions)
-
-    def _propensities(
-        self,
-        observations: NDArray[Any],
-        actions: NDArray[np.int64],
-        states: NDArray[Any] | None,
-        available: NDArray[np.bool_] | None = None,
-    ) -> NDArray[np.float64]:
-        return self._probabilities_of(observations, actions, available).propensities
-
-    def _slate_probabilities(
-        self,
-        observations: NDArray[Any],
-        slates: NDArray[np.int64],
-        states: NDArray[Any] | None,
-        available: NDArray[np.bool_] | None = None,
-    ) -> SlateProbabilities:
-        return self._probabilities_of(observations, slates, available)
 
 
 class EpsilonGreedyPolicy(_EpsilonGreedyBase):

@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from recgym._validation import check_positive_float
-from recgym.population.policies.base import Decision
+from recgym.population.policies.base import Decision, _Inputs
 from recgym.population.policies.scoring import (
     _chunks,
     _rows_per_chunk,
@@ -212,50 +212,26 @@ class SoftmaxPolicy(_ScoringPolicy):
             _block_totals(weights, layout.block, cumulative)
             yield chunk, weights, cumulative, layout.block
 
-    def act(
-        self,
-        observations: NDArray[Any],
-        *,
-        states: NDArray[Any] | None = None,
-        available: NDArray[np.bool_] | None = None,
-    ) -> Decision:
-        """See :meth:`Policy.act`."""
-        observations = self._check_observations(observations, "act")
-        candidates = self._candidates(available)
+    def _decide(self, inputs: _Inputs) -> Decision:
         # Row j holds position j's uniforms; at k = 1 the single draw random(N).
         uniforms = self._generator.random((self.slate_size, self._n_users))
         slates = np.empty((self._n_users, self.slate_size), dtype=np.int64)
-        cascade = self._plackett_luce(observations, slates, candidates, uniforms)
+        cascade = self._plackett_luce(inputs, slates, uniforms)
         if self.slate_size == 1:
             return Decision(slates.reshape(self._n_users), cascade.reshape(self._n_users))
         return Decision(slates, cascade[:, -1].copy(), cascade, None)
 
-    def _propensities(
-        self,
-        observations: NDArray[Any],
-        actions: NDArray[np.int64],
-        states: NDArray[Any] | None,
-        available: NDArray[np.bool_] | None = None,
-    ) -> NDArray[np.float64]:
-        slates = actions.reshape(self._n_users, 1)
-        candidates = _Candidates.of(available, self.n_items)
-        return self._plackett_luce(observations, slates, candidates).reshape(self._n_users)
-
-    def _slate_probabilities(
-        self,
-        observations: NDArray[Any],
-        slates: NDArray[np.int64],
-        states: NDArray[Any] | None,
-        available: NDArray[np.bool_] | None = None,
-    ) -> SlateProbabilities:
-        cascade = self._plackett_luce(observations, slates, _Candidates.of(available, self.n_items))
+    def _exact(self, inputs: _Inputs, actions: NDArray[np.int64]) -> SlateProbabilities:
+        if self.slate_size == 1:
+            cascade = self._plackett_luce(inputs, actions.reshape(self._n_users, 1))
+            return SlateProbabilities(cascade.reshape(self._n_users), None, None)
+        cascade = self._plackett_luce(inputs, actions)
         return SlateProbabilities(cascade[:, -1].copy(), cascade, None)
 
     def _plackett_luce(
         self,
-        observations: NDArray[Any],
+        inputs: _Inputs,
         slates: NDArray[np.int64],
-        candidates: _Candidates,
         uniforms: NDArray[np.float64] | None = None,
     ) -> NDArray[np.float64]:
         """The cascade probabilities of slates, drawing them first if ``uniforms`` is given.
@@ -265,10 +241,10 @@ class SoftmaxPolicy(_ScoringPolicy):
         weight to 0 and sum the block totals anew (see the class docstring).
 
         Args:
-            observations: Checked observations ``(N, d)``.
+            inputs: The checked observations ``(N, d)`` and the candidate items (the
+                others have weight 0).
             slates: int64 ``(N, k)``: the slates to score, or (when sampling) the output
                 the drawn slates are written to.
-            candidates: The items that may be drawn; the others have weight 0.
             uniforms: float64 ``(k, N)`` in ``[0, 1)``: draw the slates with these; None
                 scores the given ``slates``.
 
@@ -276,6 +252,7 @@ class SoftmaxPolicy(_ScoringPolicy):
             numpy.ndarray: float64 ``(N, k)`` cascade probabilities, the running products
             of the positions' factors.
         """
+        observations, candidates = inputs.observations, inputs.candidates
         k = slates.shape[1]
         cascade = np.empty(slates.shape)
         for chunk, weights, cumulative, block in self._iter_weights(observations, candidates):
