@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 __all__ = [
     "check_actions",
     "check_array",
+    "check_available",
     "check_bool",
     "check_choice",
     "check_consumed",
@@ -714,6 +715,49 @@ def check_slate_size(value: Any, n_items: int | None = None) -> int:
     if n_items is not None and slate_size > n_items:
         raise ValueError(f"`slate_size` must be at most n_items ({n_items}), got {slate_size}")
     return slate_size
+
+
+def check_available(value: Any, n_items: int, slate_size: int) -> NDArray[np.bool_] | None:
+    """Check the availability mask of a changing catalogue (a step info's ``"available"``).
+
+    Args:
+        value: None (every item available) or a bool ndarray of shape ``(n_items,)``,
+            True where the item can be recommended.
+        n_items: Number of items of the table.
+        slate_size: Items per slate ``k``; at least ``k`` items must be available.
+
+    Returns:
+        numpy.ndarray | None: ``value`` itself (not a copy), or None.
+
+    Raises:
+        TypeError: If ``value`` is not None or a bool ndarray
+            (``"`available` must be a boolean numpy array of shape (5,), got list"``,
+            ``"`available` must hold booleans, got dtype int64"``).
+        ValueError: On a wrong shape
+            (``"`available` must have shape (5,), one flag per item, got (4,)"``), or with
+            fewer than ``slate_size`` items available
+            (``"`available` must leave at least slate_size (2) items available, got 1"``).
+    """
+    if value is None:
+        return None
+    if not isinstance(value, np.ndarray):
+        raise TypeError(
+            f"`available` must be a boolean numpy array of shape ({n_items},), "
+            f"got {type(value).__name__}"
+        )
+    if value.dtype != np.bool_:
+        raise TypeError(f"`available` must hold booleans, got dtype {value.dtype}")
+    if value.shape != (n_items,):
+        raise ValueError(
+            f"`available` must have shape ({n_items},), one flag per item, got {value.shape}"
+        )
+    count = int(np.count_nonzero(value))
+    if count < slate_size:
+        raise ValueError(
+            f"`available` must leave at least slate_size ({slate_size}) items available, "
+            f"got {count}"
+        )
+    return value
 
 
 def check_consumed(consumed: Any, slates: NDArray[np.int64], n_items: int) -> NDArray[np.int64]:

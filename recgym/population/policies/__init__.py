@@ -13,6 +13,11 @@ item-position probabilities of the slate (:class:`Decision`,
 (``update(actions, rewards, consumed=info["item"])``). At ``k = 1`` (the default)
 everything is as without slates.
 
+With a changing catalogue (:class:`~recgym.catalogue.CatalogueChange`), ``act``,
+``probabilities`` and ``slate_probabilities`` take the step's availability mask,
+``available=info["available"]``: every built-in policy then recommends available items
+only, with the exact probabilities of that restricted choice (see :class:`Policy`).
+
 The loop a runner drives::
 
     policy = make_policy("epsilon_greedy", epsilon=0.1)

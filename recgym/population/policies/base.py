@@ -2,7 +2,9 @@
 
 Also the two small mixins of the built-in policies: :class:`_UniformMarginal` (each
 user gets a uniformly random item, or ordered slate, as its marginal) and
-:class:`_Deterministic` (one item or slate per user, with probability 1).
+:class:`_Deterministic` (one item or slate per user, with probability 1), and
+:class:`_Inputs`, the checked arguments of one call that the built-in policies' hooks
+receive.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from numpy.typing import NDArray
 
 from recgym._validation import (
     check_array,
+    check_available,
     check_consumed,
     check_positive_int,
     check_slate_size,
@@ -23,12 +26,27 @@ from recgym._validation import (
 from recgym.errors import ResetNeeded
 from recgym.population.policies.slates import (
     SlateProbabilities,
+    _Candidates,
     _epsilon_slate_probabilities,
     _uniform_slate_probabilities,
-    _uniform_slates,
 )
+from recgym.user_model import accepts_keyword
 
 __all__ = ["Decision", "Policy", "SlateProbabilities"]
+
+
+class _Inputs(NamedTuple):
+    """The checked arguments of one call of a policy, as its built-in hooks receive them.
+
+    Attributes:
+        observations: The checked observations ``(N, d)``.
+        states: The true user states as given (checked only by the oracles), or None.
+        candidates: The items the call may recommend (see :class:`.slates._Candidates`).
+    """
+
+    observations: NDArray[Any]
+    states: NDArray[Any] | None
+    candidates: _Candidates
 
 
 class Decision(NamedTuple):
@@ -68,9 +86,26 @@ class Policy(ABC):
     Subclasses implement :meth:`act` and :meth:`probabilities` (or its hook
     :meth:`_propensities`, which receives checked arguments), and, if they learn, the hook
     :meth:`_learn` of :meth:`update` (or :meth:`update` itself); at slate sizes ``k > 1``
-    also the hook :meth:`_slate_probabilities` of :meth:`slate_probabilities`. Built-in
-    policies are registered in :data:`~recgym.population.policies.POLICIES` under their
-    :attr:`name`.
+    also the hook :meth:`_slate_probabilities` of :meth:`slate_probabilities`. Creating a
+    policy that overrides neither :meth:`act` nor its internal hook :meth:`_decide` is a
+    ``TypeError``. Built-in policies are registered in
+    :data:`~recgym.population.policies.POLICIES` under their :attr:`name`; they implement
+    :meth:`_decide` and :meth:`_exact`, which receive the checked arguments of a call
+    (:class:`_Inputs`), instead of :meth:`act` and the probability hooks.
+
+    *Availability.* With a changing catalogue
+    (:class:`~recgym.catalogue.CatalogueChange`) only some items can be recommended at a
+    step: the step info's ``"available"``, a bool mask ``(n_items,)``. :meth:`act`,
+    :meth:`probabilities` and :meth:`slate_probabilities` take it as ``available=``; the
+    runners (``simulate``, ``collect_logged_dataset``) pass it to an ``act`` that accepts
+    the keyword. Every built-in policy then recommends available items only, and its
+    probabilities are exact for the choice among them: the policy acts as it would on the
+    catalogue of the available items (``n_available`` in place of ``n_items``, the same
+    tie-breaking by lowest index), and an unavailable item has probability 0.
+    ``available=None``, and a mask with every item available, change nothing, bit for
+    bit. A subclass's :meth:`_propensities` or :meth:`_slate_probabilities` that takes an
+    ``available`` keyword gets the checked mask there when some item is unavailable; a
+    hook without it serves only calls with every item available.
 
     Args:
         slate_size: Items recommended to each user per step, ``k >= 1``; at most the
@@ -84,6 +119,14 @@ class Policy(ABC):
 
     name: ClassVar[str]
     needs_state: ClassVar[bool] = False
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Policy:
+        """Refuse to create a policy that has no way to act."""
+        if cls.act is Policy.act and cls._decide is Policy._decide:
+            raise TypeError(
+                f"Can't instantiate policy {cls.__name__}: it must implement `act` (see Policy.act)"
+            )
+        return super().__new__(cls)
 
     def __init__(self, *, slate_size: int = 1) -> None:
         self.slate_size = check_slate_size(slate_size)
@@ -132,14 +175,23 @@ class Policy(ABC):
     def _on_reset(self) -> None:  # noqa: B027 (an optional hook: most policies keep no state)
         """Clear learned state and check catalogue-dependent parameters (hook)."""
 
-    @abstractmethod
-    def act(self, observations: NDArray[Any], *, states: NDArray[Any] | None = None) -> Decision:
+    def act(
+        self,
+        observations: NDArray[Any],
+        *,
+        states: NDArray[Any] | None = None,
+        available: NDArray[np.bool_] | None = None,
+    ) -> Decision:
         """Recommend one item (a slate of :attr:`slate_size` items) to every user.
 
         Args:
             observations: float32 or float64 array of shape ``(N, d)``, one row per user.
             states: True user states, shape ``(N, d)``; used only by oracle policies
                 (:attr:`needs_state`), ignored by the others.
+            available: bool ``(n_items,)``, True for the items that may be recommended (a
+                step info's ``"available"``), at least :attr:`slate_size` of them; None
+                (default): every item. Every recommended item is available, and the
+                propensities are those of the choice among the available items.
 
         Returns:
             Decision: int64 actions ``(N,)`` (slates ``(N, k)`` at ``k > 1``) and float64
@@ -149,8 +201,19 @@ class Policy(ABC):
 
         Raises:
             recgym.errors.ResetNeeded: If called before :meth:`reset` (a ``ValueError``).
-            ValueError: If ``observations`` (or ``states``) has the wrong shape.
+            TypeError: If ``available`` is not None or a bool array.
+            ValueError: If ``observations`` (or ``states``) has the wrong shape, or
+                ``available`` has the wrong shape or fewer than :attr:`slate_size` items.
         """
+        observations = self._check_observations(observations, "act")
+        return self._decide(_Inputs(observations, states, self._candidates(available)))
+
+    def _decide(self, inputs: _Inputs) -> Decision:
+        """:meth:`act` on checked arguments: the hook of the built-in policies.
+
+        A policy of your own overrides :meth:`act` instead.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not implement `act`")
 
     def update(
         self,
@@ -203,6 +266,7 @@ class Policy(ABC):
         actions: NDArray[np.integer[Any]],
         *,
         states: NDArray[Any] | None = None,
+        available: NDArray[np.bool_] | None = None,
     ) -> NDArray[np.float64]:
         """Probability that the policy, in its current state, picks ``actions[i]`` for user ``i``.
 
@@ -215,24 +279,25 @@ class Policy(ABC):
             actions: Integer array of shape ``(N,)`` with values in ``[0, n_items)``; at
                 ``k > 1`` slates ``(N, k)`` of distinct items.
             states: True user states, shape ``(N, d)`` (oracle policies only).
+            available: bool ``(n_items,)`` availability, as for :meth:`act`; an action
+                showing an unavailable item has probability 0.
 
         Returns:
             numpy.ndarray: float64 probabilities of shape ``(N,)``.
 
         Raises:
             recgym.errors.ResetNeeded: If called before :meth:`reset`.
-            TypeError: If an argument is not an array of the right kind.
+            TypeError: If an argument is not an array of the right kind, or a mask with an
+                unavailable item is given to a policy whose hook takes no ``available``.
             ValueError: On a wrong shape, an item out of range or repeated in a slate, NaN
-                or inf.
+                or inf, or fewer than :attr:`slate_size` available items.
             NotImplementedError: If the policy implements neither this method nor
                 :meth:`_propensities`, the hook it calls on checked arguments (nor
                 :meth:`_slate_probabilities` at ``k > 1``).
         """
-        observations = self._check_observations(observations, "probabilities")
-        actions = self._check_actions(actions)
-        if self.slate_size == 1:
-            return self._propensities(observations, actions, states)
-        return self._slate_probabilities(observations, actions, states).propensities
+        return self._hook_probabilities(
+            observations, actions, states, available, "probabilities"
+        ).propensities
 
     def slate_probabilities(
         self,
@@ -240,6 +305,7 @@ class Policy(ABC):
         actions: NDArray[np.integer[Any]],
         *,
         states: NDArray[Any] | None = None,
+        available: NDArray[np.bool_] | None = None,
     ) -> SlateProbabilities:
         """The joint, cascade and item-position probabilities of given slates.
 
@@ -253,6 +319,9 @@ class Policy(ABC):
             actions: Integer slates ``(N, k)`` of distinct items in ``[0, n_items)``
                 (single items ``(N,)`` at slate size 1).
             states: True user states, shape ``(N, d)`` (oracle policies only).
+            available: bool ``(n_items,)`` availability, as for :meth:`act`; a slate is 0
+                from its first unavailable item on (joint and cascade), an item-position
+                marginal of an unavailable item is 0.
 
         Returns:
             SlateProbabilities: float64 joint ``(N,)``; cascade ``(N, k)``;
@@ -260,29 +329,76 @@ class Policy(ABC):
 
         Raises:
             recgym.errors.ResetNeeded: If called before :meth:`reset`.
-            TypeError: If an argument is not an array of the right kind.
-            ValueError: On a wrong shape, an item out of range or repeated in a slate, NaN
-                or inf.
+            TypeError: On an argument of the wrong kind, or some unavailable item for a
+                policy of your own whose hook takes no ``available``.
+            ValueError: As for :meth:`probabilities`.
             NotImplementedError: If the policy does not implement the hook it calls on
                 checked arguments (:meth:`_propensities` at ``k = 1``,
                 :meth:`_slate_probabilities` at ``k > 1``).
         """
-        observations = self._check_observations(observations, "slate_probabilities")
+        return self._hook_probabilities(
+            observations, actions, states, available, "slate_probabilities"
+        )
+
+    def _hook_probabilities(
+        self,
+        observations: Any,
+        actions: Any,
+        states: NDArray[Any] | None,
+        available: Any,
+        method: str,
+    ) -> SlateProbabilities:
+        """Check the arguments of ``method``, then call :meth:`_exact`."""
+        observations = self._check_observations(observations, method)
         actions = self._check_actions(actions)
+        return self._exact(_Inputs(observations, states, self._candidates(available)), actions)
+
+    def _exact(self, inputs: _Inputs, actions: NDArray[np.int64]) -> SlateProbabilities:
+        """The probabilities of checked actions: the hook of the built-in policies.
+
+        Returns the three of :meth:`slate_probabilities` (the joint alone at slate size
+        1). By default it calls the hook of a policy of your own for the slate size,
+        :meth:`_propensities` or :meth:`_slate_probabilities`, giving it the mask as
+        ``available=`` when some item is unavailable.
+
+        Raises:
+            TypeError: If some item is unavailable and the hook takes no ``available``.
+        """
+        hook = "_propensities" if self.slate_size == 1 else "_slate_probabilities"
+        extra: dict[str, Any] = {}
+        mask = inputs.candidates.mask
+        if mask is not None and getattr(type(self), hook) is not getattr(Policy, hook):
+            if not accepts_keyword(type(self), hook, "available"):
+                raise TypeError(
+                    f"{type(self).__name__}.{hook} takes no `available`, so its "
+                    "probabilities cannot be restricted to the available items: add an "
+                    f"`available=None` keyword to the hook (see Policy.{hook})"
+                )
+            extra["available"] = mask
+        observations, states = inputs.observations, inputs.states
         if self.slate_size == 1:
-            return SlateProbabilities(self._propensities(observations, actions, states), None, None)
-        return self._slate_probabilities(observations, actions, states)
+            return SlateProbabilities(
+                self._propensities(observations, actions, states, **extra), None, None
+            )
+        return self._slate_probabilities(observations, actions, states, **extra)
 
     def _propensities(
         self, observations: NDArray[Any], actions: NDArray[np.int64], states: NDArray[Any] | None
     ) -> NDArray[np.float64]:
-        """:meth:`probabilities` at slate size 1, on checked observations and actions (hook)."""
+        """:meth:`probabilities` at slate size 1, on checked observations and actions (hook).
+
+        An override may take an ``available`` keyword: the checked mask, given only when
+        some item is unavailable.
+        """
         raise NotImplementedError(f"{type(self).__name__} does not implement `probabilities`")
 
     def _slate_probabilities(
         self, observations: NDArray[Any], slates: NDArray[np.int64], states: NDArray[Any] | None
     ) -> SlateProbabilities:
-        """:meth:`slate_probabilities` at ``k > 1``, on checked observations and slates (hook)."""
+        """:meth:`slate_probabilities` at ``k > 1``, on checked observations and slates (hook).
+
+        An override may take an ``available`` keyword, as for :meth:`_propensities`.
+        """
         raise NotImplementedError(
             f"{type(self).__name__} does not implement `slate_probabilities` "
             f"(slate_size={self.slate_size})"
@@ -290,23 +406,33 @@ class Policy(ABC):
 
     # -- uniformly random choices
 
-    def _uniform_propensities(self) -> NDArray[np.float64]:
-        """``1 / n_items`` for every user, float64 ``(N,)``."""
-        return np.full(self._n_users, 1.0 / self.n_items)
+    def _uniform_probabilities(
+        self, candidates: _Candidates, actions: NDArray[np.int64] | None = None
+    ) -> SlateProbabilities:
+        """The probabilities of items (slates) drawn uniformly among the ``n`` candidates.
 
-    def _uniform_slate_probabilities(self) -> SlateProbabilities:
-        """The probabilities of any slates drawn uniformly at random (see :mod:`.slates`)."""
-        return _uniform_slate_probabilities(self._n_users, self.slate_size, self.n_items)
-
-    def _uniform_decision(self) -> Decision:
-        """An independent uniformly random item, or ordered slate, for every user.
-
-        Draws ``N`` integers at slate size 1, ``N · k`` at ``k > 1``.
+        ``1 / n`` at slate size 1; at ``k > 1`` joint ``(n − k)! / n!``, cascade
+        ``Π_{l ≤ j} 1 / (n − l)``, item-position ``1 / n`` (see :mod:`.slates`). With
+        ``actions``, 0 where they show an item that is not a candidate.
         """
-        actions = _uniform_slates(self._generator, self._n_users, self.slate_size, self.n_items)
         if self.slate_size == 1:
-            return Decision(actions, self._uniform_propensities())
-        return Decision(actions, *self._uniform_slate_probabilities())
+            probabilities = SlateProbabilities(
+                np.full(self._n_users, 1.0 / candidates.n), None, None
+            )
+        else:
+            probabilities = _uniform_slate_probabilities(
+                self._n_users, self.slate_size, candidates.n
+            )
+        return probabilities if actions is None else candidates.restrict(probabilities, actions)
+
+    def _uniform_decision(self, candidates: _Candidates) -> Decision:
+        """An independent uniformly random item, or ordered slate, of candidates for every user.
+
+        Draws ``N`` integers at slate size 1, ``N · k`` at ``k > 1`` (ranks among the
+        candidates).
+        """
+        actions = candidates.uniform_slates(self._generator, self._n_users, self.slate_size)
+        return Decision(actions, *self._uniform_probabilities(candidates))
 
     # -- checks shared by subclasses
 
@@ -334,6 +460,15 @@ class Policy(ABC):
     def _check_actions(self, actions: Any) -> NDArray[np.int64]:
         return check_slates(actions, self._n_users, self.slate_size, self.n_items)
 
+    def _check_available(self, available: Any) -> NDArray[np.bool_] | None:
+        """The checked availability mask; None when it is None or every item is available."""
+        mask = check_available(available, self.n_items, self.slate_size)
+        return None if mask is None or mask.all() else mask
+
+    def _candidates(self, available: Any) -> _Candidates:
+        """The candidate items of one :meth:`act` call, from its unchecked ``available``."""
+        return _Candidates.of(self._check_available(available), self.n_items)
+
     @property
     def _generator(self) -> np.random.Generator:
         assert self._rng is not None, "reset() binds the generator"
@@ -349,50 +484,39 @@ class _UniformMarginal(Policy):
     """A policy under which each user's marginal is uniform: any item (ordered slate) alike.
 
     Probabilities: ``1 / n_items`` at slate size 1; at ``k > 1`` joint
-    ``(n − k)! / n!``, cascade ``Π_{l ≤ j} 1 / (n − l)``, item-position ``1 / n``.
+    ``(n − k)! / n!``, cascade ``Π_{l ≤ j} 1 / (n − l)``, item-position ``1 / n``. With
+    some items unavailable, ``n`` is the number of available items and the probability of
+    an unavailable item is 0.
     """
 
-    def _propensities(
-        self, observations: NDArray[Any], actions: NDArray[np.int64], states: NDArray[Any] | None
-    ) -> NDArray[np.float64]:
-        """``1 / n_items`` for every user (the marginal probability)."""
-        return self._uniform_propensities()
-
-    def _slate_probabilities(
-        self, observations: NDArray[Any], slates: NDArray[np.int64], states: NDArray[Any] | None
-    ) -> SlateProbabilities:
-        return self._uniform_slate_probabilities()
+    def _exact(self, inputs: _Inputs, actions: NDArray[np.int64]) -> SlateProbabilities:
+        return self._uniform_probabilities(inputs.candidates, actions)
 
 
 class _Deterministic(Policy):
     """A policy that picks one item (slate) per user with probability 1, given by :meth:`_choose`.
 
     The probability of given slates is 1 where they are the chosen ones, 0 elsewhere:
-    cascade ``1[a_≤j = c_≤j]``, item-position ``1[a_j = c_j]``.
+    cascade ``1[a_≤j = c_≤j]``, item-position ``1[a_j = c_j]``. The chosen items are always
+    available, so an unavailable item has probability 0.
     """
 
     @abstractmethod
-    def _choose(self, observations: NDArray[Any], states: NDArray[Any] | None) -> NDArray[Any]:
-        """The chosen item of every user, int64 ``(N,)`` (slates ``(N, k)``), on checked input."""
+    def _choose(self, inputs: _Inputs) -> NDArray[np.int64]:
+        """The chosen item of every user, int64 ``(N,)`` (slates ``(N, k)``), all candidates."""
 
-    def act(self, observations: NDArray[Any], *, states: NDArray[Any] | None = None) -> Decision:
-        """See :meth:`Policy.act`: propensity 1 for every user."""
-        observations = self._check_observations(observations, "act")
-        chosen = self._choose(observations, states)
+    def _decide(self, inputs: _Inputs) -> Decision:
+        """Propensity 1 for every user."""
+        chosen = self._choose(inputs)
         if self.slate_size == 1:
             return Decision(chosen, np.ones(self._n_users))
-        # What _slate_probabilities gives for the chosen slates: 1.0 exactly, everywhere.
+        # What _exact gives for the chosen slates: 1.0 exactly, everywhere.
         ones = np.ones(chosen.shape)
         return Decision(chosen, np.ones(self._n_users), ones, ones.copy())
 
-    def _propensities(
-        self, observations: NDArray[Any], actions: NDArray[np.int64], states: NDArray[Any] | None
-    ) -> NDArray[np.float64]:
-        """1 for the chosen item, 0 otherwise."""
-        return (actions == self._choose(observations, states)).astype(np.float64)
-
-    def _slate_probabilities(
-        self, observations: NDArray[Any], slates: NDArray[np.int64], states: NDArray[Any] | None
-    ) -> SlateProbabilities:
-        chosen = self._choose(observations, states)
-        return _epsilon_slate_probabilities(chosen, slates, 0.0, self.n_items)
+    def _exact(self, inputs: _Inputs, actions: NDArray[np.int64]) -> SlateProbabilities:
+        """1 for the chosen items, 0 otherwise."""
+        chosen = self._choose(inputs)
+        if self.slate_size == 1:
+            return SlateProbabilities((actions == chosen).astype(np.float64), None, None)
+        return _epsilon_slate_probabilities(chosen, actions, 0.0, self.n_items)

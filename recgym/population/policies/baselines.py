@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from numpy.typing import NDArray
 
-from recgym.population.policies.base import Decision, _Deterministic, _UniformMarginal
+from recgym.population.policies.base import Decision, _Deterministic, _Inputs, _UniformMarginal
 from recgym.population.policies.scoring import _top_k
-from recgym.population.policies.slates import _uniform_slates
 
 __all__ = ["MassMediaPolicy", "MostPopularPolicy", "RandomPolicy"]
 
@@ -24,16 +21,18 @@ class RandomPolicy(_UniformMarginal):
     no rejection). With ``n`` items: joint ``(n − k)! / n!``, cascade
     ``Π_{l ≤ j} 1 / (n − l)``, item-position ``1 / n``.
 
+    *Availability*: the same draws with ``n`` the number of available items, as ranks
+    among them (in table order); ``n`` is that number in every probability, and an
+    unavailable item has probability 0.
+
     Args:
         slate_size: Items per user and step, ``k >= 1``.
     """
 
     name = "random"
 
-    def act(self, observations: NDArray[Any], *, states: NDArray[Any] | None = None) -> Decision:
-        """See :meth:`Policy.act`."""
-        self._check_observations(observations, "act")
-        return self._uniform_decision()
+    def _decide(self, inputs: _Inputs) -> Decision:
+        return self._uniform_decision(inputs.candidates)
 
 
 class MassMediaPolicy(_UniformMarginal):
@@ -51,24 +50,23 @@ class MassMediaPolicy(_UniformMarginal):
     Each user's marginal probabilities are those of a uniform slate: joint
     ``(n − k)! / n!``, cascade ``Π_{l ≤ j} 1 / (n − l)``, item-position ``1 / n``.
 
+    With some items unavailable, the broadcast item (slate) is one of the available items,
+    drawn as the random policy draws among them, and the marginals are its.
+
     Args:
         slate_size: Items per user and step, ``k >= 1``.
     """
 
     name = "mass_media"
 
-    def act(self, observations: NDArray[Any], *, states: NDArray[Any] | None = None) -> Decision:
-        """See :meth:`Policy.act`."""
-        self._check_observations(observations, "act")
+    def _decide(self, inputs: _Inputs) -> Decision:
+        candidates = inputs.candidates
+        probabilities = self._uniform_probabilities(candidates)
         if self.slate_size == 1:
-            item = self._generator.integers(self.n_items)
-            return Decision(
-                np.full(self._n_users, item, dtype=np.int64), self._uniform_propensities()
-            )
-        slate = _uniform_slates(self._generator, 1, self.slate_size, self.n_items)
-        return Decision(
-            np.repeat(slate, self._n_users, axis=0), *self._uniform_slate_probabilities()
-        )
+            item = candidates.items(self._generator.integers(candidates.n))
+            return Decision(np.full(self._n_users, item, dtype=np.int64), *probabilities)
+        slate = candidates.uniform_slates(self._generator, 1, self.slate_size)
+        return Decision(np.repeat(slate, self._n_users, axis=0), *probabilities)
 
 
 class MostPopularPolicy(_Deterministic):
@@ -86,6 +84,10 @@ class MostPopularPolicy(_Deterministic):
     ``consumed`` and counts the positive rewards of consumed items only (not of every
     item shown); at slate size 1 ``consumed`` defaults to the items shown.
 
+    *Availability*: the item (the ``k`` items) with the most positive feedback among the
+    available ones, ties to the lowest index; the counts go on learning from every
+    consumed item, available or not.
+
     Args:
         slate_size: Items per user and step, ``k >= 1``.
     """
@@ -101,12 +103,14 @@ class MostPopularPolicy(_Deterministic):
         self._require_reset("positive_counts")
         return self._positive_counts.copy()
 
-    def _choose(self, observations: NDArray[Any], states: NDArray[Any] | None) -> NDArray[Any]:
+    def _choose(self, inputs: _Inputs) -> NDArray[np.int64]:
+        candidates = inputs.candidates
+        counts = candidates.subset(self._positive_counts)
         if self.slate_size == 1:
-            return np.full(self._n_users, self._positive_counts.argmax(), dtype=np.int64)
+            return np.full(self._n_users, candidates.items(counts.argmax()), dtype=np.int64)
         top = np.empty((1, self.slate_size), dtype=np.int64)
-        _top_k(self._positive_counts[np.newaxis].astype(np.float64), top)
-        return np.repeat(top, self._n_users, axis=0)
+        _top_k(counts[np.newaxis].astype(np.float64), top)
+        return np.repeat(candidates.items(top), self._n_users, axis=0)
 
     def _learn(self, rewards: NDArray[np.float64], consumed: NDArray[np.int64]) -> None:
         """Add one to the count of every consumed item with a reward ``> 0``."""

@@ -64,6 +64,12 @@ class CollaborativeFilteringPolicy(_EpsilonGreedyBase):
     ``(1 − ε)·1[a_≤j = g_≤j] + ε·Π_{l ≤ j} 1 / (n − l)``, item-position
     ``(1 − ε)·1[a_j = g_j] + ε / n``.
 
+    **Availability.** With some items unavailable, both the uniform phase and the
+    ε-greedy phase choose among the ``n`` available items only (the predicted top among
+    them; ``n`` the available count in every probability above), and an unavailable item
+    has probability 0. The log and the fits are as before: every consumed item is learned
+    from, and an item keeps its factors while it is unavailable.
+
     **Cost.** A refit takes ``O(als_iterations · (nnz · k² + (N + n_items) · k³))``; the
     user-side systems are solved in chunks within ``max_chunk_bytes``, and scoring is
     chunked as in every scoring policy. The log holds at most one entry per distinct

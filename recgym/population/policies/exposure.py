@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from recgym._validation import check_float_in_range
-from recgym.population.policies.base import _Deterministic
+from recgym.population.policies.base import _Deterministic, _Inputs
 from recgym.population.policies.scoring import (
     _iter_scores,
     _ScoringOptions,
@@ -50,6 +50,11 @@ class ExposureCappedPolicy(_ScoringPolicy, _Deterministic):
     as before. A donor exists because ``f`` has fewer than ``c`` holders, all stuck users
     among them. Deterministic: propensity 1, cascade ``1[a_≤j = c_≤j]``, item-position
     ``1[a_j = c_j]`` for the assigned slates ``c``.
+
+    *Availability*: an unavailable item has no capacity, so only the ``n`` available
+    items are assigned, as on a catalogue of those items; an unavailable item has
+    probability 0. Feasibility then needs ``c · n ≥ N · k``, checked at every
+    :meth:`act` (and :meth:`probabilities`) given a mask.
 
     Args:
         max_share: Largest share of the population one item may reach per step, in
@@ -99,10 +104,32 @@ class ExposureCappedPolicy(_ScoringPolicy, _Deterministic):
             best_scores[chunk] = scores[np.arange(len(scores)), best[chunk]]
         return best, best_scores
 
-    def _assign(self, observations: NDArray[Any]) -> NDArray[np.int64]:
-        """The capacity-constrained slates, int64 ``(N,)`` or ``(N, k)`` (see the class doc)."""
+    def _check_feasible(self, n_available: int) -> None:
+        """Refuse a step whose available items cannot fill every slate position."""
+        k = self.slate_size
+        if self.capacity * n_available < self._n_users * k:
+            positions = "users" if k == 1 else "slate positions"
+            raise ValueError(
+                f"`available` leaves too few items for max_share={self.max_share!r}: each "
+                f"of the {n_available} available items may be shown to "
+                f"ceil(max_share * n_users) = {self.capacity} users per step, "
+                f"{self.capacity * n_available} in all, fewer than the "
+                f"{self._n_users * k} {positions}; need at least "
+                f"{math.ceil(self._n_users * k / self.capacity)} available items"
+            )
+
+    def _assign(
+        self, observations: NDArray[Any], available: NDArray[np.bool_] | None
+    ) -> NDArray[np.int64]:
+        """The capacity-constrained slates, int64 ``(N,)`` or ``(N, k)`` (see the class doc).
+
+        An unavailable item (``available`` False) starts with no capacity left.
+        """
         slates = np.full((self._n_users, self.slate_size), -1, dtype=np.int64)
         remaining = np.full(self.n_items, self.capacity, dtype=np.int64)
+        if available is not None:
+            self._check_feasible(int(np.count_nonzero(available)))
+            remaining[~available] = 0
         for position in range(self.slate_size):
             held = slates[:, : position + 1]  # a view: the positions filled so far and this one
             stuck = self._fill(observations, held, remaining)
@@ -176,8 +203,8 @@ class ExposureCappedPolicy(_ScoringPolicy, _Deterministic):
             if not len(stuck):
                 return
 
-    def _choose(self, observations: NDArray[Any], states: NDArray[Any] | None) -> NDArray[Any]:
-        return self._assign(observations)
+    def _choose(self, inputs: _Inputs) -> NDArray[np.int64]:
+        return self._assign(inputs.observations, inputs.candidates.mask)
 
 
 #: The former name of :class:`ExposureCappedPolicy`, kept as a plain alias (the same class).

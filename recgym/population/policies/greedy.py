@@ -9,16 +9,16 @@ import numpy as np
 from numpy.typing import NDArray
 
 from recgym._validation import check_probability
-from recgym.population.policies.base import Decision, _Deterministic
+from recgym.population.policies.base import Decision, _Deterministic, _Inputs
 from recgym.population.policies.scoring import (
     _ScoringOptions,
     _ScoringPolicy,
-    _top_k_scores,
+    _top_k_candidates,
 )
 from recgym.population.policies.slates import (
     SlateProbabilities,
+    _Candidates,
     _epsilon_slate_probabilities,
-    _uniform_slates,
 )
 
 if TYPE_CHECKING:
@@ -27,30 +27,36 @@ if TYPE_CHECKING:
 __all__ = ["EpsilonGreedyPolicy", "GreedyPolicy", "OracleGreedyPolicy"]
 
 
-def _epsilon_propensities(
-    greedy: NDArray[np.int64], actions: NDArray[np.int64], epsilon: float, n_items: int
-) -> NDArray[np.float64]:
-    """Exact ε-greedy probabilities ``(1 − ε)·1[a = greedy] + ε / n_items``, float64 ``(N,)``."""
-    return np.where(actions == greedy, 1.0 - epsilon, 0.0) + epsilon / n_items
+def _epsilon_probabilities(
+    greedy: NDArray[np.int64], actions: NDArray[np.int64], epsilon: float, n: int
+) -> SlateProbabilities:
+    """Exact ε-greedy probabilities of candidate ``actions``, exploring uniformly among ``n``.
+
+    At slate size 1 (``(N,)`` arrays) ``(1 − ε)·1[a = greedy] + ε / n``, float64 ``(N,)``;
+    at ``k > 1`` those of :func:`_epsilon_slate_probabilities`.
+    """
+    if greedy.ndim == 1:
+        return SlateProbabilities(
+            np.where(actions == greedy, 1.0 - epsilon, 0.0) + epsilon / n, None, None
+        )
+    return _epsilon_slate_probabilities(greedy, actions, epsilon, n)
 
 
 def _epsilon_greedy(
-    greedy: NDArray[np.int64], epsilon: float, n_items: int, rng: np.random.Generator
+    greedy: NDArray[np.int64], epsilon: float, candidates: _Candidates, rng: np.random.Generator
 ) -> Decision:
     """Replace each greedy action, with probability ``epsilon``, by a uniformly random one.
 
     Draws one uniform per user, then one integer per exploring user (``(N,)`` greedy
     items) or ``k`` per exploring user (``(N, k)`` greedy slates, replaced by a uniformly
-    random ordered slate); nothing if ε = 0.
+    random ordered slate), among the candidates; nothing if ε = 0.
     """
     actions = greedy.copy()
     slate_size = 1 if greedy.ndim == 1 else greedy.shape[1]
     if epsilon > 0.0:
         explore = rng.random(len(greedy)) < epsilon
-        actions[explore] = _uniform_slates(rng, int(explore.sum()), slate_size, n_items)
-    if slate_size == 1:
-        return Decision(actions, _epsilon_propensities(greedy, actions, epsilon, n_items))
-    return Decision(actions, *_epsilon_slate_probabilities(greedy, actions, epsilon, n_items))
+        actions[explore] = candidates.uniform_slates(rng, int(explore.sum()), slate_size)
+    return Decision(actions, *_epsilon_probabilities(greedy, actions, epsilon, candidates.n))
 
 
 class GreedyPolicy(_ScoringPolicy, _Deterministic):
@@ -60,7 +66,8 @@ class GreedyPolicy(_ScoringPolicy, _Deterministic):
     lowest item index. With ``slate_size = k > 1`` the slate is the top ``k`` items by
     affinity, in descending order, ties to the lowest index. Deterministic: propensity 1
     (joint, cascade and item-position alike; for other slates ``1[a_≤j = top_≤j]`` and
-    ``1[a_j = top_j]``).
+    ``1[a_j = top_j]``). *Availability*: the best (top ``k``) available items, ties to
+    the lowest index; an unavailable item has probability 0.
 
     Args:
         slate_size: Items per user and step, ``k >= 1``.
@@ -69,12 +76,12 @@ class GreedyPolicy(_ScoringPolicy, _Deterministic):
 
     name = "greedy"
 
-    def _scored(self, observations: NDArray[Any], states: NDArray[Any] | None) -> NDArray[Any]:
+    def _scored(self, inputs: _Inputs) -> NDArray[Any]:
         """The array whose rows are scored (the observations; oracles override)."""
-        return observations
+        return inputs.observations
 
-    def _choose(self, observations: NDArray[Any], states: NDArray[Any] | None) -> NDArray[Any]:
-        return self._greedy(self._scored(observations, states))
+    def _choose(self, inputs: _Inputs) -> NDArray[np.int64]:
+        return self._greedy(self._scored(inputs), inputs.candidates)
 
 
 class OracleGreedyPolicy(GreedyPolicy):
@@ -83,7 +90,8 @@ class OracleGreedyPolicy(GreedyPolicy):
     An upper baseline for myopic reward: it knows every user's current preference
     exactly. ``act`` and ``probabilities`` raise ``ValueError`` when ``states`` is None.
     With ``slate_size = k > 1``: the top ``k`` items by true affinity, descending, ties to
-    the lowest index; deterministic (probabilities as :class:`GreedyPolicy`'s).
+    the lowest index; deterministic (probabilities as :class:`GreedyPolicy`'s). With some
+    items unavailable: the best (top ``k``) available items by true affinity.
 
     Args:
         slate_size: Items per user and step, ``k >= 1``.
@@ -93,8 +101,8 @@ class OracleGreedyPolicy(GreedyPolicy):
     name = "oracle_greedy"
     needs_state = True
 
-    def _scored(self, observations: NDArray[Any], states: NDArray[Any] | None) -> NDArray[Any]:
-        return self._check_states(states)
+    def _scored(self, inputs: _Inputs) -> NDArray[Any]:
+        return self._check_states(inputs.states)
 
 
 class _EpsilonGreedyBase(_ScoringPolicy):
@@ -104,6 +112,9 @@ class _EpsilonGreedyBase(_ScoringPolicy):
     policy is uniformly random (``N`` integers per step, propensity ``1 / n_items``; at
     ``k > 1`` uniformly random ordered slates); otherwise it is ε-greedy on the top
     :attr:`slate_size` items (see :func:`_epsilon_greedy`), ties to the lowest index.
+    With some items unavailable, both the greedy slate and the uniform draws are among the
+    ``n`` available items (``n`` in place of ``n_items`` in every probability), and an
+    unavailable item has probability 0.
 
     Args:
         epsilon: Exploration probability in ``[0, 1]``.
@@ -121,42 +132,39 @@ class _EpsilonGreedyBase(_ScoringPolicy):
     ) -> tuple[NDArray[Any], NDArray[np.float64]] | None:
         """``(rows, items)`` whose highest inner product per row is the greedy item, or None."""
 
-    def _greedy_or_none(self, observations: NDArray[Any]) -> NDArray[np.int64] | None:
-        """The greedy item (slate) per user, int64 ``(N,)`` (``(N, k)``); None while uniform."""
-        tables = self._greedy_tables(observations)
+    def _greedy_or_none(self, inputs: _Inputs) -> NDArray[np.int64] | None:
+        """The greedy item (slate) per user among the candidates; None while uniform.
+
+        Returns:
+            numpy.ndarray | None: int64 ``(N,)`` at slate size 1, else ``(N, k)``.
+        """
+        tables = self._greedy_tables(inputs.observations)
         if tables is None:
             return None
+        candidates = inputs.candidates
         # With ε = 1 the greedy slate is irrelevant (its weight 1 − ε is 0): skip scoring.
         if self.epsilon == 1.0:
+            first = candidates.items(np.arange(self.slate_size))
             if self.slate_size == 1:
-                return np.zeros(self._n_users, dtype=np.int64)
-            return np.tile(np.arange(self.slate_size), (self._n_users, 1))
+                return np.full(self._n_users, first[0], dtype=np.int64)
+            return np.tile(first, (self._n_users, 1))
         rows, items = tables
-        return _top_k_scores(rows, items, self.slate_size, self.max_chunk_bytes)
+        return _top_k_candidates(rows, items, self.slate_size, self.max_chunk_bytes, candidates)
 
-    def act(self, observations: NDArray[Any], *, states: NDArray[Any] | None = None) -> Decision:
-        """See :meth:`Policy.act`."""
-        observations = self._check_observations(observations, "act")
-        greedy = self._greedy_or_none(observations)
+    def _decide(self, inputs: _Inputs) -> Decision:
+        greedy = self._greedy_or_none(inputs)
         if greedy is None:
-            return self._uniform_decision()
-        return _epsilon_greedy(greedy, self.epsilon, self.n_items, self._generator)
+            return self._uniform_decision(inputs.candidates)
+        return _epsilon_greedy(greedy, self.epsilon, inputs.candidates, self._generator)
 
-    def _propensities(
-        self, observations: NDArray[Any], actions: NDArray[np.int64], states: NDArray[Any] | None
-    ) -> NDArray[np.float64]:
-        greedy = self._greedy_or_none(observations)
+    def _exact(self, inputs: _Inputs, actions: NDArray[np.int64]) -> SlateProbabilities:
+        """The exact probabilities of checked actions (items or slates), 0 if unavailable."""
+        candidates = inputs.candidates
+        greedy = self._greedy_or_none(inputs)
         if greedy is None:
-            return self._uniform_propensities()
-        return _epsilon_propensities(greedy, actions, self.epsilon, self.n_items)
-
-    def _slate_probabilities(
-        self, observations: NDArray[Any], slates: NDArray[np.int64], states: NDArray[Any] | None
-    ) -> SlateProbabilities:
-        greedy = self._greedy_or_none(observations)
-        if greedy is None:
-            return self._uniform_slate_probabilities()
-        return _epsilon_slate_probabilities(greedy, slates, self.epsilon, self.n_items)
+            return self._uniform_probabilities(candidates, actions)
+        probabilities = _epsilon_probabilities(greedy, actions, self.epsilon, candidates.n)
+        return candidates.restrict(probabilities, actions)
 
 
 class EpsilonGreedyPolicy(_EpsilonGreedyBase):
@@ -173,6 +181,10 @@ class EpsilonGreedyPolicy(_EpsilonGreedyBase):
     - joint: ``(1 − ε)·1[a = g] + ε·(n − k)! / n!``;
     - cascade, prefix ``j``: ``(1 − ε)·1[a_≤j = g_≤j] + ε·Π_{l ≤ j} 1 / (n − l)``;
     - item-position ``j``: ``(1 − ε)·1[a_j = g_j] + ε / n``.
+
+    *Availability*: greedy on the available items only, exploring uniformly among the
+    ``n`` available items: the probabilities above with ``n`` the available count
+    (``ε / n`` at slate size 1), and 0 for an unavailable item.
 
     Args:
         epsilon: Exploration probability in ``[0, 1]``.

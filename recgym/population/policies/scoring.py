@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 
 from recgym._validation import check_positive_int
 from recgym.population.policies.base import Policy
+from recgym.population.policies.slates import _Candidates
 
 __all__ = ["DEFAULT_MAX_CHUNK_BYTES"]
 
@@ -128,6 +129,23 @@ def _top_k_scores(
     return top
 
 
+def _top_k_candidates(
+    x: NDArray[Any],
+    items: NDArray[np.float64],
+    k: int,
+    max_chunk_bytes: int,
+    candidates: _Candidates,
+) -> NDArray[np.int64]:
+    """:func:`_top_k_scores` among the candidate items only (their rows of ``items``).
+
+    Scores the candidates' rows and maps the winners back to items; the candidates are
+    in table order, so ties still go to the lowest index. With every item a candidate it
+    is :func:`_top_k_scores` itself.
+    """
+    top = _top_k_scores(x, candidates.subset(items), k, max_chunk_bytes)
+    return candidates.items(top)
+
+
 class _ScoringOptions(TypedDict, total=False):
     """The keyword arguments every scoring policy takes (see :class:`_ScoringPolicy`).
 
@@ -155,6 +173,12 @@ class _ScoringPolicy(Policy):
         super().__init__(slate_size=slate_size)
         self.max_chunk_bytes = check_positive_int(max_chunk_bytes, "max_chunk_bytes")
 
-    def _greedy(self, x: NDArray[Any]) -> NDArray[np.int64]:
-        """The top :attr:`slate_size` items of each row of ``x``: ``(N,)`` at 1, else ``(N, k)``."""
-        return _top_k_scores(x, self._item_table, self.slate_size, self.max_chunk_bytes)
+    def _greedy(self, x: NDArray[Any], candidates: _Candidates) -> NDArray[np.int64]:
+        """The top :attr:`slate_size` candidates of each row of ``x``, int64.
+
+        Returns:
+            numpy.ndarray: ``(N,)`` at slate size 1, else ``(N, k)``.
+        """
+        return _top_k_candidates(
+            x, self._item_table, self.slate_size, self.max_chunk_bytes, candidates
+        )

@@ -1,5 +1,8 @@
 """Slate primitives shared by the policies: uniform ordered subsets and closed-form probabilities.
 
+Also :class:`_Candidates`, the items one call of a policy may recommend: every item, or
+those a changing catalogue has available.
+
 A slate is an ordered ``k``-subset of the ``n`` items, one per user (``(N, k)`` int64,
 position 0 first). Its probabilities come in the three forms of the Open Bandit
 Pipeline's slate estimators, gathered in a :class:`SlateProbabilities`:
@@ -15,7 +18,7 @@ Pipeline's slate estimators, gathered in a :class:`SlateProbabilities`:
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -144,3 +147,77 @@ def _epsilon_slate_probabilities(
     # ε·(1 / n), as the cascade's first column: the two agree bit for bit at position 0.
     item_position = np.where(matches, exploit, 0.0) + epsilon * (1.0 / n)
     return SlateProbabilities(cascade[:, -1].copy(), cascade, item_position)
+
+
+class _Candidates(NamedTuple):
+    """The items one call of a policy may recommend: every item, or the available ones.
+
+    A policy restricted to the available items works on their *positions* ``0 … n − 1``
+    among the candidates (draws, scores of the candidates' rows) and maps the positions
+    back to items with :meth:`items`; with every item a candidate both maps are the
+    identity, so nothing changes, not even a rounding.
+
+    Attributes:
+        n: Number of candidate items (``n_items``, or the available count).
+        ids: int64 ``(n,)``: the candidate items, ascending; None when every item is one.
+        mask: bool ``(n_items,)``: the availability; None when every item is a candidate.
+    """
+
+    n: int
+    ids: NDArray[np.int64] | None = None
+    mask: NDArray[np.bool_] | None = None
+
+    @classmethod
+    def of(cls, available: NDArray[np.bool_] | None, n_items: int) -> _Candidates:
+        """The candidates of a checked mask: the available items; every item for None."""
+        if available is None:
+            return cls(n_items)
+        ids = np.flatnonzero(available)
+        return cls(len(ids), ids, available)
+
+    def items(self, positions: Any) -> Any:
+        """The items at ``positions`` among the candidates: an int64 array of any shape."""
+        return positions if self.ids is None else self.ids[positions]
+
+    def subset(self, table: NDArray[Any]) -> NDArray[Any]:
+        """The rows of the candidate items of an item-indexed array (itself for every item)."""
+        return table if self.ids is None else table[self.ids]
+
+    def hidden(self) -> NDArray[np.int64]:
+        """The items that are not candidates, int64, ascending (empty for every item)."""
+        if self.mask is None:
+            return np.empty(0, dtype=np.int64)
+        return np.flatnonzero(~self.mask)
+
+    def uniform_slates(self, rng: np.random.Generator, m: int, k: int) -> NDArray[np.int64]:
+        """:func:`_uniform_slates` among the candidates: ``(m,)`` at ``k = 1``, else ``(m, k)``.
+
+        Draws exactly what :func:`_uniform_slates` draws for ``n`` items (ranks among the
+        candidates), then maps them to items.
+        """
+        return self.items(_uniform_slates(rng, m, k, self.n))
+
+    def restrict(
+        self, probabilities: SlateProbabilities, actions: NDArray[np.int64]
+    ) -> SlateProbabilities:
+        """Probabilities of ``actions`` with 0 wherever they show an item that is not a candidate.
+
+        Each probability is kept as it is (bit for bit) where the actions are candidates:
+        a joint or cascade prefix becomes 0 from the first non-candidate position on, an
+        item-position marginal where its item is not a candidate.
+
+        Args:
+            probabilities: Computed for candidate actions: joint ``(N,)``; cascade and
+                item-position ``(N, k)`` at ``k > 1`` (item-position possibly None).
+            actions: int64 items ``(N,)`` or slates ``(N, k)``.
+        """
+        if self.mask is None:
+            return probabilities
+        shown = self.mask[actions]
+        if probabilities.cascade_propensities is None:
+            return SlateProbabilities(np.where(shown, probabilities.propensities, 0.0), None, None)
+        prefixes = np.logical_and.accumulate(shown, axis=1)
+        cascade = np.where(prefixes, probabilities.cascade_propensities, 0.0)
+        marginals = probabilities.item_position_propensities
+        item_position = None if marginals is None else np.where(shown, marginals, 0.0)
+        return SlateProbabilities(cascade[:, -1].copy(), cascade, item_position)

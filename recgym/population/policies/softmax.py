@@ -11,14 +11,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from recgym._validation import check_positive_float
-from recgym.population.policies.base import Decision
+from recgym.population.policies.base import Decision, _Inputs
 from recgym.population.policies.scoring import (
     _chunks,
     _rows_per_chunk,
     _ScoringOptions,
     _ScoringPolicy,
 )
-from recgym.population.policies.slates import SlateProbabilities
+from recgym.population.policies.slates import SlateProbabilities, _Candidates
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -130,6 +130,11 @@ class SoftmaxPolicy(_ScoringPolicy):
     rounding. :meth:`slate_probabilities` runs the same passes on the given slates, so it
     equals the propensities bit for bit.
 
+    *Availability*: an unavailable item has weight 0, so it is never drawn and its
+    probability is 0; the available items keep their weights, so the probabilities are
+    the softmax (Plackett–Luce) over the available items alone. The exact-shift path and
+    the restoring of depleted users shift by the best *available* (remaining) score.
+
     The product's rounding depends on the chunk shape, hence on ``max_chunk_bytes``:
     propensities for different budgets differ by rounding only (about 1e-16 times the
     largest ``|score| / τ``, relative); for a given seed and budget results are
@@ -152,14 +157,17 @@ class SoftmaxPolicy(_ScoringPolicy):
         self.temperature = check_positive_float(temperature, "temperature")
 
     def _iter_weights(
-        self, observations: NDArray[Any]
+        self, observations: NDArray[Any], candidates: _Candidates | None = None
     ) -> Iterator[tuple[slice, NDArray[np.float64], NDArray[np.float64], int]]:
         """Yield ``(rows, weights, cumulative, block)`` per chunk of users.
 
-        ``weights`` is float64 ``(n_blocks · block, len)``, item-major, padding rows 0;
+        ``weights`` is float64 ``(n_blocks · block, len)``, item-major, padding rows and
+        the rows of items that are not ``candidates`` (None: every item is one) 0;
         ``cumulative`` is float64 ``(n_blocks + 1, len)``: 0, then the running total
         through each block. Both buffers are reused by the next chunk.
         """
+        candidates = _Candidates(self.n_items) if candidates is None else candidates
+        hidden = candidates.hidden()
         layout = _softmax_layout(self._item_table, self.temperature)
         n, d = observations.shape
         n_items, padded = self.n_items, len(layout.items)
@@ -193,41 +201,36 @@ class SoftmaxPolicy(_ScoringPolicy):
             np.exp(weights, out=weights)
             if exact is not None:
                 scores = layout.items @ observed
+                scores[hidden] = -np.inf  # the shift is by the best available score
                 with np.errstate(over="ignore"):  # a tiny τ sends weights to exp(-inf) = 0
                     scores -= scores[:n_items].max(axis=0)
                     scores /= self.temperature
                 weights[:, exact] = np.exp(scores, out=scores)
             weights[n_items:] = 0.0
+            weights[hidden] = 0.0
             cumulative = cumulative_buffer[: (layout.n_blocks + 1) * k].reshape(-1, k)
             _block_totals(weights, layout.block, cumulative)
             yield chunk, weights, cumulative, layout.block
 
-    def act(self, observations: NDArray[Any], *, states: NDArray[Any] | None = None) -> Decision:
-        """See :meth:`Policy.act`."""
-        observations = self._check_observations(observations, "act")
+    def _decide(self, inputs: _Inputs) -> Decision:
         # Row j holds position j's uniforms; at k = 1 the single draw random(N).
         uniforms = self._generator.random((self.slate_size, self._n_users))
         slates = np.empty((self._n_users, self.slate_size), dtype=np.int64)
-        cascade = self._plackett_luce(observations, slates, uniforms)
+        cascade = self._plackett_luce(inputs, slates, uniforms)
         if self.slate_size == 1:
             return Decision(slates.reshape(self._n_users), cascade.reshape(self._n_users))
         return Decision(slates, cascade[:, -1].copy(), cascade, None)
 
-    def _propensities(
-        self, observations: NDArray[Any], actions: NDArray[np.int64], states: NDArray[Any] | None
-    ) -> NDArray[np.float64]:
-        slates = actions.reshape(self._n_users, 1)
-        return self._plackett_luce(observations, slates).reshape(self._n_users)
-
-    def _slate_probabilities(
-        self, observations: NDArray[Any], slates: NDArray[np.int64], states: NDArray[Any] | None
-    ) -> SlateProbabilities:
-        cascade = self._plackett_luce(observations, slates)
+    def _exact(self, inputs: _Inputs, actions: NDArray[np.int64]) -> SlateProbabilities:
+        if self.slate_size == 1:
+            cascade = self._plackett_luce(inputs, actions.reshape(self._n_users, 1))
+            return SlateProbabilities(cascade.reshape(self._n_users), None, None)
+        cascade = self._plackett_luce(inputs, actions)
         return SlateProbabilities(cascade[:, -1].copy(), cascade, None)
 
     def _plackett_luce(
         self,
-        observations: NDArray[Any],
+        inputs: _Inputs,
         slates: NDArray[np.int64],
         uniforms: NDArray[np.float64] | None = None,
     ) -> NDArray[np.float64]:
@@ -238,7 +241,8 @@ class SoftmaxPolicy(_ScoringPolicy):
         weight to 0 and sum the block totals anew (see the class docstring).
 
         Args:
-            observations: Checked observations ``(N, d)``.
+            inputs: The checked observations ``(N, d)`` and the candidate items (the
+                others have weight 0).
             slates: int64 ``(N, k)``: the slates to score, or (when sampling) the output
                 the drawn slates are written to.
             uniforms: float64 ``(k, N)`` in ``[0, 1)``: draw the slates with these; None
@@ -248,9 +252,10 @@ class SoftmaxPolicy(_ScoringPolicy):
             numpy.ndarray: float64 ``(N, k)`` cascade probabilities, the running products
             of the positions' factors.
         """
+        observations, candidates = inputs.observations, inputs.candidates
         k = slates.shape[1]
         cascade = np.empty(slates.shape)
-        for chunk, weights, cumulative, block in self._iter_weights(observations):
+        for chunk, weights, cumulative, block in self._iter_weights(observations, candidates):
             users = np.arange(chunk.stop - chunk.start)
             for position in range(k):
                 if position > 0:
@@ -260,7 +265,7 @@ class SoftmaxPolicy(_ScoringPolicy):
                     if len(depleted):
                         rows = chunk.start + depleted
                         weights[: self.n_items, depleted] = self._restored_weights(
-                            observations[rows], slates[rows, :position]
+                            observations[rows], slates[rows, :position], candidates
                         )
                         _block_totals(weights, block, cumulative)
                 if uniforms is not None:
@@ -274,20 +279,23 @@ class SoftmaxPolicy(_ScoringPolicy):
         return cascade
 
     def _restored_weights(
-        self, observations: NDArray[Any], prefixes: NDArray[np.int64]
+        self, observations: NDArray[Any], prefixes: NDArray[np.int64], candidates: _Candidates
     ) -> NDArray[np.float64]:
         """Some users' remaining weights, shifted by their best remaining score.
 
         Args:
             observations: The users' observations ``(m, d)``.
             prefixes: int64 ``(m, j)``: the items already in each user's slate.
+            candidates: The items that may be drawn.
 
         Returns:
             numpy.ndarray: float64 ``(n_items, m)``, item-major:
-            ``exp((⟨oᵢ, v_a⟩ − max_remaining) / τ)``, 0 for the items already in the slate.
+            ``exp((⟨oᵢ, v_a⟩ − max_remaining) / τ)``, 0 for the items already in the slate
+            and those that are not candidates.
         """
         scores = self._item_table @ observations.T
         scores[prefixes.T, np.arange(len(prefixes))] = -np.inf
+        scores[candidates.hidden()] = -np.inf
         with np.errstate(over="ignore"):  # a tiny τ sends weights to exp(-inf) = 0
             scores -= scores.max(axis=0)
             scores /= self.temperature
