@@ -18,9 +18,11 @@ same three probabilities of the logged slates, each estimator weights reward
   only, ``E[r_j | x, a] = q_j(x, a_j)`` (Li et al. 2018's item-position model). With at
   most one item consumed per step this rarely holds: under the cascade and the PBM
   (which consume the *topmost* attractive item) a position's reward falls when the items
-  above it are attractive. It holds when the user can consume one position only, e.g.
-  ``choice_model="consume"`` (position 0) or ``Cascade(continuation=0.0)``. Smallest
-  variance; needs factorised propensities (None for softmax/Plackett–Luce policies).
+  above it are attractive. It holds when the user can consume position 0 only
+  (``choice_model="consume"``, ``Cascade(continuation=0.0)``; there IIPS equals RIPS),
+  or, for a custom choice model, when a position's consumption does not depend on the
+  other items (a user glancing at one random position). Smallest variance; needs
+  factorised propensities (None for softmax/Plackett–Luce policies).
 * **RIPS**, reward-interaction (cascade) IPS (``"rips"``): ``w_{s,j} = π_e(a_{s,≤j}) /
   π_b(a_{s,≤j})``, the ratio of the slate's first ``j + 1`` items. Unbiased when the
   expected reward at position ``j`` depends on the items at positions ``≤ j`` only (the
