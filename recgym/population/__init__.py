@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from recgym.population.ope import importance_sampling_estimates, true_policy_value
     from recgym.population.policies import POLICIES, Decision, Policy, make_policy
     from recgym.population.simulation import simulate
+    from recgym.population.slate_ope import slate_estimates
 
 #: Public name → the module that defines it (imported on first access).
 _EXPORTS = {
@@ -43,6 +44,7 @@ _EXPORTS = {
     "make_policy": "recgym.population.policies",
     "save_logged_dataset": "recgym.population.datasets",
     "simulate": "recgym.population.simulation",
+    "slate_estimates": "recgym.population.slate_ope",
     "true_policy_value": "recgym.population.ope",
 }
 
@@ -61,6 +63,7 @@ __all__ = [
     "make_policy",
     "save_logged_dataset",
     "simulate",
+    "slate_estimates",
     "true_policy_value",
 ]
 

@@ -1,11 +1,14 @@
-"""Logged datasets for offline RL and off-policy evaluation, in SCOPE-RL's format.
+"""Logged datasets for offline RL and off-policy evaluation, in SCOPE-RL's or OBP's format.
 
 :func:`collect_logged_dataset` runs a behaviour policy on every user of a
-:class:`~recgym.population.PopulationEnv` at once (the array API) and returns the
-dictionary that SCOPE-RL's ``SyntheticDataset.obtain_episodes`` returns: one trajectory
-per user and episode, stored trajectory-major, with the exact probability (``pscore``)
-of every logged action. :func:`save_logged_dataset` and :func:`load_logged_dataset`
-write and read it as a ``.npz`` archive without pickle.
+:class:`~recgym.population.PopulationEnv` at once (the array API) and returns, at slate
+size 1, the dictionary that SCOPE-RL's ``SyntheticDataset.obtain_episodes`` returns: one
+trajectory per user and episode, stored trajectory-major, with the exact probability
+(``pscore``) of every logged action. At slate size ``k > 1`` it returns the Open Bandit
+Pipeline's slate format (``SyntheticSlateBanditDataset.obtain_batch_bandit_feedback``):
+one row per slate and position, with the joint, cascade and item-position propensities
+(see :data:`SLATE_DATASET_KEYS`). :func:`save_logged_dataset` and
+:func:`load_logged_dataset` write and read either as a ``.npz`` archive without pickle.
 
 Example:
     >>> from recgym.population import PopulationEnv, collect_logged_dataset
@@ -39,6 +42,7 @@ from recgym.population.rollout import BehaviorCallable, Rollout, check_env
 
 __all__ = [
     "LOGGED_DATASET_KEYS",
+    "SLATE_DATASET_KEYS",
     "BehaviorCallable",
     "collect_logged_dataset",
     "load_logged_dataset",
@@ -68,6 +72,33 @@ LOGGED_DATASET_KEYS = (
     "dataset_id",
 )
 
+#: The keys of a slate dataset (slate size ``k > 1``): first those of the Open Bandit
+#: Pipeline's ``SyntheticSlateBanditDataset.obtain_batch_bandit_feedback`` (with
+#: ``len_list``, its estimators' argument; without ``expected_reward_factual``), then
+#: recgym's trajectory bookkeeping.
+SLATE_DATASET_KEYS = (
+    "n_rounds",
+    "n_unique_action",
+    "len_list",
+    "slate_id",
+    "context",
+    "action_context",
+    "action",
+    "position",
+    "reward",
+    "pscore_cascade",
+    "pscore",
+    "pscore_item_position",
+    "n_trajectories",
+    "step_per_trajectory",
+    "trajectory_id",
+    "step",
+    "choice",
+    "info",
+    "behavior_policy",
+    "dataset_id",
+)
+
 #: The file format of saved logged datasets (see :func:`save_logged_dataset`).
 LOGGED_DATASET_FORMAT = ContainerFormat(
     name="recgym.logged_dataset",
@@ -93,7 +124,7 @@ def collect_logged_dataset(
     dataset_id: int = 0,
     progress: bool | None = None,
 ) -> dict[str, Any]:
-    """Run a behaviour policy on a population and log it in SCOPE-RL's dataset format.
+    """Run a behaviour policy on a population and log it (SCOPE-RL's format; OBP's for slates).
 
     Every user of ``env`` is one trajectory per episode: an episode yields
     ``env.n_users`` trajectories of ``step_per_trajectory`` steps, and as many episodes
@@ -112,6 +143,12 @@ def collect_logged_dataset(
     states if it ``needs_state``, and gets :meth:`~Policy.update` after every step, so a
     learning policy keeps learning across episodes. A callable ``f(observations) ->
     (actions, propensities)`` draws from its own (seeded) generator.
+
+    Slates (``env`` built with ``slate_size=k > 1``): the policy must be a Policy of the
+    same slate size, or a callable returning a
+    :class:`~recgym.population.policies.Decision` with ``cascade_propensities`` (its
+    ``item_position_propensities`` may be None), and the dataset takes the Open Bandit
+    Pipeline's slate format, described under Returns.
 
     Memory: the output arrays are allocated once, at their final size (about
     ``size · (state_dim + 5) · 8`` bytes, plus ``size · (state_dim + 1) · 8`` with
@@ -159,10 +196,40 @@ def collect_logged_dataset(
         * ``info``: ``{}``, or ``{"user_id": (size,) int64, "state": (size, state_dim)}``;
         * ``pscore``: ``(size,)`` float64, the probability of each logged action.
 
+        At slate size ``k > 1``, keys in :data:`SLATE_DATASET_KEYS` order: with
+        ``n_rounds = n_trajectories · step_per_trajectory`` slates, slate
+        ``s = i · step_per_trajectory + t`` being step ``t`` of trajectory ``i``, and
+        one row per slate and position (row ``s · k + j`` is position ``j`` of slate
+        ``s``):
+
+        * ``n_rounds``, ``n_unique_action`` (``env.n_items``), ``len_list`` (``k``),
+          ``n_trajectories``, ``step_per_trajectory``, ``dataset_id``: ``int``;
+          ``behavior_policy``: ``str``;
+        * ``slate_id``, ``position``, ``action``: int64 ``(n_rounds · k,)``: the slate,
+          the position (0 at the top) and the item shown there;
+        * ``reward``: ``(n_rounds · k,)`` float64 (float32 if the environment is): the
+          step's reward at the position the user consumed, 0 at the other positions
+          (all 0 when the user consumed nothing), so a slate's rewards sum to the
+          step's reward;
+        * ``pscore``: float64 ``(n_rounds · k,)``: the joint probability of the whole
+          ordered slate, repeated on its ``k`` rows; ``pscore_cascade``: the
+          probability of the slate's first ``j + 1`` items; ``pscore_item_position``:
+          the marginal probability of the item at its position, or None when the
+          behaviour policy has no closed form for it (softmax, a callable that does not
+          give it);
+        * ``context``: ``(n_rounds, state_dim)`` the observation each slate was chosen
+          on; ``action_context``: ``(n_items, state_dim)`` a copy of
+          ``env.item_features``;
+        * ``trajectory_id``, ``step``: int64 ``(n_rounds,)`` each slate's trajectory and
+          step; ``choice``: int64 ``(n_rounds,)`` the position consumed, −1 for none;
+        * ``info``: ``{}``, or ``{"user_id": (n_rounds,) int64, "state":
+          (n_rounds, state_dim)}``.
+
     Raises:
         TypeError: If an argument has the wrong type, or the policy returns one.
         ValueError: If an argument has a wrong value, or the policy returns actions out
-            of range or propensities outside ``(0, 1]``.
+            of range or propensities outside ``(0, 1]`` (or, with slates, no cascade
+            propensities).
     """
     env = check_env(env)
     n_trajectories = check_positive_int(n_trajectories, "n_trajectories")
@@ -186,6 +253,9 @@ def collect_logged_dataset(
         require_end=True,
     )
 
+    name = run.name if behavior_policy_name is None else behavior_policy_name
+    if env.config.slate_size > 1:
+        return _collect_slates(run, env, n_trajectories, obtain_info, name, dataset_id)
     horizon, d = run.steps, env.user_feature_dim
     size = n_trajectories * horizon
     state = np.empty((size, d), dtype=env.dtype)
@@ -240,7 +310,97 @@ def collect_logged_dataset(
         "terminal": terminal,
         "info": info,
         "pscore": pscore,
-        "behavior_policy": run.name if behavior_policy_name is None else behavior_policy_name,
+        "behavior_policy": name,
+        "dataset_id": dataset_id,
+    }
+
+
+def _collect_slates(
+    run: Rollout,
+    env: PopulationEnv,
+    n_trajectories: int,
+    obtain_info: bool,
+    name: str,
+    dataset_id: int,
+) -> dict[str, Any]:
+    """:func:`collect_logged_dataset` at slate size ``k > 1``: the Open Bandit Pipeline's format.
+
+    Slate ``s = i · T + t`` is step ``t`` of trajectory ``i``; its rows are
+    ``s · k … s · k + k − 1``, one per position (see :data:`SLATE_DATASET_KEYS`).
+    """
+    horizon, d, k = run.steps, env.user_feature_dim, env.config.slate_size
+    n_rounds = n_trajectories * horizon
+    context = np.empty((n_rounds, d), dtype=env.dtype)
+    action = np.empty((n_rounds, k), dtype=np.int64)
+    reward = np.zeros((n_rounds, k), dtype=env.dtype)
+    pscore = np.empty(n_rounds, dtype=np.float64)
+    cascade = np.empty((n_rounds, k), dtype=np.float64)
+    item_position: NDArray[np.float64] | None = np.empty((n_rounds, k), dtype=np.float64)
+    choice = np.empty(n_rounds, dtype=np.int64)
+    info: dict[str, NDArray[Any]] = {}
+    if obtain_info:
+        info = {
+            "user_id": np.empty(n_rounds, dtype=np.int64),
+            "state": np.empty((n_rounds, d), dtype=env.dtype),
+        }
+    # Trajectory-major views: [trajectory, t, ...].
+    views = {
+        "context": context.reshape(n_trajectories, horizon, d),
+        "action": action.reshape(n_trajectories, horizon, k),
+        "pscore": pscore.reshape(n_trajectories, horizon),
+        "cascade": cascade.reshape(n_trajectories, horizon, k),
+        "choice": choice.reshape(n_trajectories, horizon),
+        **{
+            f"info/{key}": value.reshape(n_trajectories, horizon, -1) for key, value in info.items()
+        },
+    }
+    reward_3d = reward.reshape(n_trajectories, horizon, k)
+    for episode in run:
+        rows, m = slice(episode.first, episode.first + episode.size), episode.size
+        for step in episode:
+            t = step.t
+            if step.cascade_propensities is None:
+                raise ValueError(
+                    f"the behaviour policy ({run.name}) gave no cascade propensities; a slate "
+                    "dataset needs them (return a Decision with cascade_propensities)"
+                )
+            chosen = step.info["choice"][:m]
+            views["context"][rows, t] = step.observations[:m]
+            views["action"][rows, t] = step.actions[:m]
+            views["pscore"][rows, t] = step.propensities[:m]
+            views["cascade"][rows, t] = step.cascade_propensities[:m]
+            views["choice"][rows, t] = chosen
+            for key in info:
+                views[f"info/{key}"][rows, t] = step.info[key][:m].reshape(m, -1)
+            consumers = np.flatnonzero(chosen >= 0)
+            reward_3d[rows, t][consumers, chosen[consumers]] = step.rewards[:m][consumers]
+            if item_position is not None:
+                if step.item_position_propensities is None:
+                    item_position = None
+                else:
+                    item_position.reshape(n_trajectories, horizon, k)[rows, t] = (
+                        step.item_position_propensities[:m]
+                    )
+    return {
+        "n_rounds": n_rounds,
+        "n_unique_action": env.n_items,
+        "len_list": k,
+        "slate_id": np.repeat(np.arange(n_rounds, dtype=np.int64), k),
+        "context": context,
+        "action_context": np.array(env.item_features),
+        "action": action.reshape(-1),
+        "position": np.tile(np.arange(k, dtype=np.int64), n_rounds),
+        "reward": reward.reshape(-1),
+        "pscore_cascade": cascade.reshape(-1),
+        "pscore": np.repeat(pscore, k),
+        "pscore_item_position": None if item_position is None else item_position.reshape(-1),
+        "n_trajectories": n_trajectories,
+        "step_per_trajectory": horizon,
+        "trajectory_id": np.repeat(np.arange(n_trajectories, dtype=np.int64), horizon),
+        "step": np.tile(np.arange(horizon, dtype=np.int64), n_trajectories),
+        "choice": choice,
+        "info": info,
+        "behavior_policy": name,
         "dataset_id": dataset_id,
     }
 

@@ -38,7 +38,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -90,8 +90,12 @@ def _check_real(values: Any, name: str) -> NDArray[Any]:
 
 def _check_dataset(dataset: Any) -> tuple[int, int]:
     """Check the entries the estimators read; return ``(n_trajectories, step_per_trajectory)``."""
-    if not isinstance(dataset, Mapping):
-        raise TypeError(f"`dataset` must be a logged dataset dict, got {type(dataset).__name__}")
+    _check_mapping(dataset)
+    if "slate_id" in dataset:
+        raise ValueError(
+            "`dataset` holds slates (it has 'slate_id'); estimate their value with "
+            "recgym.population.slate_ope.slate_estimates"
+        )
     missing = [
         key
         for key in ("n_trajectories", "step_per_trajectory", "action", "reward", "pscore")
@@ -146,6 +150,27 @@ def evaluation_probabilities(
         TypeError: If ``policy`` is not a Policy.
         ValueError: If the policy needs true states (``needs_state``).
     """
+    check_evaluation_policy(policy)
+    chunk_size = check_positive_int(chunk_size, "chunk_size")
+    _check_mapping(dataset)
+    missing = [key for key in ("state", "action") if key not in dataset]
+    if missing:
+        raise ValueError(f"`dataset` lacks the entries {missing}")
+    states, actions = dataset["state"], dataset["action"]
+    _check_item_features(item_features, states, "state")
+    probabilities = np.empty(len(actions), dtype=np.float64)
+    for rows in policy_chunks(policy, item_features, len(actions), chunk_size):
+        probabilities[rows] = policy.probabilities(states[rows], actions[rows])
+    return probabilities
+
+
+def check_evaluation_policy(policy: Any) -> Policy:
+    """``policy`` if it is a Policy that can be evaluated on logged observations.
+
+    Raises:
+        TypeError: If ``policy`` is not a Policy.
+        ValueError: If it needs the true states (``needs_state``).
+    """
     if not isinstance(policy, Policy):
         raise TypeError(f"`policy` must be a recgym Policy instance, got {type(policy).__name__}")
     if policy.needs_state:
@@ -153,30 +178,50 @@ def evaluation_probabilities(
             f"{type(policy).__name__} needs the true states, which a logged dataset does "
             "not hold at decision time; pass its probabilities as an array instead"
         )
-    chunk_size = check_positive_int(chunk_size, "chunk_size")
+    return policy
+
+
+def _check_mapping(dataset: Any) -> None:
     if not isinstance(dataset, Mapping):
         raise TypeError(f"`dataset` must be a logged dataset dict, got {type(dataset).__name__}")
-    missing = [key for key in ("state", "action") if key not in dataset]
-    if missing:
-        raise ValueError(f"`dataset` lacks the entries {missing}")
-    states, actions = dataset["state"], dataset["action"]
+
+
+def _check_item_features(item_features: Any, observations: Any, key: str) -> None:
+    """Raise unless ``item_features`` is a real table with one column per observed feature."""
     check_array(item_features, "item_features", (None, None))
-    if np.ndim(states) != 2 or item_features.shape[1] != np.shape(states)[1]:
+    if np.ndim(observations) != 2 or item_features.shape[1] != np.shape(observations)[1]:
         raise ValueError(
-            "`item_features` must have one column per feature of `dataset['state']` "
-            f"{np.shape(states)}, got shape {item_features.shape}"
+            f"`item_features` must have one column per feature of `dataset[{key!r}]` "
+            f"{np.shape(observations)}, got shape {item_features.shape}"
         )
-    size = len(actions)
-    probabilities = np.empty(size, dtype=np.float64)
-    rng = np.random.default_rng(0)  # bound but never drawn from: probabilities draw nothing
+
+
+def policy_chunks(
+    policy: Policy, item_features: NDArray[np.floating], size: int, chunk_size: int
+) -> Iterator[slice]:
+    """Consecutive row slices of ``range(size)``, with ``policy`` reset for each one's size.
+
+    The policy is bound to ``item_features`` and to as many users as the slice has rows
+    (reset again only when that number changes), with a generator it never draws from:
+    probabilities draw nothing.
+
+    Args:
+        policy: The evaluation policy.
+        item_features: The item table ``(n_items, d)``.
+        size: Number of rows.
+        chunk_size: Rows per slice, ``>= 1``.
+
+    Yields:
+        slice: The rows of the next call.
+    """
+    rng = np.random.default_rng(0)
     bound = 0
     for start in range(0, size, chunk_size):
         stop = min(start + chunk_size, size)
         if stop - start != bound:
             bound = stop - start
             policy.reset(item_features, n_users=bound, rng=rng)
-        probabilities[start:stop] = policy.probabilities(states[start:stop], actions[start:stop])
-    return probabilities
+        yield slice(start, stop)
 
 
 def _ratios(
@@ -360,7 +405,10 @@ def true_policy_value(
 
     The mean of :func:`rollout_returns` for the same arguments. With ``n_trajectories``
     a multiple of ``env.n_users`` every user of the pool counts equally: the same
-    initial-state distribution as a logged dataset of such a size.
+    initial-state distribution as a logged dataset of such a size. With slates
+    (``slate_size > 1``) a step's reward is the consumed item's (0 for none), the sum of
+    a slate's per-position rewards: this is the value that
+    :func:`~recgym.population.slate_ope.slate_estimates` estimates.
 
     Args:
         env: The population; it is reset.

@@ -62,7 +62,9 @@ POLICY_STREAM = 0x706F6C
 SAMPLE_STREAM = 0x6A6163
 
 #: A behaviour policy given as a function: observations ``(n, d)`` → ``(actions (n,)
-#: int, propensities (n,) float)``; a :class:`~recgym.population.policies.Decision` works.
+#: int, propensities (n,) float)``; a :class:`~recgym.population.policies.Decision` works
+#: (at slate size ``k > 1``, with slates ``(n, k)``, its cascade and item-position
+#: propensities are kept).
 BehaviorCallable: TypeAlias = Callable[
     [NDArray[Any]], tuple[NDArray[np.integer[Any]], NDArray[np.floating]]
 ]
@@ -215,7 +217,8 @@ class Actor:
         Raises:
             TypeError: If the policy returns arrays of the wrong type.
             ValueError: If it returns actions out of range, slates that repeat an item,
-                or propensities outside ``(0, 1]``.
+                or propensities outside ``(0, 1]`` (slate propensities of a callable
+                included).
         """
         if self.policy is not None:
             extra: dict[str, Any] = {}
@@ -232,16 +235,19 @@ class Actor:
                 decision.item_position_propensities,
             )
         if self.chunk_size >= self.n:
-            return Decision(*self._check(*self._call(observations), self.n))
+            return self._call(observations, self.n)
         k = self.slate_size
         actions = np.empty((self.n,) if k == 1 else (self.n, k), dtype=np.int64)
         propensities = np.empty(self.n, dtype=np.float64)
+        extras: list[list[NDArray[np.float64] | None]] = [[], []]
         for start in range(0, self.n, self.chunk_size):
             stop = min(start + self.chunk_size, self.n)
-            actions[start:stop], propensities[start:stop] = self._check(
-                *self._call(observations[start:stop]), stop - start
-            )
-        return Decision(actions, propensities)
+            part = self._call(observations[start:stop], stop - start)
+            actions[start:stop], propensities[start:stop] = part.actions, part.propensities
+            extras[0].append(part.cascade_propensities)
+            extras[1].append(part.item_position_propensities)
+        cascade, item_position = (self._join(parts) for parts in extras)
+        return Decision(actions, propensities, cascade, item_position)
 
     def update(
         self,
@@ -260,7 +266,13 @@ class Actor:
         if self.policy is not None:
             self.policy.update(actions, rewards, consumed=consumed)
 
-    def _call(self, observations: NDArray[np.floating]) -> tuple[Any, Any]:
+    def _call(self, observations: NDArray[np.floating], n: int) -> Decision:
+        """The callable's checked decision for ``n`` rows of observations.
+
+        At ``k > 1`` a callable may return a :class:`Decision` (or a longer tuple) whose
+        third and fourth entries are the cascade and item-position propensities
+        ``(n, k)``; they are checked (floats in ``(0, 1]``) and kept, None if absent.
+        """
         assert self.function is not None
         result = self.function(observations)
         if not isinstance(result, tuple) or len(result) < 2:
@@ -268,7 +280,52 @@ class Actor:
                 f"`{self.argument}` must return a pair (actions, propensities) or a "
                 f"Decision, got {type(result).__name__}"
             )
-        return result[0], result[1]
+        actions, propensities = self._check(result[0], result[1], n)
+        if self.slate_size == 1:
+            return Decision(actions, propensities)
+        cascade, item_position = (
+            self._check_slate_propensities(result[index] if len(result) > index else None, n)
+            for index in (2, 3)
+        )
+        return Decision(actions, propensities, cascade, item_position)
+
+    def _check_slate_propensities(self, value: Any, n: int) -> NDArray[np.float64] | None:
+        """None, or ``value`` checked as float propensities ``(n, k)`` in ``(0, 1]``."""
+        if value is None:
+            return None
+        shape = (n, self.slate_size)
+        who = f"`{self.argument}` ({self.name})"
+        if (
+            not isinstance(value, np.ndarray)
+            or value.dtype == np.bool_
+            or not np.issubdtype(value.dtype, np.number)
+        ):
+            raise TypeError(
+                f"{who} must return slate propensities as a numpy float array of shape "
+                f"{shape} or None, got {_describe(value)}"
+            )
+        if value.shape != shape:
+            raise ValueError(
+                f"{who} must return slate propensities of shape {shape}, got {value.shape}"
+            )
+        invalid = ~((value > 0) & (value <= 1))
+        if invalid.any():
+            raise ValueError(
+                f"{who} returned slate propensities outside (0, 1]: {value[invalid][:5].tolist()}"
+            )
+        return value.astype(np.float64, copy=False)
+
+    def _join(self, parts: list[NDArray[np.float64] | None]) -> NDArray[np.float64] | None:
+        """The chunks' slate propensities stacked, None if no chunk gave them."""
+        given = [part for part in parts if part is not None]
+        if not given:
+            return None
+        if len(given) < len(parts):
+            raise ValueError(
+                f"`{self.argument}` ({self.name}) returned slate propensities for some "
+                "chunks of users only"
+            )
+        return np.concatenate(given)
 
     def _check_kind(self, value: Any, kind: type[Any], what: str, n: int) -> None:
         """Raise unless ``value`` is a numpy array of ``kind`` (never bool)."""
