@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from gymnasium import logger, spaces
-from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector import VectorEnv
 from gymnasium.vector.utils import batch_space
 from numpy.typing import NDArray
 
@@ -28,6 +28,13 @@ from recgym.core import Population
 from recgym.errors import ResetNeeded
 from recgym.rendering import PreferenceCanvas, render_text
 from recgym.spaces import action_space_of
+
+try:  # gymnasium >= 1.1
+    from gymnasium.vector import AutoresetMode
+
+    _NEXT_STEP: Any = AutoresetMode.NEXT_STEP
+except ImportError:  # gymnasium 1.0: next-step autoreset is the only mode; nothing reads the key
+    _NEXT_STEP = "NextStep"
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -79,7 +86,7 @@ class RECVectorEnv(Checkpointable, VectorEnv[NDArray[np.float64], NDArray[np.int
     metadata: dict[str, Any] = {  # noqa: RUF012 - an instance attribute in VectorEnv
         "render_modes": ["ansi", "rgb_array"],
         "render_fps": 4,
-        "autoreset_mode": AutoresetMode.NEXT_STEP,
+        "autoreset_mode": _NEXT_STEP,
     }
     _checkpoint_attributes: ClassVar[dict[str, str]] = {
         "_autoreset": "array",
