@@ -31,7 +31,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 FENCE = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
-REQUIRES = re.compile(r"\A#[ \t]*requires:[ \t]*([\w.]+(?:[ \t]*,[ \t]*[\w.]+)*)[ \t]*$", re.MULTILINE)
+REQUIRES = re.compile(
+    r"\A#[ \t]*requires:[ \t]*([\w.]+(?:[ \t]*,[ \t]*[\w.]+)*)[ \t]*$", re.MULTILINE
+)
 
 
 def required_modules(source: str) -> list[str]:

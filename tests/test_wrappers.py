@@ -149,10 +149,9 @@ def test_the_translation_refuses_what_it_cannot_translate():
         SameStepPopulation(PopulationEnv(n_users=2, churn=Churn(0.1)))
 
     same_step = RECVectorEnv(2)
-    same_step.metadata = {
-        **same_step.metadata,
-        "autoreset_mode": gym.vector.AutoresetMode.SAME_STEP,
-    }
+    # gymnasium >= 1.1 has the enum; 1.0 (d3rlpy's pin) does not.
+    mode = getattr(getattr(gym.vector, "AutoresetMode", None), "SAME_STEP", "SameStep")
+    same_step.metadata = {**same_step.metadata, "autoreset_mode": mode}
     with pytest.raises(
         ValueError, match=re.escape("must autoreset in NEXT_STEP mode, got 'SameStep'")
     ):
