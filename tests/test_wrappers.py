@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 import subprocess
 import sys
@@ -261,6 +262,18 @@ def test_to_mdp_dataset_without_d3rlpy_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "d3rlpy.constants", None)
     with pytest.raises(ImportError, match=re.escape("to_mdp_dataset needs d3rlpy")):
         to_mdp_dataset(logged())
+
+
+def test_the_sb3_module_without_sb3_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "stable_baselines3", None)
+    monkeypatch.setitem(sys.modules, "stable_baselines3.common.vec_env", None)
+    monkeypatch.delitem(sys.modules, "recgym.wrappers.sb3", raising=False)
+    message = (
+        "recgym.wrappers.sb3 needs stable-baselines3: pip install 'recgym[sb3]' (install "
+        "torch's CPU wheel first: see docs/rl_libraries.md)"
+    )
+    with pytest.raises(ImportError, match=re.escape(message)):
+        importlib.import_module("recgym.wrappers.sb3")
 
 
 def test_to_mdp_dataset_with_d3rlpy_keeps_every_transition():

@@ -46,7 +46,7 @@ try:
 except ImportError as error:  # pragma: no cover - exercised without SB3 installed
     raise ImportError(
         "recgym.wrappers.sb3 needs stable-baselines3: pip install 'recgym[sb3]' "
-        "(install torch first: pip install torch)"
+        "(install torch's CPU wheel first: see docs/rl_libraries.md)"
     ) from error
 
 __all__ = ["PopulationVecEnv", "VectorEnvAdapter"]
