@@ -653,7 +653,10 @@ def check_render_mode(value: Any, modes: Sequence[str]) -> str | None:
     """Return ``value`` if it is None or one of the environment's render ``modes``.
 
     Raises:
-        ValueError: For anything else (a mode of another environment, a typo …).
+        ValueError: For anything else (a mode of another environment, a typo …). Only a
+            ``ValueError``, deliberately not also a ``TypeError``: Stable-Baselines3
+            retries ``gymnasium.make`` without ``render_mode`` on a ``TypeError`` and would
+            silently build an environment that cannot render (see ``docs/errors.md``).
     """
     if value is not None and value not in modes:
         raise ValueError(f"`render_mode` must be one of {list(modes)} or None, got {value!r}")

@@ -88,7 +88,8 @@ class Checkpointable:
 
     Subclasses name in :attr:`_checkpoint_attributes` their own attributes the
     continuation depends on, each with its kind (``"bool"``, ``"int"``, ``"float"``,
-    ``"array"`` or ``"generator"``; all but ``"bool"`` may be None), and in
+    ``"floats"``, ``"bools"``, ``"ints"``, ``"paths"`` (a float array whose gaps are NaN)
+    or ``"generator"``; all but ``"bool"`` may be None), and in
     :attr:`_checkpoint_settings` the constructor arguments beyond the configuration that
     a checkpoint must match. The population lives in ``self._population`` and the
     configuration in ``self.config``.
@@ -254,7 +255,7 @@ def _check_settings(saved: Mapping[str, Any], current: dict[str, Any]) -> None:
 
 
 #: The array kinds of environment attributes → the numpy dtype kinds they accept.
-_ARRAY_KINDS = {"floats": "f", "bools": "b", "ints": "iu"}
+_ARRAY_KINDS = {"floats": "f", "paths": "f", "bools": "b", "ints": "iu"}
 
 
 def _check_attributes(saved: Any, kinds: Mapping[str, str]) -> dict[str, Any]:
@@ -282,6 +283,7 @@ def _check_attributes(saved: Any, kinds: Mapping[str, str]) -> dict[str, Any]:
             and (
                 value.dtype.kind in _ARRAY_KINDS[kind]
                 and (kind != "floats" or np.isfinite(value).all())
+                and (kind != "paths" or not np.isinf(value).any())
             )
         ):
             value = value.copy()
@@ -290,7 +292,12 @@ def _check_attributes(saved: Any, kinds: Mapping[str, str]) -> dict[str, Any]:
         elif kind == "int" and isinstance(value, (int, np.integer)):
             value = int(value)
         else:
-            what = {"floats": "finite float array", "bools": "bool array", "ints": "integer array"}
+            what = {
+                "floats": "finite float array",
+                "paths": "float array without infinities",
+                "bools": "bool array",
+                "ints": "integer array",
+            }
             got = (
                 f"an array of dtype {value.dtype}" if isinstance(value, np.ndarray) else repr(value)
             )

@@ -27,7 +27,7 @@ from recgym.config import (
 from recgym.core import Population
 from recgym.errors import ResetNeeded
 from recgym.legacy import LegacyPopulation
-from recgym.rendering import RENDER_MODES, render_text
+from recgym.rendering import RENDER_MODES, PreferenceCanvas, render_text
 from recgym.spaces import action_space_of
 from recgym.user_model import BaseUserModel, UserModel
 
@@ -107,7 +107,10 @@ class RECEnv(Checkpointable, gym.Env[NDArray[np.float64], Any]):
             private copy is used).
         random_state: Seed of the features and of the first unseeded reset, or None.
         feature_normalization: ``"spectral"`` (default, the original's) or ``"row"``.
-        render_mode: None, ``"human"`` or ``"ansi"``.
+        render_mode: None, ``"human"`` (prints the text of ``"ansi"`` every step),
+            ``"ansi"`` (:meth:`render` returns text) or ``"rgb_array"`` (:meth:`render`
+            returns a uint8 ``(256, 256, 3)`` frame: the user and their path since the
+            reset over the items, see :mod:`recgym.rendering`).
         legacy: Reproduce SCOPE-RL 0.2.1's RECEnv bit for bit (its two legacy
             ``RandomState`` streams, draw order and arithmetic; ``random_state``
             required; ``reset(seed=s)`` reseeds only the environment's stream, not the
@@ -127,6 +130,7 @@ class RECEnv(Checkpointable, gym.Env[NDArray[np.float64], Any]):
         "_needs_reset": "bool",
         "_np_random": "generator",
         "_np_random_seed": "int",
+        "_trail": "paths",
     }
     _checkpoint_settings: ClassVar[tuple[str, ...]] = ("legacy",)
 
@@ -173,6 +177,9 @@ class RECEnv(Checkpointable, gym.Env[NDArray[np.float64], Any]):
         self._obs: NDArray[np.float64] | None = None
         self._last_reward: float | None = None
         self._needs_reset = True
+        self._canvas: PreferenceCanvas | None = None
+        # rgb_array: the path's plane coordinates (step_per_episode + 1, 2), NaN ahead.
+        self._trail: NDArray[np.float64] | None = None
 
     # Original attribute names, read-only views of the configuration.
     step_per_episode = property(lambda self: self.config.step_per_episode)
@@ -242,6 +249,9 @@ class RECEnv(Checkpointable, gym.Env[NDArray[np.float64], Any]):
         obs = population.reset(user_ids)[0]
         self._last_reward, self._needs_reset = None, False
         self._obs = None if self.render_mode is None else obs.copy()  # the caller owns obs
+        if self.render_mode == "rgb_array":
+            self._trail = None  # a new path
+            self._record_trail()
         return obs, self._info()
 
     def step(
@@ -261,6 +271,8 @@ class RECEnv(Checkpointable, gym.Env[NDArray[np.float64], Any]):
         self._needs_reset = terminated
         if self.render_mode is not None:
             self._obs = obs.copy()  # what render() shows; the caller owns obs
+            if self.render_mode == "rgb_array":
+                self._record_trail()
             if self.render_mode == "human":
                 self.render()
         return obs, self._last_reward, terminated, False, self._info()
@@ -292,8 +304,36 @@ class RECEnv(Checkpointable, gym.Env[NDArray[np.float64], Any]):
             info["available"] = available.copy()
         return info
 
-    def render(self) -> str | None:
-        """Render the current user: ``"ansi"`` returns the text, ``"human"`` prints it."""
+    def _preference_canvas(self) -> PreferenceCanvas:
+        """The RGB canvas, built on first use (the projection is computed once)."""
+        if self._canvas is None:
+            config = self.config
+            self._canvas = PreferenceCanvas(
+                config.item_features, config.user_features, config.user_groups
+            )
+        return self._canvas
+
+    def _record_trail(self) -> None:
+        """Add the current state to the path drawn by ``rgb_array`` frames."""
+        population = self._population
+        if self._trail is None:  # restored from a checkpoint of an environment without it
+            self._trail = np.full((self.config.step_per_episode + 1, 2), np.nan)
+        step = min(population.t, len(self._trail) - 1)
+        self._trail[step] = self._preference_canvas().project(population.current_states()[0])
+
+    def render(self) -> str | NDArray[np.uint8] | None:
+        """Render the current user.
+
+        Returns:
+            ``"ansi"``: the text. ``"human"``: None (prints the text). ``"rgb_array"``: a
+            uint8 ``(256, 256, 3)`` frame: the user's preference as a dot on the plane of
+            the item table's first two principal axes, the items as grey marks, the
+            user's path since the reset and the episode's progress along the bottom
+            edge (before the first reset: the items only); see
+            :mod:`recgym.rendering`.
+        """
+        if self.render_mode == "rgb_array":
+            return self._render_rgb()
         if self.render_mode is None:
             gym.logger.warn(
                 "You are calling render method without specifying any render mode. "
@@ -312,6 +352,20 @@ class RECEnv(Checkpointable, gym.Env[NDArray[np.float64], Any]):
             return text
         print(text)
         return None
+
+    def _render_rgb(self) -> NDArray[np.uint8]:
+        canvas = self._preference_canvas()
+        population = self._population
+        if population.states is None or self._trail is None:
+            return canvas.background.copy()
+        trail = self._trail[~np.isnan(self._trail[:, 0])]
+        return canvas.frame(
+            canvas.project(population.current_states()[:1]),
+            canvas.colors(population.current_user_ids()[:1]),
+            radius=4,
+            trail=trail,
+            progress=population.t / self.config.step_per_episode,
+        )
 
     def close(self) -> None:
         """Nothing to release; safe to call any number of times."""

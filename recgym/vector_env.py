@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from gymnasium import logger, spaces
-from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector import VectorEnv
 from gymnasium.vector.utils import batch_space
 from numpy.typing import NDArray
 
@@ -26,8 +26,15 @@ from recgym.config import (
 )
 from recgym.core import Population
 from recgym.errors import ResetNeeded
-from recgym.rendering import render_text
+from recgym.rendering import PreferenceCanvas, render_text
 from recgym.spaces import action_space_of
+
+try:  # gymnasium >= 1.1
+    from gymnasium.vector import AutoresetMode
+
+    _NEXT_STEP: Any = AutoresetMode.NEXT_STEP
+except ImportError:  # gymnasium 1.0: next-step autoreset is the only mode; nothing reads the key
+    _NEXT_STEP = "NextStep"
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -67,7 +74,9 @@ class RECVectorEnv(Checkpointable, VectorEnv[NDArray[np.float64], NDArray[np.int
         num_envs: Number of sub-environments (users stepped at once).
         max_episode_steps: Truncate after this many steps (``make_vec`` passes the
             spec's value); None for no truncation.
-        render_mode: None or ``"ansi"``.
+        render_mode: None, ``"ansi"`` or ``"rgb_array"``: :meth:`render` returns one
+            text or one uint8 ``(256, 256, 3)`` frame per sub-environment (Gymnasium's
+            vector convention, a tuple); see :mod:`recgym.rendering`.
         **arguments: The environment arguments
             (:class:`~recgym.config.EnvArguments`): those of :class:`recgym.RECEnv`
             (``step_per_episode``, ``n_items``, ``n_users``, …, ``random_state``,
@@ -75,15 +84,16 @@ class RECVectorEnv(Checkpointable, VectorEnv[NDArray[np.float64], NDArray[np.int
     """
 
     metadata: dict[str, Any] = {  # noqa: RUF012 - an instance attribute in VectorEnv
-        "render_modes": ["ansi"],
+        "render_modes": ["ansi", "rgb_array"],
         "render_fps": 4,
-        "autoreset_mode": AutoresetMode.NEXT_STEP,
+        "autoreset_mode": _NEXT_STEP,
     }
     _checkpoint_attributes: ClassVar[dict[str, str]] = {
         "_autoreset": "bools",
         "_episode_steps": "ints",
         "_last_rewards": "floats",
         "_last_obs": "floats",
+        "_trail": "paths",
         "_np_random": "generator",
         "_np_random_seed": "int",
     }
@@ -119,6 +129,9 @@ class RECVectorEnv(Checkpointable, VectorEnv[NDArray[np.float64], NDArray[np.int
         self._episode_steps = np.zeros(self.num_envs, dtype=np.int64)
         self._last_rewards: NDArray[np.float64] | None = None
         self._last_obs: NDArray[np.float64] | None = None
+        self._canvas: PreferenceCanvas | None = None
+        # rgb_array: each sub-env's path on the plane (num_envs, step_per_episode + 1, 2).
+        self._trail: NDArray[np.float64] | None = None
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -192,8 +205,32 @@ class RECVectorEnv(Checkpointable, VectorEnv[NDArray[np.float64], NDArray[np.int
         return obs, np.asarray(rewards, dtype=np.float64), terminated, truncated, infos
 
     def _for_render(self, obs: NDArray[np.float64]) -> NDArray[np.float64] | None:
-        """A private copy of the observations when rendering (the caller owns ``obs``)."""
+        """A private copy of the observations when rendering (the caller owns ``obs``).
+
+        With ``rgb_array`` it also adds the current states to the paths drawn (a new path
+        for every sub-environment at its first step).
+        """
+        if self.render_mode == "rgb_array":
+            self._record_trail()
         return None if self.render_mode is None else obs.copy()
+
+    def _preference_canvas(self) -> PreferenceCanvas:
+        """The RGB canvas, built on first use (the projection is computed once)."""
+        if self._canvas is None:
+            config = self.config
+            self._canvas = PreferenceCanvas(
+                config.item_features, config.user_features, config.user_groups
+            )
+        return self._canvas
+
+    def _record_trail(self) -> None:
+        horizon = self.config.step_per_episode
+        if self._trail is None:
+            self._trail = np.full((self.num_envs, horizon + 1, 2), np.nan)
+        steps = np.minimum(self._episode_steps, horizon)
+        self._trail[steps == 0] = np.nan  # a new episode: a new path
+        points = self._preference_canvas().project(self._population.current_states())
+        self._trail[np.arange(self.num_envs), steps] = points
 
     def _infos(self, stepped: NDArray[np.bool_] | None = None) -> dict[str, Any]:
         """Gymnasium's vector infos, with their ``_key`` masks.
@@ -219,14 +256,27 @@ class RECVectorEnv(Checkpointable, VectorEnv[NDArray[np.float64], NDArray[np.int
             infos["available"], infos["_available"] = available, mask.copy()
         return infos
 
-    def render(self) -> tuple[str, ...] | None:
-        """One text frame per sub-environment (``render_mode="ansi"``)."""
+    def render(self) -> tuple[str, ...] | tuple[NDArray[np.uint8], ...] | None:
+        """One frame per sub-environment, a tuple (Gymnasium's vector convention).
+
+        Returns:
+            ``"ansi"``: one text per sub-environment. ``"rgb_array"``: one uint8
+            ``(256, 256, 3)`` frame per sub-environment: its user's preference over the
+            items on the plane of the item table's first two principal axes, the
+            user's path since the episode began and the episode's progress (see
+            :mod:`recgym.rendering`). None without a render mode (with a warning).
+
+        Raises:
+            recgym.errors.ResetNeeded: Before the first ``reset``.
+        """
         if self.render_mode is None:
             logger.warn("You are calling render method without specifying any render mode.")
             return None
         population = self._population
         if population.states is None or self._last_obs is None:
             raise ResetNeeded("Cannot call `render` before `reset`; call `reset` first")
+        if self.render_mode == "rgb_array":
+            return self._render_rgb()
         rewards, obs = self._last_rewards, self._last_obs
         user_ids, states = population.current_user_ids(), population.current_states()
         return tuple(
@@ -243,6 +293,24 @@ class RECVectorEnv(Checkpointable, VectorEnv[NDArray[np.float64], NDArray[np.int
             )
             for i in range(self.num_envs)
         )
+
+    def _render_rgb(self) -> tuple[NDArray[np.uint8], ...]:
+        canvas = self._preference_canvas()
+        if self._trail is None:  # restored from a checkpoint of an environment without it
+            self._record_trail()
+        assert self._trail is not None
+        trail = self._trail
+        colors = canvas.colors(self._population.current_user_ids())
+        progress = self._episode_steps / self.config.step_per_episode
+        frames = []
+        for i in range(self.num_envs):
+            path = trail[i][~np.isnan(trail[i, :, 0])]
+            frames.append(
+                canvas.frame(
+                    path[-1:], colors[i], radius=4, trail=path, progress=float(progress[i])
+                )
+            )
+        return tuple(frames)
 
 
 RECVectorEnv.__init__.__signature__ = signature_with_arguments(  # type: ignore[attr-defined]

@@ -110,6 +110,11 @@ TOOLS = (
     "scipy.spatial",
     "scipy.sparse",
     "scipy.special",
+    "recgym.wrappers",
+    "stable_baselines3",
+    "d3rlpy",
+    "ray",
+    "torch",
 )
 
 

@@ -7,6 +7,12 @@ How the blocks are run (write examples accordingly):
 * Each ```python block is one test case, executed **on its own, in a fresh namespace**
   (a new module object): a block must contain its own imports and data, so a reader can
   copy any single block and run it. Code that must not run goes in a ```text block.
+* A block that needs an optional library (Stable-Baselines3, d3rlpy, RLlib, SCOPE-RL …)
+  starts with a marker line naming the modules it imports, ``# requires: module[, …]``
+  (e.g. ``# requires: stable_baselines3``): it is skipped, not failed, where one of them
+  cannot be imported, and runs everywhere they are installed (the RL libraries' own
+  environments, see ``docs/rl_libraries.md``). Torch runs with one thread
+  (``OMP_NUM_THREADS=1`` is set for the block) to keep the blocks fast on two cores.
 * Blocks run with the working directory set to a temporary folder (files they write do
   not land in the repository), with matplotlib on the Agg backend (``MPLBACKEND=Agg``),
   and with warnings turned into errors, as the rest of the suite (pyproject's
@@ -25,6 +31,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 FENCE = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
+REQUIRES = re.compile(
+    r"\A#[ \t]*requires:[ \t]*([\w.]+(?:[ \t]*,[ \t]*[\w.]+)*)[ \t]*$", re.MULTILINE
+)
+
+
+def required_modules(source: str) -> list[str]:
+    """The modules named by a ``# requires: a, b`` first line, or none."""
+    match = REQUIRES.match(source)
+    return [] if match is None else [name.strip() for name in match.group(1).split(",")]
 
 
 def code_blocks(path: Path) -> list[tuple[int, str]]:
@@ -42,6 +57,11 @@ BLOCKS = [
 
 @pytest.mark.parametrize(("path", "line", "source"), BLOCKS)
 def test_code_block_runs(path, line, source, tmp_path, monkeypatch):
+    for module_name in required_modules(source):
+        pytest.importorskip(module_name)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MPLBACKEND", "Agg")
     try:
@@ -62,6 +82,15 @@ def test_code_block_runs(path, line, source, tmp_path, monkeypatch):
     finally:
         if "matplotlib.pyplot" in sys.modules:
             sys.modules["matplotlib.pyplot"].close("all")
+
+
+def test_the_requires_marker():
+    assert required_modules("# requires: stable_baselines3\nimport x\n") == ["stable_baselines3"]
+    assert required_modules("#requires: ray, d3rlpy.algos \n") == ["ray", "d3rlpy.algos"]
+    assert required_modules("import x\n# requires: ray\n") == []  # first line only
+    assert required_modules("# requires ray\n") == []
+    blocks = [source for path in DOC_FILES for _, source in code_blocks(path)]
+    assert any(required_modules(source) for source in blocks)
 
 
 def test_the_docs_are_found():

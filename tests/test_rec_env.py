@@ -619,9 +619,9 @@ BAD_ARGUMENTS = [
         id="string-seed",
     ),
     pytest.param(
-        {"render_mode": "rgb_array"},
+        {"render_mode": "rgb"},
         ValueError,
-        "`render_mode` must be one of ['human', 'ansi'] or None, got 'rgb_array'",
+        "`render_mode` must be one of ['human', 'ansi', 'rgb_array'] or None, got 'rgb'",
         id="bad-render-mode",
     ),
 ]
@@ -634,12 +634,12 @@ def test_bad_constructor_argument_raises(kwargs, error, msg):
 
 
 def test_make_with_unsupported_render_mode_raises():
-    msg = "`render_mode` must be one of ['human', 'ansi'] or None, got 'rgb_array'"
+    msg = "`render_mode` must be one of ['human', 'ansi', 'rgb_array'] or None, got 'rgb'"
     with warnings.catch_warnings():
         # gymnasium.make warns about the unknown mode before calling the constructor
         warnings.filterwarnings("ignore", message=".*render_mode.*", category=UserWarning)
         with pytest.raises(ValueError, match=re.escape(msg)):
-            gym.make("RECEnv-v0", render_mode="rgb_array")
+            gym.make("RECEnv-v0", render_mode="rgb")
 
 
 BAD_USER_IDS = [

@@ -209,7 +209,7 @@ def test_render():
     assert "RECVectorEnv[0] step 1/10" in env.render()[0]
     with pytest.warns(UserWarning, match="without specifying any render mode"):
         assert make().render() is None
-    message = "`render_mode` must be one of ['ansi'] or None"
+    message = "`render_mode` must be one of ['ansi', 'rgb_array'] or None"
     with pytest.raises(ValueError, match=re.escape(message)):
         make(render_mode="human")
     env.close()

@@ -29,7 +29,12 @@ from recgym.checkpoint import Checkpointable
 from recgym.config import EnvArguments, PopulationConfig, signature_with_arguments
 from recgym.core import Population
 from recgym.errors import ResetNeeded
-from recgym.rendering import RENDER_MODES, render_text
+from recgym.rendering import (
+    RENDER_MODES,
+    PreferenceCanvas,
+    population_dot_radius,
+    render_text,
+)
 from recgym.spaces import Slate, action_space_of
 
 if TYPE_CHECKING:
@@ -81,7 +86,10 @@ class PopulationEnv(Checkpointable, ParallelEnv[AgentID, NDArray[np.floating], n
     Args:
         dtype: ``numpy.float64`` (default) or ``numpy.float32`` for observations,
             states and rewards; float32 halves memory.
-        render_mode: None, ``"human"`` or ``"ansi"``.
+        render_mode: None, ``"human"`` (prints the text of ``"ansi"`` every step),
+            ``"ansi"`` (:meth:`render` returns a summary and the first users) or
+            ``"rgb_array"`` (:meth:`render` returns one uint8 ``(256, 256, 3)`` frame of
+            the whole population over the items; see :mod:`recgym.rendering`).
         max_cycles: Truncate every user after this many steps (PettingZoo's
             convention); None for no truncation.
     """
@@ -126,6 +134,7 @@ class PopulationEnv(Checkpointable, ParallelEnv[AgentID, NDArray[np.floating], n
         self._live = False
         self._last_rewards: NDArray[Any] | None = None
         self._last_obs: NDArray[Any] | None = None
+        self._canvas: PreferenceCanvas | None = None
 
     # --- configuration, under the original names -------------------------------------
 
@@ -531,8 +540,19 @@ class PopulationEnv(Checkpointable, ParallelEnv[AgentID, NDArray[np.floating], n
             raise ResetNeeded("Cannot call `state` before `reset`; call `reset` first")
         return self._population.states.copy()
 
-    def render(self) -> str | None:
-        """Render a summary and the first users: ``"ansi"`` returns it, ``"human"`` prints."""
+    def render(self) -> str | NDArray[np.uint8] | None:
+        """Render the population.
+
+        Returns:
+            ``"ansi"``: a summary and the first users, as text. ``"human"``: None (prints
+            that text). ``"rgb_array"``: one uint8 ``(256, 256, 3)`` frame: every present
+            user's preference as a dot (coloured by group, or by pool index) over the
+            items, on the plane of the item table's first two principal axes, and the
+            episode's progress along the bottom edge (before the first reset: the items
+            only); see :mod:`recgym.rendering`.
+        """
+        if self.render_mode == "rgb_array":
+            return self._render_rgb()
         if self.render_mode is None:
             logger.warn(
                 "You are calling render method without specifying any render mode. "
@@ -567,6 +587,25 @@ class PopulationEnv(Checkpointable, ParallelEnv[AgentID, NDArray[np.floating], n
             return text
         print(text)
         return None
+
+    def _render_rgb(self) -> NDArray[np.uint8]:
+        if self._canvas is None:  # the projection is computed once, on first use
+            config = self.config
+            self._canvas = PreferenceCanvas(
+                config.item_features, config.user_features, config.user_groups
+            )
+        canvas, population = self._canvas, self._population
+        if population.states is None:
+            return canvas.background.copy()
+        users = np.arange(self.config.n_users)
+        if population.active is not None:  # churn: the present users only
+            users = np.flatnonzero(population.active)
+        return canvas.frame(
+            canvas.project(population.current_states()[users]),
+            canvas.colors(population.current_user_ids()[users]),
+            radius=population_dot_radius(self.config.n_users),
+            progress=population.t / self.config.step_per_episode,
+        )
 
     def close(self) -> None:
         """Nothing to release; safe to call any number of times."""

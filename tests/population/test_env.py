@@ -503,7 +503,7 @@ def test_bad_constructor_arguments_are_refused():
     ):
         PopulationEnv(max_cycles=2.0)
     with pytest.raises(ValueError, match=re.escape("`render_mode` must be one of")):
-        PopulationEnv(render_mode="rgb_array")
+        PopulationEnv(render_mode="rgb")
 
 
 # --- custom user models -------------------------------------------------------------
