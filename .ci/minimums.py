@@ -124,7 +124,7 @@ def check(path: str) -> None:
             wrong.append(f"{name} {installed} (pinned {version})")
     if wrong:
         fail("installed versions differ from the declared minimums: " + ", ".join(wrong))
-    print(f"ci: {len(lines)} declared minimums installed exactly: {' '.join(lines)}")
+    print(f"ci: installed exactly at the declared minimum: {' '.join(lines)}")
 
 
 def main(argv: list[str]) -> None:
