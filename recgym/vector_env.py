@@ -41,6 +41,13 @@ if TYPE_CHECKING:
 
 __all__ = ["RECVectorEnv"]
 
+try:  # Gymnasium >= 1.1 reads metadata["autoreset_mode"] and requires the enum member
+    from gymnasium.vector import AutoresetMode
+
+    _NEXT_STEP: Any = AutoresetMode.NEXT_STEP
+except ImportError:  # Gymnasium 1.0 has no modes: next-step is its only autoreset, no key is read
+    _NEXT_STEP = "NextStep"  # AutoresetMode.NEXT_STEP.value on Gymnasium >= 1.1
+
 
 class RECVectorEnv(Checkpointable, VectorEnv[NDArray[np.float64], NDArray[np.int64], NDArray[Any]]):
     """``num_envs`` independent copies of :class:`recgym.RECEnv`, stepped as one array.
@@ -55,7 +62,10 @@ class RECVectorEnv(Checkpointable, VectorEnv[NDArray[np.float64], NDArray[np.int
     whose users interact, use :class:`recgym.population.PopulationEnv`.
 
     ## Autoreset
-    ``NEXT_STEP`` (Gymnasium's default): the step on which a sub-environment ends
+    ``NEXT_STEP`` (Gymnasium's default; ``metadata["autoreset_mode"]`` is
+    ``gymnasium.vector.AutoresetMode.NEXT_STEP``, or the string ``"NextStep"`` on
+    Gymnasium 1.0, which has neither the enum nor the key and autoresets only this
+    way): the step on which a sub-environment ends
     returns its terminal observation with ``terminated[i]`` (or ``truncated[i]``) set;
     the next ``step`` ignores its action, draws a new user and returns that user's first
     observation with reward 0 and both flags ``False``. All sub-environments start

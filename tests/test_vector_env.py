@@ -13,24 +13,42 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import data_equivalence
-from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector import VectorEnv
 from gymnasium.vector.utils import batch_space
 from gymnasium.wrappers.vector import DictInfoToList, NormalizeReward, RecordEpisodeStatistics
 
 from recgym import RECVectorEnv
 from recgym.errors import ResetNeeded
 
+try:
+    from gymnasium.vector import AutoresetMode
+except ImportError:  # Gymnasium 1.0.0, the declared minimum
+    AutoresetMode = None
+
 N = 6
+GYMNASIUM_1_0 = AutoresetMode is None
+needs_autoreset_modes = pytest.mark.skipif(
+    GYMNASIUM_1_0,
+    reason="Gymnasium 1.0 has no AutoresetMode and its vector envs set no 'autoreset_mode' "
+    "metadata; next-step autoreset is its only convention",
+)
 
 
 def make(**kwargs):
     return RECVectorEnv(**{"num_envs": N, "n_items": 7, "random_state": 0, **kwargs})
 
 
+def test_metadata_declares_next_step_autoreset():
+    if GYMNASIUM_1_0:  # no enum, and nothing reads the key: the enum's value, for people
+        assert make().metadata["autoreset_mode"] == "NextStep"
+    else:  # Gymnasium >= 1.1's wrappers and make_vec require the enum member itself
+        assert RECVectorEnv.metadata["autoreset_mode"] is AutoresetMode.NEXT_STEP
+        assert make().metadata["autoreset_mode"] is AutoresetMode.NEXT_STEP
+
+
 def test_class_metadata_and_spaces():
     env = make(user_feature_dim=3, item_feature_dim=3)
     assert isinstance(env, VectorEnv)
-    assert env.metadata["autoreset_mode"] is AutoresetMode.NEXT_STEP
     assert env.num_envs == N
     assert env.single_observation_space == gym.spaces.Box(-1, 1, (3,), np.float64)
     assert env.single_action_space == gym.spaces.Discrete(7)
@@ -153,7 +171,15 @@ def test_make_vec_sync_mode_agrees_in_spaces():
     for name in ("observation_space", "action_space", "single_observation_space"):
         assert getattr(sync, name) == getattr(native, name)
     assert sync.single_action_space == native.single_action_space
-    assert sync.metadata["autoreset_mode"] == native.metadata["autoreset_mode"]
+    sync.close()
+
+
+@needs_autoreset_modes
+def test_make_vec_sync_mode_agrees_in_autoreset_mode():
+    native = gym.make_vec("RECEnv-v0", num_envs=3, n_items=9)
+    sync = gym.make_vec("RECEnv-v0", num_envs=3, n_items=9, vectorization_mode="sync")
+    assert sync.metadata["autoreset_mode"] is native.metadata["autoreset_mode"]
+    assert native.metadata["autoreset_mode"] is AutoresetMode.NEXT_STEP
     sync.close()
 
 
