@@ -46,6 +46,13 @@ class Metric:
             ``tracker(context)`` of a small stateful :class:`Tracker` that sees every step
             and gives the value at each record. The runner then uses the tracker instead
             of ``function``; the two must agree (up to floating-point rounding).
+        unit: The unit of its values, for axis labels and report tables (``"rad"``,
+            ``"fraction of items"``, ``"unitless, 0–1"``, …).
+        definition: One or two sentences for the report's glossary: the formula and the
+            range, each formula in backticks as written in ``docs/metrics.md`` (a test
+            checks that every backticked part appears there).
+        bounds: ``(low, high)``, the range every value lies in, or None if unbounded:
+            plots clip confidence bands to it (the mean of values in a range lies in it).
     """
 
     function: Callable[..., float]
@@ -55,6 +62,9 @@ class Metric:
     kernel: Callable[..., float] | None = None
     default: bool = False
     tracker: Callable[[TrackerContext], Tracker] | None = None
+    unit: str = ""
+    definition: str = ""
+    bounds: tuple[float, float] | None = None
 
     def __call__(self, **data: Any) -> float:
         """Evaluate the metric on the keyword data."""
