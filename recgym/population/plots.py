@@ -240,9 +240,7 @@ def _check_summaries(summaries: Any) -> list[SummarizedRuns]:
     checked: list[SummarizedRuns] = []
     for summary in summaries:
         if _is_history(summary):
-            from recgym.population.seeds import summarize
-
-            checked.append(summarize([summary]))
+            checked.append(_OneRun(summary))
         elif _is_summary(summary):
             checked.append(summary)
         else:
@@ -251,6 +249,25 @@ def _check_summaries(summaries: Any) -> list[SummarizedRuns]:
                 f"{type(summary).__name__}"
             )
     return checked
+
+
+class _OneRun:
+    """One :class:`History` seen as a summary of one seed: its values, no interval."""
+
+    confidence = 0.95
+
+    def __init__(self, history: Any) -> None:
+        self.policy: str = history.policy
+        self.seeds: tuple[int, ...] = (int(history.metadata.get("seed", -1)),)
+        self.steps: NDArray[np.int64] = history.steps
+        self.mean: dict[str, NDArray[np.float64]] = dict(history.metrics)
+        self.low = {name: np.full(len(values), math.nan) for name, values in self.mean.items()}
+        self.high = {name: values.copy() for name, values in self.low.items()}
+        self._final: dict[str, float] = history.final()
+
+    def final_interval(self, metric: str) -> tuple[float, float, float]:
+        """``(final value, nan, nan)``."""
+        return self._final[metric], math.nan, math.nan
 
 
 def _check_metrics(metrics: Any, recorded: Sequence[str], default: Sequence[str]) -> list[str]:

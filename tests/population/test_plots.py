@@ -138,3 +138,12 @@ def test_reward_against_diversity_one_point_per_policy_with_interval_bars(summar
 def test_reward_diversity_refuses_a_single_summary(summaries):
     with pytest.raises(TypeError, match=r"^`summaries` must be a list of SeedSummary objects"):
         plot_reward_diversity(summaries[0])
+
+
+def test_a_history_counts_as_one_seed_in_the_summary_figures(summaries):
+    histories = [summary.histories[0] for summary in summaries]
+    figure = plot_reward_diversity(histories)
+    assert figure._suptitle.get_text() == "one seed: no error bars"
+    assert [container.has_xerr for container in figure.axes[0].containers] == [False] * 3
+    curves = plot_metric_intervals(histories, ["drift"])
+    assert len(curves.axes[0].lines) == 3 and len(curves.axes[0].collections) == 0
