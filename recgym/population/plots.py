@@ -475,7 +475,9 @@ def plot_preference_scatter(
     One principal-component analysis is fitted on every panel's states together (the
     initial states of the first history and the final states of all), and every panel
     is drawn in that projection with the same axis limits: a cluster in one panel sits
-    where the same preferences would sit in any other.
+    where the same preferences would sit in any other. Users at the same spot (within
+    0.1 % of the axis range) are drawn as one marker whose area grows with their number
+    (``3·√count`` points²), so a collapsed population stays visible.
 
     Args:
         histories: Rollouts from the same initial population.
@@ -499,8 +501,16 @@ def plot_preference_scatter(
     reach = 1.05 * reach if reach > 0 else 1.0
     figure, axes = _figure(len(panels), columns=4, size=3.0, height=3.1)
     for axis, (title, _), projected in zip(axes, panels, points):
+        # Users at the same spot (a collapsed population) are one marker whose area grows
+        # with their number: thousands of users on two points must not look like two users.
+        spots, counts = np.unique(np.round(projected / (reach * 2e-3)), axis=0, return_counts=True)
         axis.scatter(
-            projected[:, 0], projected[:, 1], s=3, alpha=0.35, color=_COLOURS[0], linewidths=0
+            spots[:, 0] * reach * 2e-3,
+            spots[:, 1] * reach * 2e-3,
+            s=3 * np.sqrt(counts),
+            alpha=0.35,
+            color=_COLOURS[0],
+            linewidths=0,
         )
         axis.set_title(title, fontsize="medium")
         axis.set_xlim(-reach, reach)
@@ -509,8 +519,8 @@ def plot_preference_scatter(
         axis.set_xlabel(f"PC 1 ({explained[0]:.0%} of variance; unitless)", fontsize="small")
         axis.set_ylabel(f"PC 2 ({explained[1]:.0%} of variance; unitless)", fontsize="small")
     figure.suptitle(
-        "preference directions on the two principal axes of all panels together "
-        "(one shared projection)",
+        "preference directions on the two principal axes of all panels together (one "
+        "shared projection); marker area grows with the number of users at one spot",
         fontsize="medium",
     )
     return _save(figure, path)
@@ -614,13 +624,24 @@ def plot_reward_diversity(
                 label=summary.policy,
                 alpha=0.85,
             )
-            points.append((summary.policy, x, y))
+            ends = [end for end in (x_low, x_high) if math.isfinite(end)]
+            bottom, top = _bounds(name)
+            points.append(
+                (
+                    summary.policy,
+                    x,
+                    y,
+                    max(min(ends, default=x), bottom),
+                    min(max(ends, default=x), top),
+                )
+            )
         axis.margins(x=0.22, y=0.12)  # room for the labels
         axis.autoscale_view()
-        bottom = _bounds(name)[0]
-        if math.isfinite(bottom):  # no room left of a range that starts at 0
-            low, high = axis.get_xlim()
-            axis.set_xlim(max(low, bottom - 0.04 * (high - low)), high)
+        bottom, top = _bounds(name)
+        low, high = axis.get_xlim()
+        span = high - low
+        # No room beyond the metric's range: a Gini below 0 or above 1 does not exist.
+        axis.set_xlim(max(low, bottom - 0.04 * span), min(high, top + 0.04 * span))
         _label_points(axis, points)  # last: labels are placed in the final axes
         axis.set_xlabel(f"{metric_label(name)}, at the last step", fontsize="small")
         axis.set_ylabel(
@@ -661,24 +682,31 @@ def _unit(name: str) -> str:
     return METRICS[name].unit
 
 
-def _label_points(axis: Any, points: Sequence[tuple[str, float, float]]) -> None:
+def _label_points(axis: Any, points: Sequence[tuple[str, float, float, float, float]]) -> None:
     """Write each point's name next to it, moving labels apart where points crowd.
 
-    A label goes to the right of its point (to the left near the right edge), at the
-    point's height if that space is free, else at the nearest free height above or below;
+    ``points`` are ``(name, x, y, x_low, x_high)``: a label goes right of the point's x
+    error bar (left of it near the right edge), at the point's height if that space is
+    free (of other labels and of markers), else at the nearest free height above or below;
     a thin line joins a moved label to its point. Positions are in axes coordinates,
     label widths estimated from their length.
     """
-    finite = [(name, x, y) for name, x, y in points if math.isfinite(x) and math.isfinite(y)]
+    finite = [point for point in points if math.isfinite(point[1]) and math.isfinite(point[2])]
     if not finite:
         return
     transform = axis.transData + axis.transAxes.inverted()
     line = 0.045
-    boxes: list[tuple[float, float, float]] = []  # (left, right, y) of the labels placed
-    for name, x, y in sorted(finite, key=lambda point: (-point[2], point[1])):
+    # (left, right, y) of what a label must not cover: the markers, then each label placed.
+    boxes = [
+        (px - 0.012, px + 0.012, py)
+        for px, py in (transform.transform((x, y)) for _, x, y, _, _ in finite)
+    ]
+    for name, x, y, x_low, x_high in sorted(finite, key=lambda point: (-point[2], point[1])):
         px, py = transform.transform((x, y))
+        start = max(transform.transform((x_high, y))[0], px) + 0.02
+        end = min(transform.transform((x_low, y))[0], px) - 0.02
         width = 0.0125 * len(name)
-        left = px + 0.025 if px + 0.025 + width < 0.99 else px - 0.025 - width
+        left = start if start + width < 0.99 else end - width
         right = left + width
         for k in range(40):
             ly = py + line * ((k + 1) // 2) * (1 if k % 2 else -1)

@@ -100,9 +100,14 @@ def test_the_preference_panels_share_one_projection(summaries):
 
 
 def test_a_consensus_does_not_show_an_offset_or_a_zoomed_axis():
-    env = _population(0)
-    history = simulate(env, "most_popular", seed=0)
+    env = PopulationEnv(
+        n_users=120, n_items=12, step_per_episode=40, feature_normalization="row", random_state=0
+    )
+    history = simulate(env, "most_popular", seed=0)  # everyone ends on ±v (Result 2)
     figure = plot_preference_scatter([history])
+    end = figure.axes[1].collections[0]
+    assert len(end.get_offsets()) == 2  # everyone on ±v: two markers ...
+    assert end.get_sizes().min() > 3 * np.sqrt(20)  # ... whose area shows the crowd
     figure.canvas.draw()
     for axis in figure.axes:
         if axis.get_visible():
