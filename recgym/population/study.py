@@ -400,6 +400,12 @@ def _open_folder(out: Path, identity: Mapping[str, Any], say: _Printer) -> Itera
                 for path in out.iterdir()
                 if path.name != _LOCK and not _TEMPORARY.match(path.name)
             )
+            if foreign and {"summary.json", "histories"} & set(foreign):
+                raise StudyFolderError(
+                    f"output folder '{out}' holds a study written by an earlier recgym "
+                    f"(no {MANIFEST}), whose settings cannot be checked: choose another "
+                    "--out, or delete the folder to start over"
+                )
             if foreign:
                 shown = ", ".join(foreign[:3]) + (", …" if len(foreign) > 3 else "")
                 raise StudyFolderError(

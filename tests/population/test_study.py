@@ -439,6 +439,21 @@ def test_a_non_empty_folder_without_a_study_is_refused(tmp_path, no_figures):
     assert sorted(p.name for p in folder.iterdir()) == ["thesis.tex"]
 
 
+def test_a_study_of_an_earlier_recgym_without_manifest_is_refused(tmp_path, no_figures):
+    folder = tmp_path / "old"
+    (folder / "histories").mkdir(parents=True)
+    (folder / "summary.json").write_text("{}")
+    (folder / "histories" / "random.npz").write_bytes(b"PK")
+    with pytest.raises(StudyFolderError) as info:
+        run_study(StudyConfig(**SMALL, policies=("random",), seeds=1), folder)
+    assert str(info.value) == (
+        f"output folder '{folder}' holds a study written by an earlier recgym (no "
+        "study.json), whose settings cannot be checked: choose another --out, or delete the "
+        "folder to start over"
+    )
+    assert sorted(p.name for p in folder.iterdir()) == ["histories", "summary.json"]
+
+
 def test_a_damaged_manifest_is_refused(report, tmp_path, no_figures):
     _, out, _, _ = report
     folder = tmp_path / "manifest"
