@@ -12,6 +12,7 @@ grey-scale print.
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import textwrap
@@ -286,8 +287,23 @@ def _check_metrics(metrics: Any, recorded: Sequence[str], default: Sequence[str]
 
 def _save(figure: Any, path: str | os.PathLike[str] | None) -> Any:
     if path is not None:
-        atomic_write(path, lambda tmp: figure.savefig(tmp, format="png", dpi=110))
+        atomic_write(path, lambda tmp: _write_png(figure, tmp))
     return figure
+
+
+def _write_png(figure: Any, path: str) -> None:
+    """Save ``figure`` as an RGB PNG at 110 dpi.
+
+    The same pixels as matplotlib's own RGBA file (the background is opaque), about a
+    tenth smaller.
+    """
+    from PIL import Image  # matplotlib's own dependency
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
+    buffer.seek(0)
+    with Image.open(buffer) as image:
+        image.convert("RGB").save(path, format="png", optimize=True)
 
 
 def _marks(n_points: int, index: int, n_lines: int) -> tuple[int, int] | None:
@@ -519,8 +535,8 @@ def plot_preference_scatter(
         axis.set_xlabel(f"PC 1 ({explained[0]:.0%} of variance; unitless)", fontsize="small")
         axis.set_ylabel(f"PC 2 ({explained[1]:.0%} of variance; unitless)", fontsize="small")
     figure.suptitle(
-        "preference directions on the two principal axes of all panels together (one "
-        "shared projection); marker area grows with the number of users at one spot",
+        "preference directions on the two principal axes of all panels together\n"
+        "(one shared projection); marker area grows with the number of users at one spot",
         fontsize="medium",
     )
     return _save(figure, path)
