@@ -50,6 +50,13 @@ class Metric:
             click-through rate with a choice model, retention with churn): recorded by
             default when ``default_when(env.config)`` is true (see
             :func:`~recgym.population.metrics.default_metrics`).
+        unit: The unit of its values, for axis labels and report tables (``"rad"``,
+            ``"fraction of items"``, ``"unitless, 0–1"``, …).
+        definition: One or two sentences for the report's glossary: the formula and the
+            range, each formula in backticks as written in ``docs/metrics.md`` (a test
+            checks that every backticked part appears there).
+        bounds: ``(low, high)``, the range every value lies in, or None if unbounded:
+            plots clip confidence bands to it (the mean of values in a range lies in it).
     """
 
     function: Callable[..., float]
@@ -60,6 +67,9 @@ class Metric:
     default: bool = False
     tracker: Callable[[TrackerContext], Tracker] | None = None
     default_when: Callable[[Any], bool] | None = None
+    unit: str = ""
+    definition: str = ""
+    bounds: tuple[float, float] | None = None
 
     def __call__(self, **data: Any) -> float:
         """Evaluate the metric on the keyword data."""

@@ -80,7 +80,16 @@ def coverage(counts: NDArray[Any]) -> float:
 
 
 ENTRIES["coverage"] = Metric(
-    coverage, ("counts",), "share of items with a positive count", default=True
+    coverage,
+    ("counts",),
+    "share of items with a positive count",
+    default=True,
+    unit="fraction of items",
+    bounds=(0.0, 1.0),
+    definition=(
+        "share of the catalogue recommended at least once so far, `|{i : cᵢ > 0}| / n_items`; "
+        "range `[0, 1]`."
+    ),
 )
 
 
@@ -119,7 +128,18 @@ def gini(counts: NDArray[Any]) -> float:
     return float(np.clip(weights @ values / (n * total), 0.0, 1.0))
 
 
-ENTRIES["gini"] = Metric(gini, ("counts",), "Gini coefficient of item counts", default=True)
+ENTRIES["gini"] = Metric(
+    gini,
+    ("counts",),
+    "Gini coefficient of item counts",
+    default=True,
+    unit="unitless, 0–1",
+    bounds=(0.0, 1.0),
+    definition=(
+        "Gini coefficient of the cumulative exposure counts, sorted ascending, "
+        "`Σᵢ (2i − n − 1) c₍ᵢ₎ / (n Σc)`; range `[0, (n − 1)/n]`: 0 for equal exposure."
+    ),
+)
 
 
 def entropy(counts: NDArray[Any], normalized: bool = True) -> float:
@@ -158,7 +178,18 @@ def entropy(counts: NDArray[Any], normalized: bool = True) -> float:
     return 1.0 if n == 1 else min(h / math.log(n), 1.0)
 
 
-ENTRIES["entropy"] = Metric(entropy, ("counts",), "normalised entropy of item counts", default=True)
+ENTRIES["entropy"] = Metric(
+    entropy,
+    ("counts",),
+    "normalised entropy of item counts",
+    default=True,
+    unit="fraction of log n_items",
+    bounds=(0.0, 1.0),
+    definition=(
+        "Shannon entropy of the exposure shares over its maximum (Pielou's evenness), "
+        "`−Σ pᵢ log pᵢ / log n_items`; range `[0, 1]`: 1 for equal exposure."
+    ),
+)
 
 
 def top_k_share(counts: NDArray[Any], k: int) -> float:
@@ -198,7 +229,16 @@ def _top10_share(counts: NDArray[Any]) -> float:
 
 
 ENTRIES["top10_share"] = Metric(
-    _top10_share, ("counts",), "share of counts on the top 10 items", default=True
+    _top10_share,
+    ("counts",),
+    "share of counts on the top 10 items",
+    default=True,
+    unit="fraction of counts",
+    bounds=(0.0, 1.0),
+    definition=(
+        "share of all recommendations that went to the 10 most recommended items: the "
+        "sum of the `k` largest counts / `Σc`, with k = 10; range `[min(k, n)/n, 1]`."
+    ),
 )
 
 

@@ -336,4 +336,11 @@ ENTRIES["jaccard_nn"] = Metric(
     optional=("neighbors",),
     default=True,
     tracker=_JaccardTracker,
+    unit="unitless, 0–1",
+    bounds=(0.0, 1.0),
+    definition=(
+        "overlap of the items consumed (positive reward) by each user and by their nearest "
+        "neighbour in initial preference, `J = mean_i |Aᵢ ∩ A_nn(i)| / |Aᵢ ∪ A_nn(i)|` "
+        "(Chaney et al. 2018); range `[0, 1]`."
+    ),
 )

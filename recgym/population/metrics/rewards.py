@@ -82,7 +82,16 @@ def mean_reward(rewards: NDArray[Any]) -> float:
 
 
 ENTRIES["reward"] = Metric(
-    step_reward, ("rewards",), "mean reward over users at this step", default=True
+    step_reward,
+    ("rewards",),
+    "mean reward over users at this step",
+    default=True,
+    unit="reward, unitless",
+    definition=(
+        "the users' mean reward at the step, `r̄_t = (1/N) Σᵢ r_{i,t}`; NaN at step 0. "
+        "A continuous reward is the affinity ⟨s, v⟩ ∈ [−1, 1] (row-normalised features) "
+        "plus noise."
+    ),
 )
 
 
@@ -136,4 +145,9 @@ ENTRIES["mean_reward"] = Metric(
     "mean reward over users and all steps so far",
     default=True,
     tracker=_MeanRewardTracker,
+    unit="reward, unitless",
+    definition=(
+        "the running mean of the step rewards, `(1/t) Σ_{s≤t} r̄_s`; at the last step, the "
+        "run's mean reward."
+    ),
 )
