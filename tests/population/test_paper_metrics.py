@@ -11,6 +11,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from recgym.engagement import Churn
 from recgym.population import PopulationEnv
@@ -20,6 +22,9 @@ from recgym.population.metrics import (
     StepData,
     TrackerContext,
     compute_metrics,
+    gini,
+    recommended_popularity,
+    top_k_share,
 )
 from recgym.population.policies import make_policy
 from recgym.population.simulation import simulate
@@ -121,6 +126,128 @@ def active(step: StepData | None) -> np.ndarray:
 def slates(step: StepData) -> np.ndarray:
     assert step.shown is not None
     return step.shown.reshape(N_USERS, -1)
+
+
+# ---------------------------------------------------------- 1. per-step concentration
+
+
+def brute_gini(counts: np.ndarray) -> float:
+    n, total = len(counts), counts.sum()
+    if total == 0:
+        return math.nan
+    return sum(abs(a - b) for a in counts for b in counts) / (2 * n * total)
+
+
+def brute_top10(counts: np.ndarray) -> float:
+    total = counts.sum()
+    return math.nan if total == 0 else sum(sorted(counts, reverse=True)[:10]) / total
+
+
+def brute_step_counts(shown: np.ndarray, mask: np.ndarray, n_items: int) -> np.ndarray:
+    counts = np.zeros(n_items, dtype=np.int64)
+    for user in range(len(shown)):
+        if mask[user]:
+            for item in np.atleast_1d(shown[user]):
+                counts[item] += 1
+    return counts
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_step_concentration_equals_brute_force(seed):
+    rng = np.random.default_rng(seed)
+    n_items, k = int(rng.integers(3, 30)), int(rng.integers(1, 4))
+    shown = rng.integers(0, n_items, size=(25, k))
+    mask = rng.random(25) < 0.8
+    counts = brute_step_counts(shown, mask, n_items)
+    values = compute_metrics(["gini_step", "top10_share_step"], step_counts=counts)
+    assert close(values["gini_step"], brute_gini(counts))
+    assert close(values["top10_share_step"], brute_top10(counts))
+
+
+@pytest.mark.parametrize("world", WORLDS)
+def test_simulate_records_the_last_steps_exposure_concentration(spy, world):
+    history, steps = rollout(spy, ["gini_step", "top10_share_step", "gini"], **world)
+    assert math.isnan(history.metrics["gini_step"][0])
+    for t in range(1, HORIZON + 1):
+        step = steps[t - 1]
+        for suffix, rows in scopes():
+            mask = np.zeros(N_USERS, np.bool_)
+            mask[rows] = presented(step)[rows]
+            counts = brute_step_counts(slates(step), mask, N_ITEMS)
+            assert close(history.metrics[f"gini_step{suffix}"][t], brute_gini(counts))
+            assert same(history.metrics[f"gini_step{suffix}"][t], gini(counts))
+            assert same(history.metrics[f"top10_share_step{suffix}"][t], top_k_share(counts, 10))
+    # After one step the window and the cumulative counts are the same.
+    assert history.metrics["gini_step"][1] == history.metrics["gini"][1]
+
+
+# ---------------------------------------------------- 2. popularity of recommended items
+
+
+def brute_popularity(shown: np.ndarray, past: np.ndarray, mask: np.ndarray) -> float:
+    total = past.sum()
+    if total == 0:
+        return math.nan
+    per_user = [
+        np.mean([past[item] / total for item in np.atleast_1d(shown[user])])
+        for user in range(len(shown))
+        if mask[user]
+    ]
+    return float(np.mean(per_user)) if per_user else math.nan
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_recommended_popularity_equals_brute_force(seed):
+    rng = np.random.default_rng(seed)
+    n_items, k = int(rng.integers(2, 20)), int(rng.integers(1, 4))
+    shown = rng.integers(0, n_items, size=(30, k) if k > 1 else 30)
+    past = rng.integers(0, 5, size=n_items)
+    mask = rng.random(30) < 0.7
+    expected = brute_popularity(shown, past, mask)
+    assert close(recommended_popularity(shown, past, presented=mask), expected)
+    everyone = recommended_popularity(shown, past)
+    assert close(everyone, brute_popularity(shown, past, np.ones(30, np.bool_)))
+
+
+def test_recommended_popularity_hand_cases():
+    past = np.array([6, 3, 1, 0])  # popularity 0.6, 0.3, 0.1, 0
+    assert close(recommended_popularity(np.array([0, 0, 1]), past), (0.6 + 0.6 + 0.3) / 3)
+    slates_ = np.array([[0, 3], [1, 2]])  # users' means 0.3 and 0.2
+    assert close(recommended_popularity(slates_, past), 0.25)
+    assert math.isnan(recommended_popularity(np.array([0, 1]), np.zeros(4)))
+    nobody = np.zeros(2, np.bool_)
+    assert math.isnan(recommended_popularity(np.array([0, 1]), past, presented=nobody))
+
+
+@pytest.mark.parametrize("world", WORLDS)
+def test_simulate_records_the_popularity_of_what_was_shown(spy, world):
+    history, steps = rollout(spy, ["recommended_popularity"], **world)
+    past = np.zeros(N_ITEMS, dtype=np.int64)
+    for t in range(1, HORIZON + 1):
+        step = steps[t - 1]
+        for suffix, rows in scopes():
+            mask = np.zeros(N_USERS, np.bool_)
+            mask[rows] = presented(step)[rows]
+            value = history.metrics[f"recommended_popularity{suffix}"][t]
+            assert close(value, brute_popularity(slates(step), past, mask))
+            assert same(value, recommended_popularity(slates(step), past, presented=mask))
+        consumed = step.items[step.positive]
+        past += np.bincount(consumed, minlength=N_ITEMS)
+    assert np.array_equal(past, history.consumption)  # the History's consumption counts
+    assert math.isnan(history.metrics["recommended_popularity"][1])  # nothing consumed before
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_recommended_popularity_is_a_share(data):
+    n_items = data.draw(st.integers(1, 12))
+    past = np.array(data.draw(st.lists(st.integers(0, 50), min_size=n_items, max_size=n_items)))
+    n = data.draw(st.integers(1, 10))
+    shown = np.array(data.draw(st.lists(st.integers(0, n_items - 1), min_size=n, max_size=n)))
+    value = recommended_popularity(shown, past)
+    assert math.isnan(value) if past.sum() == 0 else 0.0 <= value <= 1.0
+    if past.sum() and (past > 0).sum() == 1:  # everything consumed was one item
+        assert close(value, float(np.mean(past[shown] > 0)))
 
 
 # ------------------------------------------------------------- the registry's plumbing

@@ -43,6 +43,7 @@ from recgym.population.metrics.items import (
     entropy,
     gini,
     item_counts,
+    recommended_popularity,
     top_k_share,
     user_item_matrix,
 )
@@ -94,6 +95,7 @@ __all__ = [
     "polarization",
     "preference_drift",
     "preference_drift_per_user",
+    "recommended_popularity",
     "retention",
     "step_reward",
     "top_k_share",
