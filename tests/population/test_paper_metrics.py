@@ -6,6 +6,7 @@ computation or a hand-computed case, their trackers against their functions, and
 from __future__ import annotations
 
 import math
+import re
 from types import MappingProxyType
 from typing import Any, ClassVar
 
@@ -22,6 +23,7 @@ from recgym.population.metrics import (
     StepData,
     TrackerContext,
     compute_metrics,
+    consumed_utility,
     gini,
     recommended_popularity,
     top_k_share,
@@ -250,6 +252,48 @@ def test_recommended_popularity_is_a_share(data):
         assert close(value, float(np.mean(past[shown] > 0)))
 
 
+# ----------------------------------------------------------------------- 3. utility
+
+
+def brute_utility(states: np.ndarray, features: np.ndarray, items: np.ndarray) -> float:
+    values = [float(states[i] @ features[j]) for i, j in enumerate(items) if j >= 0]
+    return float(np.mean(values)) if values else math.nan
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_consumed_utility_equals_brute_force(seed):
+    rng = np.random.default_rng(seed)
+    states, features = rng.normal(size=(20, 4)), rng.normal(size=(7, 4))
+    items = np.where(rng.random(20) < 0.6, rng.integers(0, 7, size=20), -1)
+    assert close(consumed_utility(states, features, items), brute_utility(states, features, items))
+    assert math.isnan(consumed_utility(states, features, np.full(20, -1)))
+
+
+@pytest.mark.parametrize("world", WORLDS)
+def test_simulate_records_the_utility_of_the_consumed_items(spy, world):
+    history, steps = rollout(spy, ["utility"], **world)
+    states, features = history.trajectory["states"], env(**world).item_features
+    assert math.isnan(history.metrics["utility"][0])
+    for t in range(1, HORIZON + 1):
+        step = steps[t - 1]
+        for suffix, rows in scopes():
+            items = np.where(presented(step), step.items, -1)[rows]
+            expected = brute_utility(states[t - 1][rows], features, items)
+            assert close(history.metrics[f"utility{suffix}"][t], expected)
+
+
+def test_utility_is_the_mean_reward_without_noise_and_differs_with_it():
+    quiet = simulate(env(reward_std=0.0), "epsilon_greedy", seed=1, groups=GROUPS,
+                     metrics=["utility", "reward"])  # fmt: skip
+    for suffix, _ in scopes():
+        assert np.array_equal(quiet.metrics[f"utility{suffix}"], quiet.metrics[f"reward{suffix}"],
+                              equal_nan=True)  # fmt: skip
+    noisy = simulate(env(reward_std=0.5), "epsilon_greedy", seed=1, metrics=["utility", "reward"])
+    assert not np.allclose(noisy.metrics["utility"][1:], noisy.metrics["reward"][1:])
+    binary = simulate(env(reward_type="binary"), "random", seed=1, metrics=["utility", "reward"])
+    assert (binary.metrics["utility"][1:] < 1).all()  # affinities of unit vectors, not clicks
+
+
 # ------------------------------------------------------------- the registry's plumbing
 
 
@@ -274,3 +318,9 @@ def test_a_family_needs_a_tracker(monkeypatch):
     assert compute_metrics(["f"], states=np.ones((2, 2))) == {"f[a]": 1.0}
     with pytest.raises(ValueError, match="metric 'f' is a family of series"):
         Recorder(["f"], np.ones((2, 2)), n_items=3)
+
+
+def test_a_runner_that_does_not_give_the_shown_items_or_states_is_told():
+    recorder = Recorder(["utility"], np.ones((2, 2)), n_items=3, item_features=np.eye(3, 2))
+    with pytest.raises(ValueError, match=re.escape("pass states= to Recorder.observe")):
+        recorder.observe(np.array([0, 1]), np.ones(2))

@@ -65,7 +65,7 @@ from recgym.population.metrics.registry import (
     default_metrics,
 )
 from recgym.population.metrics.responses import click_through_rate, no_choice_rate, retention
-from recgym.population.metrics.rewards import mean_reward, step_reward
+from recgym.population.metrics.rewards import consumed_utility, mean_reward, step_reward
 
 __all__ = [
     "DEFAULT_METRICS",
@@ -80,6 +80,7 @@ __all__ = [
     "by_group",
     "click_through_rate",
     "compute_metrics",
+    "consumed_utility",
     "coverage",
     "default_metrics",
     "entropy",
