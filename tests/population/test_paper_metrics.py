@@ -25,6 +25,7 @@ from recgym.population.metrics import (
     compute_metrics,
     consumed_utility,
     gini,
+    group_alignment,
     recommended_popularity,
     top_k_share,
 )
@@ -292,6 +293,83 @@ def test_utility_is_the_mean_reward_without_noise_and_differs_with_it():
     assert not np.allclose(noisy.metrics["utility"][1:], noisy.metrics["reward"][1:])
     binary = simulate(env(reward_type="binary"), "random", seed=1, metrics=["utility", "reward"])
     assert (binary.metrics["utility"][1:] < 1).all()  # affinities of unit vectors, not clicks
+
+
+# --------------------------------------------------------------- 4. group alignment
+
+
+def brute_alignment(states, initial, groups, active_=None) -> dict[str, float]:
+    active_ = np.ones(len(states), np.bool_) if active_ is None else active_
+    labels = sorted(set(groups.tolist()))
+    out = {}
+    for a in labels:
+        now = [s / np.linalg.norm(s) for s, g, on in zip(states, groups, active_) if g == a and on]
+        for b in labels:
+            start = [s / np.linalg.norm(s) for s, g in zip(initial, groups) if g == b]
+            m, c = np.mean(now, axis=0) if now else None, np.mean(start, axis=0)
+            if m is None:
+                out[f"{a}->{b}"] = math.nan
+            else:
+                out[f"{a}->{b}"] = float(m @ c / (np.linalg.norm(m) * np.linalg.norm(c)))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(15))
+def test_group_alignment_equals_brute_force(seed):
+    rng = np.random.default_rng(seed)
+    n, g = 30, int(rng.integers(1, 5))
+    states, initial = rng.normal(size=(n, 3)), rng.normal(size=(n, 3))
+    groups = np.array(["maj", "min", "mid", "odd"])[rng.permutation(np.arange(n) % g)]
+    values = group_alignment(states, initial, groups)
+    expected = brute_alignment(states, initial, groups)
+    assert list(values) == list(expected)  # every ordered pair, sorted: "maj->maj", …
+    assert all(close(values[key], expected[key]) for key in expected)
+
+
+def test_group_alignment_hand_case_a_minority_drifting_to_the_majority():
+    e1, e2 = np.array([1.0, 0.0]), np.array([0.0, 1.0])
+    groups = np.array([0, 0, 0, 1])
+    initial = np.array([e1, e1, 2 * e1, e2])
+    values = group_alignment(initial, initial, groups)
+    assert values == {"0->0": 1.0, "0->1": 0.0, "1->0": 0.0, "1->1": 1.0}
+    moved = np.array([e1, e1, e1, e1 + e2])  # the minority half-way to the majority
+    values = group_alignment(moved, initial, groups)
+    assert close(values["1->0"], math.cos(math.pi / 4)) and close(values["1->1"], values["1->0"])
+    opposite = np.array([e1, -e1, e2, e2])  # group 0's mean direction is e2/3: not zero
+    assert close(group_alignment(opposite, initial, groups)["0->1"], 1.0)
+    cancel = np.array([e1, -e1, e1 - e1, e2])  # sums to zero: no direction, cosine 0
+    assert group_alignment(cancel, initial, groups)["0->0"] == 0.0
+
+
+@pytest.mark.parametrize("world", WORLDS)
+def test_simulate_records_group_alignment_for_every_ordered_pair(spy, world):
+    history, steps = rollout(spy, ["group_alignment"], **world)
+    states, initial = history.trajectory["states"], history.initial_states
+    names = [name for name in history.metrics if name.startswith("group_alignment")]
+    assert names == [f"group_alignment[{a}->{b}]" for a in range(3) for b in range(3)]
+    for t in range(HORIZON + 1):
+        on = active(steps[t - 1] if t else None)
+        expected = brute_alignment(states[t], initial, GROUPS, on)
+        for key, value in expected.items():
+            assert close(history.metrics[f"group_alignment[{key}]"][t], value, 1e-10)
+        if on.all():
+            exact = group_alignment(states[t], initial, GROUPS)
+            assert all(history.metrics[f"group_alignment[{k}]"][t] == v for k, v in exact.items())
+
+
+def test_group_alignment_needs_groups():
+    with pytest.raises(ValueError, match="metric 'group_alignment' needs user groups"):
+        simulate(env(), "random", seed=0, metrics=["group_alignment"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 4), st.integers(1, 5))
+def test_group_alignment_is_a_cosine(seed, n_groups, dim):
+    rng = np.random.default_rng(seed)
+    states, initial = rng.normal(size=(12, dim)), rng.normal(size=(12, dim))
+    states[rng.random(12) < 0.2] = 0.0
+    values = group_alignment(states, initial, np.arange(12) % n_groups)
+    assert len(values) == n_groups**2 and all(-1.0 <= v <= 1.0 for v in values.values())
 
 
 # ------------------------------------------------------------- the registry's plumbing

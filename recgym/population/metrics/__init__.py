@@ -37,7 +37,7 @@ and ``_checks`` (input validation). Every public name is importable from here.
 from __future__ import annotations
 
 from recgym.population.metrics._metric import Metric, StepData, Tracker, TrackerContext
-from recgym.population.metrics.groups import by_group, item_counts_by_group
+from recgym.population.metrics.groups import by_group, group_alignment, item_counts_by_group
 from recgym.population.metrics.items import (
     coverage,
     entropy,
@@ -85,6 +85,7 @@ __all__ = [
     "default_metrics",
     "entropy",
     "gini",
+    "group_alignment",
     "homogenization",
     "item_counts",
     "item_counts_by_group",

@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from recgym.population.metrics import (
+    groups,
     items,
     neighbors,
     preferences,
@@ -55,6 +56,7 @@ METRICS: Mapping[str, Metric] = MappingProxyType(
         **neighbors.ENTRIES,
         **rewards.ENTRIES,
         **responses.ENTRIES,
+        **groups.ENTRIES,
     }
 )
 
