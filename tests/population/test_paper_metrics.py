@@ -22,11 +22,15 @@ from recgym.population.metrics import (
     Recorder,
     StepData,
     TrackerContext,
+    collapse_steps,
+    collapse_time,
     compute_metrics,
     consumed_utility,
     gini,
     group_alignment,
     recommended_popularity,
+    score_change,
+    score_change_per_user,
     top_k_share,
 )
 from recgym.population.policies import make_policy
@@ -370,6 +374,110 @@ def test_group_alignment_is_a_cosine(seed, n_groups, dim):
     states[rng.random(12) < 0.2] = 0.0
     values = group_alignment(states, initial, np.arange(12) % n_groups)
     assert len(values) == n_groups**2 and all(-1.0 <= v <= 1.0 for v in values.values())
+
+
+# ------------------------------------------------------------ 5. Jiang's degeneracy
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_score_change_equals_brute_force(seed):
+    rng = np.random.default_rng(seed)
+    n_items, d = int(rng.integers(1, 12)), int(rng.integers(1, 6))
+    states, initial = rng.normal(size=(15, d)), rng.normal(size=(15, d))
+    features = rng.normal(size=(n_items, d))
+    expected = [np.linalg.norm(features @ (s - s0)) for s, s0 in zip(states, initial)]
+    assert np.allclose(score_change_per_user(states, initial, features), expected, rtol=1e-12)
+    assert close(score_change(states, initial, features), float(np.mean(expected)), 1e-12)
+
+
+def test_score_change_hand_case():
+    features = np.eye(2)  # the scores are the coordinates themselves
+    initial = np.array([[1.0, 0.0], [0.0, 1.0]])
+    states = np.array([[0.0, 1.0], [0.0, 1.0]])
+    assert score_change_per_user(states, initial, features).tolist() == [math.sqrt(2), 0.0]
+    doubled = np.vstack([features, features])  # every score twice: ‖·‖ times √2
+    assert close(score_change(states, initial, doubled), 1.0)
+
+
+@pytest.mark.parametrize("world", WORLDS)
+def test_simulate_records_degeneracy(spy, world):
+    history, steps = rollout(spy, ["degeneracy"], **world)
+    states, initial = history.trajectory["states"], history.initial_states
+    features = env(**world).item_features
+    for t in range(HORIZON + 1):
+        on = active(steps[t - 1] if t else None)
+        for suffix, rows in scopes():
+            rows = rows[on[rows]]
+            expected = np.mean(
+                [np.linalg.norm(features @ (states[t][i] - initial[i])) for i in rows]
+            )
+            assert close(history.metrics[f"degeneracy{suffix}"][t], float(expected), 1e-10)
+
+
+def brute_collapse(history: np.ndarray, features: np.ndarray) -> np.ndarray:
+    tops = [[int(np.argmax(features @ s)) for s in states] for states in history]
+    out = []
+    for user in range(history.shape[1]):
+        last = tops[-1][user]
+        tau = len(tops) - 1
+        while tau > 0 and tops[tau - 1][user] == last:
+            tau -= 1
+        out.append(tau)
+    return np.array(out)
+
+
+@pytest.mark.parametrize("seed", range(15))
+def test_collapse_steps_equal_brute_force(seed, monkeypatch):
+    rng = np.random.default_rng(seed)
+    n_items, t = int(rng.integers(1, 6)), int(rng.integers(1, 8))
+    features = rng.normal(size=(n_items, 2))
+    history = np.cumsum(rng.normal(size=(t, 11, 2)), axis=0)
+    expected = brute_collapse(history, features)
+    assert collapse_steps(history, features).tolist() == expected.tolist()
+    assert close(collapse_time(history, features), float(expected.mean()))
+    import recgym.population.metrics.scores as scores
+
+    monkeypatch.setattr(scores, "_SCORE_BLOCK", 3)  # blocks of users: the same favourites
+    assert collapse_steps(history, features).tolist() == expected.tolist()
+
+
+def test_collapse_hand_case():
+    features = np.array([[1.0, 0.0], [0.0, 1.0]])
+    e1, e2 = [1.0, 0.1], [0.1, 1.0]
+    history = np.array(
+        [
+            [e1, e1, e2],  # favourites 0, 0, 1
+            [e2, e1, e2],  # 1, 0, 1
+            [e1, e1, e2],  # 0, 0, 1
+            [e1, e1, e2],
+        ]
+    )
+    assert collapse_steps(history, features).tolist() == [2, 0, 0]
+    assert collapse_time(history, features) == 2 / 3
+    assert collapse_steps(history[:1], features).tolist() == [0, 0, 0]
+
+
+@pytest.mark.parametrize("world", [{}, SLATES, CHURN])
+def test_simulate_records_collapse_time(spy, world):
+    history, steps = rollout(spy, ["collapse_time"], **world)
+    states, features = history.trajectory["states"], env(**world).item_features
+    assert history.metrics["collapse_time"][0] == 0.0
+    for t in range(HORIZON + 1):
+        on = active(steps[t - 1] if t else None)
+        since = collapse_steps(states[: t + 1], features)
+        for suffix, rows in scopes():
+            rows = rows[on[rows]]
+            assert history.metrics[f"collapse_time{suffix}"][t] == since[rows].mean()
+    series = history.metrics["collapse_time"]
+    if not world:  # nobody leaves: the mean start of the current runs never decreases
+        assert (np.diff(series) >= 0).all()
+
+
+def test_the_score_metrics_need_item_features():
+    initial = np.ones((4, 2))
+    for name in ("utility", "degeneracy", "collapse_time"):
+        with pytest.raises(ValueError, match=f"metric '{name}' needs `item_features`"):
+            Recorder([name], initial, n_items=3)
 
 
 # ------------------------------------------------------------- the registry's plumbing

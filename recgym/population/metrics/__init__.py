@@ -66,6 +66,12 @@ from recgym.population.metrics.registry import (
 )
 from recgym.population.metrics.responses import click_through_rate, no_choice_rate, retention
 from recgym.population.metrics.rewards import consumed_utility, mean_reward, step_reward
+from recgym.population.metrics.scores import (
+    collapse_steps,
+    collapse_time,
+    score_change,
+    score_change_per_user,
+)
 
 __all__ = [
     "DEFAULT_METRICS",
@@ -79,6 +85,8 @@ __all__ = [
     "bimodality_coefficient",
     "by_group",
     "click_through_rate",
+    "collapse_steps",
+    "collapse_time",
     "compute_metrics",
     "consumed_utility",
     "coverage",
@@ -99,6 +107,8 @@ __all__ = [
     "preference_drift_per_user",
     "recommended_popularity",
     "retention",
+    "score_change",
+    "score_change_per_user",
     "step_reward",
     "top_k_share",
     "user_item_matrix",

@@ -24,6 +24,7 @@ from recgym.population.metrics import (
     preferences,
     responses,
     rewards,
+    scores,
 )
 from recgym.population.metrics._metric import Metric, StepData, Tracker, TrackerContext
 from recgym.population.metrics.preferences import _check_initial, _Preferences
@@ -57,6 +58,7 @@ METRICS: Mapping[str, Metric] = MappingProxyType(
         **rewards.ENTRIES,
         **responses.ENTRIES,
         **groups.ENTRIES,
+        **scores.ENTRIES,
     }
 )
 
