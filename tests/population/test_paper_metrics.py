@@ -12,26 +12,35 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recgym.engagement import Churn
 from recgym.population import PopulationEnv
 from recgym.population.metrics import (
+    DEFAULT_METRICS,
+    METRICS,
+    STECK_ALPHA,
     Metric,
     Recorder,
     StepData,
     TrackerContext,
+    class_shares,
     collapse_steps,
     collapse_time,
     compute_metrics,
     consumed_utility,
+    default_metrics,
     gini,
     group_alignment,
+    item_counts,
+    miscalibration,
     recommended_popularity,
     score_change,
     score_change_per_user,
     top_k_share,
+    user_item_matrix,
 )
 from recgym.population.policies import make_policy
 from recgym.population.simulation import simulate
@@ -480,7 +489,197 @@ def test_the_score_metrics_need_item_features():
             Recorder([name], initial, n_items=3)
 
 
+# --------------------------------------------------------------------- 6. class share
+
+
+def brute_shares(shown: np.ndarray, classes: np.ndarray, mask: np.ndarray) -> dict[Any, float]:
+    labels = sorted(set(classes.tolist()))
+    users = [np.atleast_1d(shown[u]) for u in range(len(shown)) if mask[u]]
+    return {
+        c: (float(np.mean([np.mean(classes[s] == c) for s in users])) if users else math.nan)
+        for c in labels
+    }
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_class_shares_equal_brute_force(seed):
+    rng = np.random.default_rng(seed)
+    n_items, k = int(rng.integers(2, 15)), int(rng.integers(1, 4))
+    classes = np.array(["news", "sport", "music"])[rng.integers(0, 3, size=n_items)]
+    shown = rng.integers(0, n_items, size=(20, k) if k > 1 else 20)
+    mask = rng.random(20) < 0.8
+    values = class_shares(shown, classes, presented=mask)
+    expected = brute_shares(shown, classes, mask)
+    assert list(values) == list(expected)
+    assert all(close(values[c], expected[c]) for c in expected)
+    if mask.any():
+        assert close(sum(values.values()), 1.0)
+
+
+@pytest.mark.parametrize("world", WORLDS)
+def test_simulate_records_class_shares_by_default_with_item_classes(spy, world):
+    history, steps = rollout(spy, list(default_metrics(env(**world).config)), **world)
+    names = [name for name in history.metrics if name.startswith("class_share")]
+    assert names[:3] == ["class_share[0]", "class_share[1]", "class_share[2]"]
+    assert "class_share[2][1]" in names  # class 2's share of user group 1's feeds
+    for t in range(1, HORIZON + 1):
+        step = steps[t - 1]
+        for suffix, rows in scopes():
+            mask = np.zeros(N_USERS, np.bool_)
+            mask[rows] = presented(step)[rows]
+            expected = brute_shares(slates(step), CLASSES, mask)
+            for c, value in expected.items():
+                assert close(history.metrics[f"class_share[{c}]{suffix}"][t], value)
+
+
+def test_the_class_metrics_are_default_only_with_item_classes():
+    with_classes = default_metrics(env().config)
+    assert with_classes[: len(DEFAULT_METRICS)] == DEFAULT_METRICS
+    assert "class_share" in with_classes and "miscalibration" in with_classes
+    plain = default_metrics(env(item_groups=None).config)
+    assert "class_share" not in plain and "miscalibration" not in plain
+    for name in ("class_share", "miscalibration"):
+        with pytest.raises(ValueError, match=f"metric '{name}' needs `item_groups`"):
+            simulate(env(item_groups=None), "random", seed=0, metrics=[name])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_class_shares_sum_to_one(data):
+    n_items = data.draw(st.integers(1, 10))
+    classes = np.array(data.draw(st.lists(st.integers(0, 3), min_size=n_items, max_size=n_items)))
+    n, k = data.draw(st.integers(1, 8)), data.draw(st.integers(1, 3))
+    flat = data.draw(st.lists(st.integers(0, n_items - 1), min_size=n * k, max_size=n * k))
+    values = class_shares(np.array(flat).reshape(n, k), classes)
+    assert all(0.0 <= v <= 1.0 for v in values.values())
+    assert close(sum(values.values()), 1.0)
+
+
+# ------------------------------------------------------------------ 7. miscalibration
+
+
+def brute_miscalibration(history: np.ndarray, shown: np.ndarray, classes: np.ndarray,
+                         mask: np.ndarray, alpha: float = STECK_ALPHA) -> float:  # fmt: skip
+    """Steck's C_KL user by user; ``history``: ``(N, n_items)`` consumption counts."""
+    labels = sorted(set(classes.tolist()))
+    values = []
+    for u in range(len(shown)):
+        if not mask[u] or history[u].sum() == 0:
+            continue
+        feed = np.atleast_1d(shown[u])
+        total = 0.0
+        for c in labels:
+            p = history[u][classes == c].sum() / history[u].sum()
+            q = np.mean(classes[feed] == c)
+            if p > 0:
+                total += p * math.log(p / ((1 - alpha) * q + alpha * p))
+        values.append(total)
+    return float(np.mean(values)) if values else math.nan
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_miscalibration_equals_brute_force(seed):
+    rng = np.random.default_rng(seed)
+    n_items, k = int(rng.integers(2, 12)), int(rng.integers(1, 4))
+    classes = rng.integers(0, 4, size=n_items)
+    counts = rng.integers(0, 3, size=(20, n_items)) * (rng.random((20, n_items)) < 0.3)
+    shown = rng.integers(0, n_items, size=(20, k))
+    mask = rng.random(20) < 0.8
+    expected = brute_miscalibration(counts, shown, classes, mask)
+    value = miscalibration(sp.csr_array(counts), shown, classes, presented=mask)
+    assert close(value, expected)
+    alpha = float(rng.uniform(0.001, 1.0))
+    value = miscalibration(sp.csr_array(counts), shown, classes, presented=mask, alpha=alpha)
+    assert close(value, brute_miscalibration(counts, shown, classes, mask, alpha))
+
+
+def test_miscalibration_hand_cases():
+    classes = np.array(["a", "a", "b"])
+    history = np.array([[0, 1]])  # (T=1, N=2): user 0 consumed item 0, user 1 item 1 (class a)
+    assert miscalibration(history, np.array([1, 0]), classes) == 0.0  # feeds of class a
+    # All of user 0's history in a, the feed all b: q̃(a) = α, C_KL = log(1/α).
+    value = miscalibration(history[:, :1], np.array([2]), classes)
+    assert close(value, math.log(1 / STECK_ALPHA))
+    half = miscalibration(sp.csr_array(np.array([[1, 0, 1]])), np.array([[0, 1]]), classes)
+    assert close(half, 0.5 * math.log(0.5 / (0.99 + 0.005)) + 0.5 * math.log(0.5 / 0.005))
+    assert math.isnan(miscalibration(sp.csr_array((2, 3)), np.array([0, 1]), classes))
+
+
+@pytest.mark.parametrize("world", WORLDS)
+def test_simulate_records_miscalibration(spy, world):
+    history, steps = rollout(spy, ["miscalibration"], **world)
+    consumed = np.zeros((N_USERS, N_ITEMS), dtype=np.int64)
+    assert math.isnan(history.metrics["miscalibration"][1])  # no history yet
+    for t in range(1, HORIZON + 1):
+        step = steps[t - 1]
+        for suffix, rows in scopes():
+            mask = np.zeros(N_USERS, np.bool_)
+            mask[rows] = presented(step)[rows]
+            expected = brute_miscalibration(consumed, slates(step), CLASSES, mask)
+            assert close(history.metrics[f"miscalibration{suffix}"][t], expected)
+            exact = miscalibration(sp.csr_array(consumed), slates(step), CLASSES, presented=mask)
+            assert same(history.metrics[f"miscalibration{suffix}"][t], exact)
+        users = np.flatnonzero(step.positive)
+        consumed[users, step.items[users]] += 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.floats(0.001, 1.0))
+def test_miscalibration_range(seed, alpha):
+    rng = np.random.default_rng(seed)
+    classes = rng.integers(0, 3, size=6)
+    history = rng.integers(0, 6, size=(3, 10))
+    shown = rng.integers(0, 6, size=(10, 2))
+    value = miscalibration(history, shown, classes, alpha=alpha)
+    assert 0.0 <= value <= math.log(1 / alpha) + 1e-12
+
+
 # ------------------------------------------------------------- the registry's plumbing
+
+
+def test_compute_metrics_takes_every_new_input_and_names_family_members():
+    rng = np.random.default_rng(0)
+    n, d = 12, 3
+    states, initial = rng.normal(size=(n, d)), rng.normal(size=(n, d))
+    features = rng.normal(size=(N_ITEMS, d))
+    shown = rng.integers(0, N_ITEMS, size=(n, 2))
+    consumed_items = shown[:, 0]
+    history = rng.integers(0, N_ITEMS, size=(3, n))
+    values = compute_metrics(
+        [name for name in METRICS if name not in DEFAULT_METRICS],
+        states=states, initial_states=initial, shown=shown,
+        step_counts=item_counts(shown.T, N_ITEMS), past_consumption=item_counts(history, N_ITEMS),
+        previous_states=initial, consumed_items=consumed_items, item_features=features,
+        user_groups=np.arange(n) % 2, item_groups=CLASSES, consumed=history,
+        state_history=np.stack([initial, states]), presented=np.ones(n, np.bool_),
+        counts=np.ones(N_ITEMS), rewards=np.ones(n), active=np.ones(n, np.bool_),
+    )  # fmt: skip
+    assert values["class_share[0]"] == class_shares(shown, CLASSES)[0]
+    assert (
+        values["group_alignment[1->0]"]
+        == group_alignment(states, initial, np.arange(n) % 2)["1->0"]
+    )
+    assert values["miscalibration"] == miscalibration(history, shown, CLASSES)
+    assert values["utility"] == consumed_utility(initial, features, consumed_items)
+    assert values["degeneracy"] == score_change(states, initial, features)
+    assert values["collapse_time"] == collapse_time(np.stack([initial, states]), features)
+    consumed_matrix = user_item_matrix(history, N_ITEMS)
+    assert values["miscalibration"] == miscalibration(consumed_matrix, shown, CLASSES)
+    assert all(isinstance(value, float) for value in values.values())
+
+
+def test_new_metrics_are_opt_in_and_leave_the_defaults_unchanged():
+    plain = env(item_groups=None)
+    assert default_metrics(plain.config) == DEFAULT_METRICS
+    new = ["gini_step", "top10_share_step", "recommended_popularity", "utility", "group_alignment",
+           "degeneracy", "collapse_time", "class_share", "miscalibration"]  # fmt: skip
+    assert not any(METRICS[name].default for name in new)
+    before = simulate(env(), "epsilon_greedy", seed=4, groups=GROUPS, metrics=DEFAULT_METRICS)
+    after = simulate(
+        env(), "epsilon_greedy", seed=4, groups=GROUPS, metrics=[*DEFAULT_METRICS, *new]
+    )
+    for name, series in before.metrics.items():
+        assert np.array_equal(series, after.metrics[name], equal_nan=True), name
 
 
 @pytest.mark.parametrize("world", WORLDS)
@@ -510,3 +709,54 @@ def test_a_runner_that_does_not_give_the_shown_items_or_states_is_told():
     recorder = Recorder(["utility"], np.ones((2, 2)), n_items=3, item_features=np.eye(3, 2))
     with pytest.raises(ValueError, match=re.escape("pass states= to Recorder.observe")):
         recorder.observe(np.array([0, 1]), np.ones(2))
+
+
+# ----------------------------------------------------------------------- bad input
+
+SHOWN = np.array([[0, 1], [2, 0]])
+BAD_INPUT = [
+    (lambda: recommended_popularity(SHOWN.astype(float), np.ones(3)), TypeError,
+     "`shown` must hold integer item indices, got dtype float64"),
+    (lambda: recommended_popularity(np.array([0, 3]), np.ones(3)), ValueError,
+     "`shown` must hold item indices in [0, 3), got 3 at index 1"),
+    (lambda: recommended_popularity(np.zeros((2, 0), int), np.ones(3)), ValueError,
+     "`shown` must show at least one item per user, got shape (2, 0)"),
+    (lambda: recommended_popularity(SHOWN, -np.ones(3)), ValueError,
+     "`past_consumption` must be non-negative, got -1.0 at index 0"),
+    (lambda: recommended_popularity(SHOWN, np.ones(3), presented=np.ones(3, bool)), ValueError,
+     "`presented` must have shape (2,), got (3,)"),
+    (lambda: consumed_utility(np.ones((2, 2)), np.ones((3, 4)), np.array([0, 1])), ValueError,
+     "`item_features` must have shape (n_items, 2) with n_items >= 1, got shape (3, 4)"),
+    (lambda: consumed_utility(np.ones((2, 2)), np.ones((3, 2)), np.array([0, -2])), ValueError,
+     "`consumed_items` must hold item indices in [0, 3) or -1 for none, got -2 at index 1"),
+    (lambda: consumed_utility(np.ones((2, 2)), np.ones((3, 2)), np.array([0.0, 1.0])), TypeError,
+     "`consumed_items` must be an integer array, got dtype float64"),
+    (lambda: group_alignment(np.ones((2, 2)), np.ones((3, 2)), np.array([0, 1])), ValueError,
+     "`initial_states` must have the shape of `states` (2, 2), got (3, 2)"),
+    (lambda: group_alignment(np.ones((2, 2)), np.ones((2, 2)), [0, 1]), TypeError,
+     "`groups` must be a 1-D numpy array of user-group labels, got list"),
+    (lambda: score_change(np.ones((2, 2)), np.ones((2, 2)), np.array([[1.0, np.nan]])), ValueError,
+     "`item_features` must hold finite values, got nan at index (0, 1)"),
+    (lambda: collapse_steps(np.ones((2, 2)), np.eye(2)), ValueError,
+     "`state_history` must be a 3-D array of shape (T + 1, n_users, dim), got shape (2, 2)"),
+    (lambda: collapse_steps(np.ones((0, 2, 2)), np.eye(2)), ValueError,
+     "`state_history` must hold at least the initial step, got shape (0, 2, 2)"),
+    (lambda: class_shares(SHOWN, [0, 1, 2]), TypeError,
+     "`item_groups` must be a 1-D numpy array of item-class labels, got list"),
+    (lambda: class_shares(SHOWN, np.array([0.0, np.nan, 1.0])), ValueError,
+     "`item_groups` must not hold NaN labels, got nan at index 1"),
+    (lambda: miscalibration(np.array([[0, 1]]), SHOWN, np.arange(3), alpha=0.0), ValueError,
+     "`alpha` must be a float in (0, 1], got 0.0"),
+    (lambda: miscalibration(np.array([[0, 1]]), SHOWN, np.arange(3), alpha="x"), TypeError,
+     "`alpha` must be a float in (0, 1], got 'x'"),
+    (lambda: miscalibration(sp.csr_array((2, 5)), SHOWN, np.arange(3)), ValueError,
+     "`consumed` must have at most n_items = 3 item columns"),
+    (lambda: miscalibration(sp.csr_array((3, 3)), SHOWN, np.arange(3)), ValueError,
+     "`consumed` must have shape (n_users, n_items) with n_users = 2, got (3, 3)"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("call", "error", "message"), BAD_INPUT)
+def test_bad_input_is_refused_with_a_message_naming_the_argument(call, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        call()

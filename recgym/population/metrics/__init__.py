@@ -37,6 +37,7 @@ and ``_checks`` (input validation). Every public name is importable from here.
 from __future__ import annotations
 
 from recgym.population.metrics._metric import Metric, StepData, Tracker, TrackerContext
+from recgym.population.metrics.classes import STECK_ALPHA, class_shares, miscalibration
 from recgym.population.metrics.groups import by_group, group_alignment, item_counts_by_group
 from recgym.population.metrics.items import (
     coverage,
@@ -77,6 +78,7 @@ __all__ = [
     "DEFAULT_METRICS",
     "DRIFT_KINDS",
     "METRICS",
+    "STECK_ALPHA",
     "Metric",
     "Recorder",
     "StepData",
@@ -84,6 +86,7 @@ __all__ = [
     "TrackerContext",
     "bimodality_coefficient",
     "by_group",
+    "class_shares",
     "click_through_rate",
     "collapse_steps",
     "collapse_time",
@@ -100,6 +103,7 @@ __all__ = [
     "jaccard_nearest_neighbors",
     "mean_reward",
     "mean_squared_cosine",
+    "miscalibration",
     "nearest_neighbors",
     "no_choice_rate",
     "polarization",

@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from recgym.population.metrics import (
+    classes,
     groups,
     items,
     neighbors,
@@ -59,6 +60,7 @@ METRICS: Mapping[str, Metric] = MappingProxyType(
         **responses.ENTRIES,
         **groups.ENTRIES,
         **scores.ENTRIES,
+        **classes.ENTRIES,
     }
 )
 
