@@ -27,11 +27,15 @@ Conventions shared by every function:
   calling convention and :func:`compute_metrics` evaluates several at once.
 
 Modules: ``preferences`` (homogenisation, mean squared cosine, polarisation,
-bimodality, drift), ``items`` (item counts and their concentration), ``neighbors``
-(nearest neighbours, Jaccard and its rollout tracker), ``rewards`` (the step's and the
-running mean reward), ``groups`` (:func:`by_group`, :func:`item_counts_by_group`),
-``registry`` (:data:`METRICS`, :func:`compute_metrics`, the rollout :class:`Recorder`)
-and ``_checks`` (input validation). Every public name is importable from here.
+bimodality, drift), ``items`` (item counts and their concentration, cumulative and per
+step; the popularity of recommended items), ``neighbors`` (nearest neighbours, Jaccard
+and its rollout tracker), ``rewards`` (the step's and the running mean reward; the true
+utility of consumed items), ``responses`` (click-through, no choice, retention),
+``groups`` (:func:`by_group`, :func:`item_counts_by_group`, :func:`group_alignment`),
+``scores`` (Jiang et al.'s degeneracy and the collapse onto one item), ``classes``
+(item classes' share of the feeds, Steck's miscalibration), ``registry``
+(:data:`METRICS`, :func:`compute_metrics`, the rollout :class:`Recorder`) and
+``_checks`` (input validation). Every public name is importable from here.
 """
 
 from __future__ import annotations
