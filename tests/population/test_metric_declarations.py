@@ -32,12 +32,19 @@ def test_every_formula_of_a_definition_is_written_so_in_docs_metrics_md(name):
 
 def test_recorded_values_lie_within_the_declared_bounds():
     env = PopulationEnv(
-        n_users=300, n_items=20, step_per_episode=12, feature_normalization="row", random_state=1
+        n_users=300,
+        n_items=20,
+        step_per_episode=12,
+        feature_normalization="row",
+        user_groups=np.arange(300) % 2,
+        item_groups=np.arange(20) % 3,
+        random_state=1,
     )
     for policy in ("random", "greedy", "mass_media"):
         history = simulate(env, policy, seed=1, metrics=[*METRICS])
+        assert {name.split("[")[0] for name in history.metrics} == set(METRICS)
         for name, values in history.metrics.items():
-            bounds = METRICS[name].bounds
+            bounds = METRICS[name.split("[")[0]].bounds
             if bounds is None:
                 continue
             finite = values[np.isfinite(values)]
