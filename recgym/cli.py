@@ -54,9 +54,10 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _study(args: argparse.Namespace) -> int:
     """Compare recommendation policies on one population and write a report folder."""
-    from recgym.population.study import StudyConfig, _check_out, run_study
+    from recgym._folders import check_out
+    from recgym.population.study import StudyConfig, run_study
 
-    _check_out(args.out)  # before anything is printed
+    check_out(args.out)  # before anything is printed
     policies = tuple(name.strip() for name in args.policies.split(",") if name.strip())
     config = StudyConfig(
         users=args.users,

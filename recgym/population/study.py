@@ -28,7 +28,6 @@ import json
 import math
 import os
 import platform
-import re
 import sys
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -40,13 +39,13 @@ from typing import Any, TextIO
 import numpy as np
 
 from recgym import __version__
+from recgym._folders import check_out, folder_lock, remove_temporary, visible_entries
 from recgym._io import atomic_write
 from recgym._progress import Progress
 from recgym._validation import (
     check_choice,
     check_nonnegative_float,
     check_nonnegative_int,
-    check_path,
     check_positive_int,
 )
 from recgym.population.env import PopulationEnv
@@ -88,8 +87,6 @@ SUMMARY_COLUMNS = (
 MANIFEST = "study.json"
 _MANIFEST_FORMAT = "recgym.study"
 _LOCK = ".recgym-study.lock"
-#: Temporary files of :func:`recgym._io.atomic_write`: ``.<name>.<uuid4 hex>[suffix].tmp``.
-_TEMPORARY = re.compile(r"^\..+\.[0-9a-f]{32}(\.[A-Za-z0-9]+)?\.tmp$")
 #: The confidence of the report's intervals.
 CONFIDENCE = 0.95
 PERCENT = f"{CONFIDENCE * 100:.0f} %"
@@ -308,7 +305,7 @@ def run_study(
         raise TypeError(f"`log` must be a text stream (with a write method) or None, got {log!r}")
     if progress is not None and not isinstance(progress, (bool, np.bool_)):
         raise TypeError(f"`progress` must be a bool or None, got {progress!r}")
-    out = Path(_check_out(out))
+    out = Path(check_out(out))
     identity = config.identity()
     runs = [(seed, name) for seed in config.seed_list for name in config.policies]
     show = sys.stderr.isatty() if progress is None else bool(progress)
@@ -356,16 +353,6 @@ def run_study(
     return summaries
 
 
-def _check_out(out: Any) -> str | os.PathLike[str]:
-    check_path(out, "out")
-    if not os.fspath(out).strip():
-        raise ValueError(
-            f"`out` must name a folder, got {os.fspath(out)!r} (an empty path would write "
-            "into the current folder)"
-        )
-    return out
-
-
 class _Printer:
     """Print log lines to ``log`` (None: nowhere) without tearing the progress bar."""
 
@@ -395,11 +382,7 @@ def _open_folder(out: Path, identity: Mapping[str, Any], say: _Printer) -> Itera
         if manifest.is_file():
             _check_manifest(manifest, out, identity)
         else:
-            foreign = sorted(
-                path.name
-                for path in out.iterdir()
-                if path.name != _LOCK and not _TEMPORARY.match(path.name)
-            )
+            foreign = visible_entries(out, _LOCK)
             if foreign and {"summary.json", "histories"} & set(foreign):
                 raise StudyFolderError(
                     f"output folder '{out}' holds a study written by an earlier recgym "
@@ -413,7 +396,7 @@ def _open_folder(out: Path, identity: Mapping[str, Any], say: _Printer) -> Itera
                     f"(no {MANIFEST}): choose a new or empty folder with --out"
                 )
     out.mkdir(parents=True, exist_ok=True)
-    with _lock(out):
+    with folder_lock(out, _LOCK, lambda: _busy(out)):
         removed = _remove_temporary(out)
         if removed:
             say(
@@ -471,26 +454,11 @@ def _shown(value: Any) -> str:
     )
 
 
-@contextlib.contextmanager
-def _lock(out: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``out`` (POSIX): two studies never write one folder."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX: no lock
-        yield
-        return
-    descriptor = os.open(out / _LOCK, os.O_RDWR | os.O_CREAT, 0o666)
-    try:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise StudyFolderError(
-                f"output folder '{out}' is in use by another recgym study: wait for it to "
-                "finish, or choose another --out"
-            ) from None
-        yield
-    finally:
-        os.close(descriptor)  # releases the lock
+def _busy(out: Path) -> StudyFolderError:
+    return StudyFolderError(
+        f"output folder '{out}' is in use by another recgym study: wait for it to finish, "
+        "or choose another --out"
+    )
 
 
 def _remove_temporary(out: Path) -> list[Path]:
@@ -499,13 +467,7 @@ def _remove_temporary(out: Path) -> list[Path]:
     histories = out / "histories"
     if histories.is_dir():
         folders += [histories, *(path for path in histories.iterdir() if path.is_dir())]
-    removed = []
-    for folder in folders:
-        for path in sorted(folder.iterdir()):
-            if path.is_file() and _TEMPORARY.match(path.name):
-                path.unlink()
-                removed.append(path)
-    return removed
+    return remove_temporary(folders)
 
 
 def _load_run(
