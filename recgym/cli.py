@@ -94,6 +94,58 @@ def _study(args: argparse.Namespace) -> int:
     return 0
 
 
+def _replicate(args: argparse.Namespace) -> int:
+    """Replicate a paper of the feedback-loop literature and write its report folder."""
+    from recgym._folders import check_out
+    from recgym._validation import check_choice
+    from recgym.presets import PRESETS
+    from recgym.presets.folder import FILES, check_folder, identity
+
+    if args.list:
+        if args.name is not None:
+            raise ValueError(f"`--list` lists every preset and takes no NAME, got {args.name!r}")
+        print(_preset_table(PRESETS))
+        return 0
+    if args.name is None:
+        raise ValueError(
+            f"`name` must be one of {list(PRESETS)} (or --list), got none: recgym replicate NAME"
+        )
+    preset = PRESETS[check_choice(args.name, "name", tuple(PRESETS))]
+    scale = check_choice(args.scale, "scale", ("small", "paper"))
+    seeds = preset.seed_list(args.seeds, args.base_seed)
+    out = check_out(f"replications/{preset.name}" if args.out is None else args.out)
+    check_folder(out, identity(preset.name, scale, seeds))  # before anything runs
+    print(
+        f"recgym replicate {preset.name}: {preset.paper.citation}, scale {scale}, "
+        f"{len(seeds)} seed{'s' if len(seeds) > 1 else ''} ({', '.join(map(str, seeds))})",
+        flush=True,
+    )
+    replication = preset.run(
+        seeds=len(seeds), scale=scale, base_seed=seeds[0], progress=args.progress
+    )
+    replication.save(out)
+    print(f"claim: {replication.claim}")
+    for estimate in replication.tests:
+        print(f"  {estimate.description}: {estimate.text()} (expected {estimate.expected})")
+    print(f"the claim's direction {replication.verdict} ({replication.seconds:.1f} s)")
+    print(f"report written to {out}/ ({', '.join(FILES.values())})")
+    return 0
+
+
+def _preset_table(presets: Any) -> str:
+    """``recgym replicate --list``: name, paper, typical run time and claim of each preset."""
+    lines = []
+    for preset in presets.values():
+        lines += [
+            f"{preset.name}",
+            f"    paper: {preset.paper.citation}, {preset.paper.title!r} ({preset.paper.venue})",
+            f"    time:  about {preset.seconds:.0f} s at --scale small with the default "
+            f"{preset.default_seeds} seeds",
+            f"    claim: {preset.claim}",
+        ]
+    return "\n".join(lines)
+
+
 def _float(text: str) -> float:
     """An argparse type: a float (``nan``/``inf`` pass here and are refused by the checks)."""
     return float(text)
@@ -210,6 +262,47 @@ def build_parser() -> argparse.ArgumentParser:
         help="show a progress bar on stderr (default: on a terminal, once a run lasts 2 s)",
     )
     study.set_defaults(run=_study)
+
+    replicate = commands.add_parser(
+        "replicate",
+        help="replicate a paper of the feedback-loop literature (--list shows them)",
+        description=(
+            "Run a paper's setting over several seeds and write a report folder: "
+            "report.md (the claim, the headline numbers with 95 %% intervals over seeds, "
+            "whether the claim's direction holds, the figure, every setting, the recgym "
+            "version and the command that rebuilds it), results.csv, figure.png and "
+            "replication.json. 'recgym replicate --list' lists the papers."
+        ),
+    )
+    replicate.add_argument("name", nargs="?", metavar="NAME", help="the preset to run (see --list)")
+    replicate.add_argument(
+        "--list", action="store_true", help="list the presets: name, paper, run time, claim"
+    )
+    replicate.add_argument(
+        "--seeds",
+        type=int,
+        default=None,
+        help="number of seeds; means and 95 %% intervals are over seeds (default 5)",
+    )
+    replicate.add_argument(
+        "--scale",
+        default="small",
+        help="small (runs in seconds) or paper (close to the paper's sizes) (default small)",
+    )
+    replicate.add_argument(
+        "--base-seed",
+        type=int,
+        default=0,
+        help="the first seed: the runs use seeds S, S+1, ... (default 0)",
+    )
+    replicate.add_argument("--out", default=None, help="output folder (default replications/NAME)")
+    replicate.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show a progress bar on stderr (default: on a terminal, once a run lasts 2 s)",
+    )
+    replicate.set_defaults(run=_replicate)
     return parser
 
 

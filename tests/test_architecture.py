@@ -106,6 +106,7 @@ TOOLS = (
     "recgym.population.simulation",
     "recgym.population.policies",
     "recgym.population.study",
+    "recgym.presets",
     "matplotlib",
     "scipy.spatial",
     "scipy.sparse",

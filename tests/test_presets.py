@@ -1,0 +1,347 @@
+"""The presets: each paper's direction on the numbers, the result object, its folder, the CLI.
+
+The direction of each claim is asserted on the numbers the runs produced — per seed, from
+the curves — never on the result's own ``holds`` flag, which is tested separately
+against an interval recomputed here. Every preset runs once at ``scale="small"`` with
+three seeds (a module fixture); the ``paper`` scale runs only under ``-m slow``.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import math
+import sys
+
+import numpy as np
+import pytest
+from scipy.stats import t as student_t
+
+from recgym import __version__
+from recgym.cli import main
+from recgym.presets import PRESETS, Estimate, Replication, ReplicationFolderError, replicate
+from recgym.presets.folder import FILES, MANIFEST
+from recgym.presets.replication import CSV_COLUMNS
+
+SEEDS = 3
+
+
+@pytest.fixture(scope="module")
+def replications() -> dict[str, Replication]:
+    """Every preset at the small scale, three seeds."""
+    return {name: replicate(name, seeds=SEEDS) for name in PRESETS}
+
+
+def last(replication: Replication, panel: str, series: str) -> np.ndarray:
+    """Each seed's last recorded value of a curve, ``(n_seeds,)``."""
+    return replication.curve(panel, series).values[:, -1]
+
+
+# ------------------------------------------------------------------- the directions
+
+
+def test_dean_morgenstern_greedy_turns_users_onto_items_and_balanced_keeps_them(replications):
+    result = replications["dean_morgenstern_2022"]
+    assert result.seeds == (0, 1, 2)
+    greedy, balanced = last(result, "drift", "greedy"), last(result, "drift", "balanced")
+    assert np.all(greedy > balanced + 0.2), (greedy, balanced)  # radians, on every seed
+    onto = last(result, "item_alignment", "greedy")
+    assert np.all(onto > 0.999)  # every user on an item's axis
+    assert np.all(onto > last(result, "item_alignment", "balanced") + 0.1)
+    # Greedy maximises reward: near 1 once users are on their items; balanced keeps it > 0.
+    assert np.all(last(result, "reward", "greedy") > 0.95)
+    assert np.all(last(result, "reward", "balanced") > 0.2)
+    # Mass media, the non-personalised baseline, polarises more than greedy on every seed.
+    mass_media = last(result, "polarization", "mass media")
+    assert np.all(mass_media > last(result, "polarization", "greedy") + 0.05)
+
+
+# ------------------------------------------------------------------------ the verdict
+
+
+def _interval(values: tuple[float, ...]) -> tuple[float, float]:
+    n = len(values)
+    half = student_t.ppf(0.975, n - 1) * np.std(values, ddof=1) / math.sqrt(n)
+    return float(np.mean(values) - half), float(np.mean(values) + half)
+
+
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_holds_agrees_with_an_interval_recomputed_from_the_per_seed_values(replications, name):
+    result = replications[name]
+    assert result.tests, "every preset tests its claim"
+    verdicts = []
+    for estimate in result.tests:
+        low, high = _interval(estimate.values)
+        assert (estimate.low, estimate.high) == pytest.approx((low, high), rel=1e-12)
+        verdicts.append(low > 0 if estimate.expected == "> 0" else high < 0)
+        assert estimate.holds is verdicts[-1]
+    assert result.holds is all(verdicts)
+    assert result.verdict == ("holds" if all(verdicts) else "does not hold")
+
+
+def test_an_estimate_holds_only_when_its_interval_is_on_the_predicted_side():
+    assert Estimate("a", "a", (1.0, 1.2, 0.9), expected="> 0").holds is True
+    assert Estimate("a", "a", (1.0, -1.2, 0.9), expected="> 0").holds is False
+    assert Estimate("a", "a", (-1.0, -1.2, -0.9), expected="< 0").holds is True
+    assert Estimate("a", "a", (-1.0, -1.2, -0.9), expected="> 0").holds is False
+    assert Estimate("a", "a", (1.0,), expected="> 0").holds is None  # one seed: no interval
+    assert Estimate("a", "a", (1.0, 2.0)).holds is None  # reported, not a test
+    constant = Estimate("a", "a", (0.5, 0.5, 0.5), expected="> 0")
+    assert (constant.low, constant.high, constant.holds) == (0.5, 0.5, True)
+
+
+def test_a_replication_holds_when_every_test_holds(replications):
+    result = replications["dean_morgenstern_2022"]
+    good = Estimate("good", "good", (1.0, 1.1, 0.9), expected="> 0")
+    bad = Estimate("bad", "bad", (1.0, -1.1, 0.9), expected="> 0")
+    one = Estimate("one", "one", (1.0,), expected="> 0")
+    assert dataclasses.replace(result, estimates=(good,)).holds is True
+    assert dataclasses.replace(result, estimates=(good, bad)).holds is False
+    assert dataclasses.replace(result, estimates=(one,)).holds is None
+    assert dataclasses.replace(result, estimates=(one, bad)).holds is False
+    assert "undetermined" in dataclasses.replace(result, estimates=(one,)).verdict
+
+
+def test_one_seed_gives_no_interval_and_an_undetermined_verdict():
+    result = replicate("dean_morgenstern_2022", seeds=1, base_seed=4)
+    assert result.seeds == (4,)
+    assert result.holds is None and all(math.isnan(e.low) for e in result.estimates)
+    assert "One seed" in result.to_markdown("figure.png")
+
+
+# ---------------------------------------------------------------- the result object
+
+
+def test_the_same_seeds_give_the_same_numbers():
+    first = replicate("dean_morgenstern_2022", seeds=2, base_seed=7)
+    second = replicate("dean_morgenstern_2022", seeds=2, base_seed=7)
+    assert [e.values for e in first.estimates] == [e.values for e in second.estimates]
+    other = replicate("dean_morgenstern_2022", seeds=2, base_seed=8)
+    assert first.estimates[0].values != other.estimates[0].values
+
+
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_the_result_states_its_paper_claim_settings_and_provenance(replications, name):
+    result = replications[name]
+    preset = PRESETS[name]
+    assert (result.name, result.citation, result.claim) == (
+        name,
+        preset.paper.citation,
+        preset.claim,
+    )
+    assert result.version == __version__ and result.scale == "small" and result.seconds > 0
+    settings = result.settings
+    assert settings["seeds"] == [0, 1, 2] and settings["scale"] == "small"
+    assert [arm["label"] for arm in settings["arms"]] == [
+        arm.label for arm in preset.arms(preset.scales["small"])
+    ]
+    json.dumps(settings)  # JSON values only
+    assert result.command == f"recgym replicate {name} --scale small --seeds 3 --base-seed 0"
+    keys = {panel.key for panel in result.panels}
+    assert {curve.panel for curve in result.curves} == keys
+    for curve in result.curves:
+        assert curve.values.shape == (SEEDS, len(curve.steps))
+
+
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_the_csv_round_trips_every_number(replications, name, tmp_path):
+    result = replications[name]
+    path = result.to_csv(tmp_path / "results.csv")
+    with open(path, newline="") as handle:
+        reader = csv.DictReader(handle)
+        assert reader.fieldnames == [*CSV_COLUMNS, "seed_0", "seed_1", "seed_2"]
+        rows = list(reader)
+    estimates = [row for row in rows if row["kind"] == "estimate"]
+    assert [row["quantity"] for row in estimates] == [e.name for e in result.estimates]
+    for row, estimate in zip(estimates, result.estimates):
+        assert float(row["mean"]) == estimate.mean
+        assert (float(row["ci_low"]), float(row["ci_high"])) == estimate.interval
+        assert tuple(float(row[f"seed_{s}"]) for s in result.seeds) == estimate.values
+        assert row["expected"] == (estimate.expected or "") and row["step"] == ""
+    curves = [row for row in rows if row["kind"] == "curve"]
+    assert len(curves) == sum(len(curve.steps) for curve in result.curves)
+    first = result.curves[0]
+    row = next(r for r in curves if (r["quantity"], r["series"]) == (first.panel, first.series))
+    assert int(row["step"]) == first.steps[0]
+    assert [float(row[f"seed_{s}"]) for s in result.seeds] == first.values[:, 0].tolist()
+
+
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_the_markdown_report_holds_the_numbers_settings_and_command(replications, name):
+    result = replications[name]
+    text = result.to_markdown("figure.png")
+    for estimate in result.estimates:
+        assert f"| {estimate.text()} |" in text
+    assert result.claim in text and result.rule in text and result.command in text
+    assert f"the claim's direction {result.verdict}" in text
+    assert f"recgym {__version__}" in text and "![" in text and "](figure.png)" in text
+    assert "| users |" in text or "| n_users |" in text
+    assert "](figure.png)" not in result.to_markdown(None)
+
+
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_the_figure_has_a_panel_per_quantity_labels_and_one_legend(replications, name):
+    figure = replications[name].figure()
+    axes = [axis for axis in figure.axes if axis.get_visible()]
+    panels = replications[name].panels
+    assert [axis.get_title() for axis in axes] == [panel.title for panel in panels]
+    for axis, panel in zip(axes, panels):
+        assert axis.get_xlabel() == "step (recommendations per user)"
+        assert axis.get_ylabel().replace("\n", " ") == panel.label
+        assert axis.get_legend() is None  # one legend, the figure's
+        assert axis.collections, "bands for the intervals"
+    assert len(figure.legends) == 1
+    assert figure.get_supxlabel().replace("\n", " ").startswith(replications[name].caption[:30])
+
+
+# --------------------------------------------------------------------------- folders
+
+
+def test_save_writes_the_report_folder_and_rewrites_the_same_replication(replications, tmp_path):
+    result = replications["dean_morgenstern_2022"]
+    out = tmp_path / "dm"
+    paths = result.save(out)
+    assert set(paths) == {"report", "csv", "figure", "manifest"}
+    assert {path.name for path in out.iterdir() if not path.name.startswith(".")} == set(
+        FILES.values()
+    )
+    assert (out / "figure.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (out / "figure.png").stat().st_size < 200_000
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert manifest["identity"] == {
+        "preset": "dean_morgenstern_2022",
+        "scale": "small",
+        "seeds": [0, 1, 2],
+        "recgym_version": __version__,
+    }
+    assert manifest["holds"] is result.holds
+    assert [e["name"] for e in manifest["estimates"]] == [e.name for e in result.estimates]
+    assert "(figure.png)" in (out / "report.md").read_text()
+    result.save(out)  # the same replication again: allowed
+
+
+def test_save_refuses_a_folder_of_other_results_and_leaves_it_untouched(replications, tmp_path):
+    result = replications["dean_morgenstern_2022"]
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    with pytest.raises(ReplicationFolderError) as info:
+        result.save(foreign)
+    assert str(info.value) == (
+        f"output folder '{foreign}' is not empty (notes.txt) and holds no recgym replication "
+        "(no replication.json): choose a new or empty folder with --out"
+    )
+    assert [path.name for path in foreign.iterdir()] == ["notes.txt"]
+    other = tmp_path / "other"
+    dataclasses.replace(result, seeds=(0, 1)).save(other)
+    with pytest.raises(ReplicationFolderError, match=r"seeds: \[0, 1\] there, \[0, 1, 2\] here"):
+        result.save(other)
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    (damaged / MANIFEST).write_text("{")
+    with pytest.raises(ReplicationFolderError, match=r"has a damaged replication\.json \("):
+        result.save(damaged)
+    taken = tmp_path / "taken"
+    taken.write_text("")
+    with pytest.raises(ReplicationFolderError, match="is a file, not a folder"):
+        result.save(taken)
+
+
+# ------------------------------------------------------------------------------- CLI
+
+
+def test_replicate_list_names_every_preset_its_paper_claim_and_time(capsys):
+    assert main(["replicate", "--list"]) == 0
+    text = capsys.readouterr().out
+    for name, preset in PRESETS.items():
+        assert f"{name}\n" in text
+        assert preset.paper.citation in text and preset.claim in text
+        assert f"about {preset.seconds:.0f} s at --scale small" in text
+
+
+def test_replicate_writes_its_report_folder(tmp_path, capsys):
+    out = tmp_path / "dm"
+    code = main(["replicate", "dean_morgenstern_2022", "--seeds", "3", "--out", str(out)])
+    assert code == 0
+    text = capsys.readouterr().out
+    lines = text.splitlines()
+    assert lines[0] == (
+        "recgym replicate dean_morgenstern_2022: Dean & Morgenstern (2022), scale small, "
+        "3 seeds (0, 1, 2)"
+    )
+    assert lines[-1] == (
+        f"report written to {out}/ (report.md, results.csv, figure.png, replication.json)"
+    )
+    assert "the claim's direction holds" in text
+    assert {p.name for p in out.iterdir() if not p.name.startswith(".")} == set(FILES.values())
+    report = (out / "report.md").read_text()
+    assert "recgym replicate dean_morgenstern_2022 --scale small --seeds 3 --base-seed 0" in report
+
+
+def test_replicate_writes_to_replications_name_by_default(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["replicate", "dean_morgenstern_2022", "--seeds", "2", "--base-seed", "3"]) == 0
+    manifest = json.loads((tmp_path / "replications/dean_morgenstern_2022" / MANIFEST).read_text())
+    assert manifest["seeds"] == [3, 4]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["nope"], f"`name` must be one of {list(PRESETS)}, got 'nope'"),
+        ([], f"`name` must be one of {list(PRESETS)} (or --list), got none"),
+        (["dean_morgenstern_2022", "--seeds", "0"], "`seeds` must be a positive integer, got 0"),
+        (["dean_morgenstern_2022", "--base-seed", "-1"], "`base_seed` must be a non-negative"),
+        (["dean_morgenstern_2022", "--scale", "big"], "`scale` must be one of ['small', 'paper']"),
+        (["dean_morgenstern_2022", "--out", ""], "`out` must name a folder, got ''"),
+        (
+            ["--list", "jiang_2019"],
+            "`--list` lists every preset and takes no NAME, got 'jiang_2019'",
+        ),
+    ],
+)
+def test_replicate_refuses_bad_arguments_with_exit_2_and_one_line(argv, message, capsys):
+    assert main(["replicate", *argv]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith(f"recgym: error: {message}")
+    assert captured.err.count("\n") == 1 and captured.out == ""
+
+
+def test_replicate_refuses_a_foreign_folder_before_running(tmp_path, capsys):
+    out = tmp_path / "study"
+    out.mkdir()
+    (out / "study.json").write_text("{}")
+    assert main(["replicate", "dean_morgenstern_2022", "--out", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # refused before the header, before any run
+    assert "holds no recgym replication (no replication.json)" in captured.err
+    assert [path.name for path in out.iterdir()] == ["study.json"]
+
+
+def test_replicate_is_in_the_help(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "replicate" in capsys.readouterr().out
+
+
+def test_progress_draws_a_bar_over_the_runs(monkeypatch):
+    stream = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stream)
+    replicate("dean_morgenstern_2022", seeds=1, progress=True)
+    assert "recgym replicate dean_morgenstern_2022" in stream.getvalue()
+    assert "3/3" in stream.getvalue()
+
+
+# ------------------------------------------------------------------------- paper scale
+
+
+@pytest.mark.slow
+def test_dean_morgenstern_at_paper_scale():
+    result = replicate("dean_morgenstern_2022", scale="paper", seeds=3)
+    assert result.settings["users"] == 10_000
+    assert np.all(last(result, "drift", "greedy") > last(result, "drift", "balanced") + 0.1)
+    assert np.all(
+        last(result, "item_alignment", "greedy") > last(result, "item_alignment", "balanced")
+    )
