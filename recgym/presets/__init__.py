@@ -8,8 +8,12 @@ numbers with 95 % Student-t intervals over seeds, whether the claim's direction 
 (decided from the numbers, :data:`~recgym.presets.replication.RULE`), the per-step
 summaries behind the paper's headline figure and a method that draws it.
 
-- ``dean_morgenstern_2022`` (:func:`dean_morgenstern_2022`): personalisation,
-  polarisation and stationarity (Dean & Morgenstern, EC 2022).
+- ``dean_morgenstern_2022`` (:func:`dean_morgenstern_2022`): personalised
+  recommendations turn users onto items; stationarity (Dean & Morgenstern, EC 2022).
+- ``jiang_2019`` (:func:`jiang_2019`): degenerate feedback loops, slowed by exploration
+  (Jiang, Chiappa, Lattimore, György & Kohli, AIES 2019).
+- ``kalimeris_2021`` (:func:`kalimeris_2021`): a slight leaning amplified by a
+  feedback-trained recommender (Kalimeris, Bhagat, Kalyanaraman & Weinsberg, KDD 2021).
 
 ``recgym replicate NAME`` runs one from the command line and writes its report folder;
 ``recgym replicate --list`` lists them. ``import recgym`` does not import this package.
@@ -17,9 +21,9 @@ summaries behind the paper's headline figure and a method that draws it.
 Example:
     >>> from recgym.presets import PRESETS
     >>> list(PRESETS)
-    ['dean_morgenstern_2022']
-    >>> PRESETS["dean_morgenstern_2022"].paper.citation
-    'Dean & Morgenstern (2022)'
+    ['dean_morgenstern_2022', 'jiang_2019', 'kalimeris_2021']
+    >>> PRESETS["jiang_2019"].paper.citation
+    'Jiang et al. (2019)'
 """
 
 from __future__ import annotations
@@ -28,9 +32,11 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from recgym._validation import check_choice
-from recgym.presets import dean_morgenstern
+from recgym.presets import dean_morgenstern, jiang, kalimeris
 from recgym.presets.dean_morgenstern import dean_morgenstern_2022
 from recgym.presets.folder import ReplicationFolderError
+from recgym.presets.jiang import jiang_2019
+from recgym.presets.kalimeris import kalimeris_2021
 from recgym.presets.preset import SCALES, Arm, Paper, Preset
 from recgym.presets.replication import RULE, Curve, Estimate, Panel, Replication
 
@@ -47,13 +53,22 @@ __all__ = [
     "Replication",
     "ReplicationFolderError",
     "dean_morgenstern_2022",
+    "jiang_2019",
+    "kalimeris_2021",
     "replicate",
 ]
 
 #: Every preset by registry name, in the order of ``recgym replicate --list`` (read-only).
 #: A new paper is one module with its ``PRESET`` and one entry here.
 PRESETS: Mapping[str, Preset] = MappingProxyType(
-    {preset.name: preset for preset in (dean_morgenstern.PRESET,)}
+    {
+        preset.name: preset
+        for preset in (
+            dean_morgenstern.PRESET,
+            jiang.PRESET,
+            kalimeris.PRESET,
+        )
+    }
 )
 
 
