@@ -117,9 +117,12 @@ def _top_items(states: NDArray[Any], features: NDArray[np.float64]) -> NDArray[n
     n = states.shape[0]
     top = np.empty(n, dtype=np.int64)
     rows = max(1, _SCORE_BLOCK // features.shape[0])
+    # A C-contiguous (d, n_items) right operand: with the transposed view, BLAS is about
+    # five times slower at these shapes (1,000 users × 100 items, d = 8).
+    columns = np.ascontiguousarray(features.T)
     for start in range(0, n, rows):
         block = states[start : start + rows].astype(np.float64, copy=False)
-        top[start : start + rows] = np.argmax(block @ features.T, axis=1)
+        top[start : start + rows] = np.argmax(block @ columns, axis=1)
     return top
 
 
