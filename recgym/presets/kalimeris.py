@@ -12,14 +12,17 @@ The replication starts users with a slight leaning toward one of two item classe
 (:func:`recgym.worlds.leaning_users`: uniform on the sphere, pushed by ``λ = 0.1`` toward
 the class axis ``e_c``) in a catalogue of two classes of items around ``e₀`` and ``e₁``
 (:func:`recgym.worlds.item_classes`). Preferences move by biased assimilation, Kalimeris
-et al.'s drift toward liked recommendations and away from disliked ones. Two recommenders
+et al.'s drift toward liked recommendations and away from disliked ones. Three recommenders
 run on the same population:
 
 - ``collaborative filtering``: matrix factorisation refitted on its own log of rewards
   (``collaborative_filtering``: random until its first fit, then ε-greedy on the fit),
   the feedback-trained recommender;
 - ``random``: a uniformly random item, the control without feedback, which separates
-  what the recommender does from what the catalogue's geometry does.
+  what the recommender does from what the catalogue's geometry does;
+- ``greedy (no learning)``: the best item for the user's observed preference, a
+  personalised recommender that learns nothing from feedback (reported, not tested: it
+  shows how much of the amplification personalisation alone brings).
 
 Two quantities follow each user's own class ``c``: their *affinity* for it,
 ``⟨ŝ_t, e_c⟩`` (the leaning itself), and its *share of their feed* (``class_share[c]``
@@ -40,8 +43,17 @@ from numpy.typing import NDArray
 from recgym import UserModel, worlds
 from recgym.population.env import PopulationEnv
 from recgym.population.history import History
-from recgym.presets.preset import Arm, Findings, Paper, Preset, Runs, difference, per_arm
-from recgym.presets.replication import Panel, Replication
+from recgym.presets.preset import (
+    Arm,
+    Findings,
+    Paper,
+    Preset,
+    Runs,
+    difference,
+    label_key,
+    per_arm,
+)
+from recgym.presets.replication import Estimate, Panel, Replication
 
 __all__ = ["PRESET", "kalimeris_2021"]
 
@@ -50,6 +62,7 @@ def _arms(settings: Mapping[str, Any]) -> tuple[Arm, ...]:
     return (
         Arm("collaborative filtering", "collaborative_filtering", dict(settings["recommender"])),
         Arm("random", "random"),
+        Arm("greedy (no learning)", "greedy"),
     )
 
 
@@ -125,6 +138,8 @@ def _analyse(runs: Runs) -> Findings:
     def late_share(label: str) -> NDArray[np.float64]:
         return runs.series(label, "own_class_share")[:, tail].mean(axis=1)
 
+    window = f"over steps {runs.steps[first]}–{steps}"
+
     estimates = (
         difference(
             "affinity_gain_trained_minus_random",
@@ -135,14 +150,25 @@ def _analyse(runs: Runs) -> Findings:
         ),
         difference(
             "own_class_share_trained_minus_random",
-            f"own class's share of the feed over steps {runs.steps[first]}–{steps}, "
-            f"{trained} minus {control}",
+            f"own class's share of the feed {window}, {trained} minus {control}",
             late_share(trained),
             late_share(control),
             expected="> 0",
         ),
+        Estimate(
+            "class_affinity_initial",
+            "affinity for the own class at step 0 (every arm)",
+            tuple(runs.series(trained, "class_affinity")[:, 0].tolist()),
+        ),
         *per_arm(runs, "class_affinity", f"affinity for the own class {after}"),
-        *per_arm(runs, "own_class_share", f"own class's share of the feed at step {steps}"),
+        *(
+            Estimate(
+                f"own_class_share_late_{label_key(arm.label)}",
+                f"own class's share of the feed {window}, {arm.label}",
+                tuple(late_share(arm.label).tolist()),
+            )
+            for arm in runs.arms
+        ),
         *per_arm(runs, "mean_reward", "mean reward over the run"),
     )
     panels = (

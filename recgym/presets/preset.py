@@ -38,7 +38,17 @@ from recgym.population.seeds import derive_seeds
 from recgym.population.simulation import simulate
 from recgym.presets.replication import Curve, Estimate, Panel, Replication
 
-__all__ = ["SCALES", "Arm", "Findings", "Paper", "Preset", "Runs"]
+__all__ = [
+    "SCALES",
+    "Arm",
+    "Findings",
+    "Paper",
+    "Preset",
+    "Runs",
+    "difference",
+    "label_key",
+    "per_arm",
+]
 
 #: The scales of every preset: ``"small"`` runs in seconds, ``"paper"`` near the paper's sizes.
 SCALES = ("small", "paper")
@@ -392,7 +402,7 @@ def per_arm(runs: Runs, name: str, description: str, *, unit: str = "") -> tuple
     """
     return tuple(
         Estimate(
-            f"{name}_{_key(arm.label)}",
+            f"{name}_{label_key(arm.label)}",
             f"{description}, {arm.label}",
             tuple(runs.final(arm.label, name).tolist()),
             unit,
@@ -401,7 +411,7 @@ def per_arm(runs: Runs, name: str, description: str, *, unit: str = "") -> tuple
     )
 
 
-def _key(label: str) -> str:
+def label_key(label: str) -> str:
     """``label`` as part of a name, in ASCII (``"ε = 0.1"`` → ``"eps_0.1"``)."""
     text = label.replace("ε", "eps").replace("α", "alpha").replace("σ", "sigma")
     return re.sub(r"[^0-9A-Za-z.]+", "_", text).strip("_")
