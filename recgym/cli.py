@@ -1,4 +1,4 @@
-"""The ``recgym`` command.
+"""The ``recgym`` command: ``demo``, ``study`` and ``replicate``.
 
 Exit statuses: 0 success (``recgym`` alone prints the help); 1 a file or folder that
 cannot be read or written; 2 a wrong option or value, or an output folder a study must

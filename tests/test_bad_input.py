@@ -41,7 +41,7 @@ import pytest
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-import recgym  # noqa: F401 - registers RECEnv-v0
+import recgym  # registers RECEnv-v0
 from recgym import BaseUserModel, RECEnv, RECVectorEnv, UserModel
 from recgym.cli import main
 from recgym.errors import ResetNeeded
@@ -101,6 +101,7 @@ from recgym.population.policies import (
 )
 from recgym.population.simulation import simulate
 from recgym.population.study import StudyConfig, run_study
+from recgym.presets import Estimate, Replication, jiang_2019, replicate
 
 NAN, INF = float("nan"), float("inf")
 
@@ -299,6 +300,13 @@ def write_bytes(name: str, data: bytes) -> Path:
     return path
 
 
+def folder_with(folder: str, name: str) -> Path:
+    """A folder holding one empty file ``name``."""
+    Path(folder).mkdir()
+    (Path(folder) / name).write_bytes(b"{}")
+    return Path(folder)
+
+
 def history_file() -> Path:
     return a_history().save("history.npz")
 
@@ -397,6 +405,18 @@ def cli(*argv: str) -> None:
 
 
 TINY_STUDY = ("--users", "4", "--items", "3", "--dim", "2", "--steps", "1")
+
+
+def a_replication() -> Replication:
+    """A replication made by hand (no run), for the file cases."""
+    return Replication(
+        name="jiang_2019", citation="Jiang et al. (2019)", reference="", claim="",
+        settings={}, estimates=(), panels=(), curves=(), seeds=(0, 1), scale="small",
+        base_seed=0, seconds=0.0, version=recgym.__version__, caption="",
+    )  # fmt: skip
+
+
+PRESET_NAMES = "['dean_morgenstern_2022', 'jiang_2019', 'kalimeris_2021']"
 
 
 # -------------------------------------------------------------------------- the table
@@ -1876,6 +1896,69 @@ CASES += [
          "recgym: error: unrecognized arguments: --unknown"),
     Case("cli/unknown-command", lambda: cli("bogus"), CLIExit,
          "recgym: error: argument COMMAND: invalid choice: 'bogus'"),
+    # === recgym.presets and recgym replicate ==================================================
+    Case("presets/name-unknown", lambda: replicate("nope"), ValueError,
+         f"`name` must be one of {PRESET_NAMES}, got 'nope'"),
+    Case("presets/name-int", lambda: replicate(3), TypeError,
+         f"`name` must be one of {PRESET_NAMES}, got 3"),
+    Case("presets/seeds-zero", lambda: replicate("jiang_2019", seeds=0), ValueError,
+         f"`seeds` {POSITIVE_INT} 0"),
+    Case("presets/seeds-float", lambda: replicate("jiang_2019", seeds=2.0), TypeError,
+         f"`seeds` {POSITIVE_INT} 2.0"),
+    Case("presets/seeds-bool", lambda: jiang_2019(seeds=True), TypeError,
+         f"`seeds` {POSITIVE_INT} True"),
+    Case("presets/base_seed-negative", lambda: jiang_2019(base_seed=-1), ValueError,
+         "`base_seed` must be a non-negative integer, got -1"),
+    Case("presets/base_seed-None", lambda: jiang_2019(base_seed=None), TypeError,
+         "`base_seed` must be a non-negative integer, got None"),
+    Case("presets/scale-unknown", lambda: jiang_2019(scale="big"), ValueError,
+         "`scale` must be one of ['small', 'paper'], got 'big'"),
+    Case("presets/scale-None", lambda: replicate("jiang_2019", scale=None), TypeError,
+         "`scale` must be one of ['small', 'paper'], got None"),
+    Case("presets/progress-str", lambda: jiang_2019(progress="yes"), TypeError,
+         "`progress` must be a bool or None, got 'yes'"),
+    Case("presets/save-out-empty", lambda: a_replication().save(""), ValueError,
+         "`out` must name a folder, got '' (an empty path would write into the current "
+         "folder)"),
+    Case("presets/save-out-None", lambda: a_replication().save(None), TypeError,
+         "`out` must be a str or os.PathLike, got NoneType"),
+    Case("presets/save-out-a-file",
+         lambda: a_replication().save(write_bytes("taken", b"")), ValueError,
+         "output folder 'taken' is a file, not a folder: choose another --out"),
+    Case("presets/save-foreign-folder",
+         lambda: a_replication().save(folder_with("mine", "notes.txt")), ValueError,
+         "output folder 'mine' is not empty (notes.txt) and holds no recgym replication "
+         "(no replication.json): choose a new or empty folder with --out"),
+    Case("presets/estimate-expected", lambda: Estimate("a", "a", (1.0,), expected=">0"),
+         ValueError, "`expected` must be one of ['> 0', '< 0'] or None, got '>0'"),
+    Case("presets/estimate-no-values", lambda: Estimate("a", "a", ()), ValueError,
+         "`values` of 'a' must hold one value per seed, got none"),
+    Case("cli/replicate-name-unknown", lambda: cli("replicate", "nope"), CLIExit,
+         f"exit 2: recgym: error: `name` must be one of {PRESET_NAMES}, got 'nope'"),
+    Case("cli/replicate-name-missing", lambda: cli("replicate"), CLIExit,
+         f"exit 2: recgym: error: `name` must be one of {PRESET_NAMES} (or --list), got "
+         "none: recgym replicate NAME"),
+    Case("cli/replicate-list-and-name", lambda: cli("replicate", "--list", "jiang_2019"),
+         CLIExit, "exit 2: recgym: error: `--list` lists every preset and takes no NAME, "
+         "got 'jiang_2019'"),
+    Case("cli/replicate-seeds-zero", lambda: cli("replicate", "jiang_2019", "--seeds", "0"),
+         CLIExit, f"exit 2: recgym: error: `seeds` {POSITIVE_INT} 0"),
+    Case("cli/replicate-seeds-not-int",
+         lambda: cli("replicate", "jiang_2019", "--seeds", "two"), CLIExit,
+         "recgym replicate: error: argument --seeds: invalid int value: 'two'"),
+    Case("cli/replicate-base-seed-negative",
+         lambda: cli("replicate", "jiang_2019", "--base-seed", "-2"), CLIExit,
+         "exit 2: recgym: error: `base_seed` must be a non-negative integer, got -2"),
+    Case("cli/replicate-scale-unknown",
+         lambda: cli("replicate", "jiang_2019", "--scale", "huge"), CLIExit,
+         "exit 2: recgym: error: `scale` must be one of ['small', 'paper'], got 'huge'"),
+    Case("cli/replicate-out-empty", lambda: cli("replicate", "jiang_2019", "--out", ""),
+         CLIExit, "exit 2: recgym: error: `out` must name a folder, got ''"),
+    Case("cli/replicate-out-foreign",
+         lambda: cli("replicate", "jiang_2019", "--out",
+                     str(folder_with("study", "study.json"))), CLIExit,
+         "exit 2: recgym: error: output folder 'study' is not empty (study.json) and holds "
+         "no recgym replication (no replication.json)"),
     # === Plots ==================================================================================
     Case("plots/metric_curves-empty", lambda: plot_metric_curves([]), ValueError,
          "`histories` must hold at least one History, got an empty list"),

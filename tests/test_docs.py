@@ -2,8 +2,9 @@
 
 How the blocks are run (write examples accordingly):
 
-* The files are found when the tests are collected (``README.md`` and ``docs/*.md``,
-  sorted), so a new page is tested without touching this file.
+* The files are found when the tests are collected (``README.md`` and every ``.md`` under
+  ``docs/``, ``docs/papers/`` included, sorted), so a new page is tested without touching
+  this file.
 * Each ```python block is one test case, executed **on its own, in a fresh namespace**
   (a new module object): a block must contain its own imports and data, so a reader can
   copy any single block and run it. Code that must not run goes in a ```text block.
@@ -29,7 +30,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 FENCE = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 REQUIRES = re.compile(
     r"\A#[ \t]*requires:[ \t]*([\w.]+(?:[ \t]*,[ \t]*[\w.]+)*)[ \t]*$", re.MULTILINE

@@ -18,8 +18,9 @@ def _hook():
 
 def test_every_guide_page_is_in_the_navigation():
     text = (ROOT / "mkdocs.yml").read_text()
-    listed = set(re.findall(r"^\s+-\s+(?:[\w ]+:\s+)?(\w+\.md)\s*$", text, re.MULTILINE))
-    pages = {path.name for path in (ROOT / "docs").glob("*.md")}
+    listed = set(re.findall(r"^\s+-\s+(?:[\w ]+:\s+)?([\w/]+\.md)\s*$", text, re.MULTILINE))
+    docs = ROOT / "docs"
+    pages = {path.relative_to(docs).as_posix() for path in docs.rglob("*.md")}
     assert pages == listed, f"not in mkdocs.yml's nav: {sorted(pages - listed)}"
 
 

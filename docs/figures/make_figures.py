@@ -7,6 +7,11 @@ and they are exactly what a reader running the page gets. Run from anywhere::
 
     python docs/figures/make_figures.py                 # every page
     python docs/figures/make_figures.py worlds.md       # some pages
+    python docs/figures/make_figures.py papers          # the replications' figures
+
+``papers`` runs every preset of :mod:`recgym.presets` at its defaults (``recgym
+replicate NAME``: scale small, 5 seeds) and saves its figure as ``papers/NAME.png``, the
+figure of ``docs/papers/NAME.md``.
 
 It fails if a figure that a page links to is missing or larger than 200 kB.
 """
@@ -50,9 +55,29 @@ def run_page(page: Path) -> int:
     return status
 
 
+def run_papers() -> int:
+    """Save the figure of every preset at its defaults as ``papers/NAME.png``."""
+    from recgym.presets import PRESETS, replicate
+
+    status = 0
+    for name in PRESETS:
+        print(f"replicate {name} ...", flush=True)
+        result = replicate(name)
+        path = HERE / "papers" / f"{name}.png"
+        result.figure(path)
+        size = path.stat().st_size
+        flag = "" if size <= MAX_BYTES else f"  <- larger than {MAX_BYTES:,} bytes"
+        status = status or int(bool(flag))
+        print(f"  {result.seconds:.1f} s, {result.verdict}; papers/{name}.png: {size:,} B{flag}")
+    return status
+
+
 def main(pages: list[str]) -> int:
     """Run the given pages (default: all of :data:`PAGES`); returns the exit status."""
     os.environ.setdefault("MPLBACKEND", "Agg")
+    if pages == ["papers"]:
+        os.chdir(HERE)
+        return run_papers()
     unknown = [name for name in pages if name not in PAGES]
     if unknown:
         print(f"unknown page {unknown[0]!r}; the pages are {', '.join(PAGES)}", file=sys.stderr)
