@@ -12,6 +12,7 @@ two commands share; each command keeps its own manifest and messages.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -20,7 +21,14 @@ from typing import Any
 
 from recgym._validation import check_path
 
-__all__ = ["TEMPORARY", "check_out", "folder_lock", "remove_temporary", "visible_entries"]
+__all__ = [
+    "TEMPORARY",
+    "check_out",
+    "folder_lock",
+    "read_manifest",
+    "remove_temporary",
+    "visible_entries",
+]
 
 #: Temporary files of :func:`recgym._io.atomic_write`: ``.<name>.<uuid4 hex>[suffix].tmp``.
 TEMPORARY = re.compile(r"^\..+\.[0-9a-f]{32}(\.[A-Za-z0-9]+)?\.tmp$")
@@ -40,6 +48,43 @@ def check_out(out: Any) -> str | os.PathLike[str]:
             "into the current folder)"
         )
     return out
+
+
+def read_manifest(
+    manifest: Path,
+    out: Path,
+    format_name: str,
+    noun: str,
+    holds: str,
+    error: Callable[[str], Exception],
+) -> dict[str, Any]:
+    """The JSON manifest of an output folder, with its ``"identity"`` mapping checked.
+
+    Args:
+        manifest: The manifest file (it must exist).
+        out: The folder, for the message.
+        format_name: The manifest's expected ``"format"``.
+        noun: What the folder holds (``"study"``), for the message.
+        holds: What recgym cannot tell without it (``"which replication it holds"``).
+        error: Makes the exception raised for a damaged manifest, from its message.
+
+    Returns:
+        dict: The manifest.
+
+    Raises:
+        OSError: If the file cannot be read (a ``PermissionError`` is reported as such).
+    """
+    text = manifest.read_text(encoding="utf-8")
+    try:
+        found = json.loads(text)
+        if found.get("format") != format_name or not isinstance(found.get("identity"), dict):
+            raise ValueError(f"not a recgym {noun} manifest")
+    except (ValueError, AttributeError) as reason:
+        raise error(
+            f"output folder '{out}' has a damaged {manifest.name} ({reason}); recgym cannot "
+            f"tell {holds}: choose another --out, or delete the folder to start over"
+        ) from None
+    return dict(found)
 
 
 def visible_entries(out: Path, lock_name: str) -> list[str]:

@@ -32,7 +32,14 @@ from numpy.typing import NDArray
 
 from recgym._validation import check_path
 
-__all__ = ["ContainerFormat", "atomic_write", "read_container", "write_container", "write_csv"]
+__all__ = [
+    "ContainerFormat",
+    "atomic_write",
+    "json_safe",
+    "read_container",
+    "write_container",
+    "write_csv",
+]
 
 _ZIP_MAGIC = b"PK\x03\x04"
 
@@ -245,6 +252,20 @@ def _check_identity(
             f"format version {header.get('version')!r} is not supported "
             f"(this recgym reads version {container.version})"
         )
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with every NaN or infinite float replaced by None (strict JSON: ``null``).
+
+    Mappings become dicts and tuples lists, recursively; everything else is kept.
+    """
+    if isinstance(value, Mapping):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(item) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def write_csv(

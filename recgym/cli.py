@@ -151,6 +151,16 @@ def _float(text: str) -> float:
     return float(text)
 
 
+def _add_progress(command: argparse.ArgumentParser) -> None:
+    """The ``--progress`` / ``--no-progress`` option of a command that runs simulations."""
+    command.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show a progress bar on stderr (default: on a terminal, once a run lasts 2 s)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``recgym`` command."""
     from recgym import __version__
@@ -255,12 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"record the metrics every EVERY steps (default {defaults.every})",
     )
     study.add_argument("--out", default="recgym-study", help="output folder (default recgym-study)")
-    study.add_argument(
-        "--progress",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="show a progress bar on stderr (default: on a terminal, once a run lasts 2 s)",
-    )
+    _add_progress(study)
     study.set_defaults(run=_study)
 
     replicate = commands.add_parser(
@@ -296,12 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="the first seed: the runs use seeds S, S+1, ... (default 0)",
     )
     replicate.add_argument("--out", default=None, help="output folder (default replications/NAME)")
-    replicate.add_argument(
-        "--progress",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="show a progress bar on stderr (default: on a terminal, once a run lasts 2 s)",
-    )
+    _add_progress(replicate)
     replicate.set_defaults(run=_replicate)
     return parser
 

@@ -39,8 +39,14 @@ from typing import Any, TextIO
 import numpy as np
 
 from recgym import __version__
-from recgym._folders import check_out, folder_lock, remove_temporary, visible_entries
-from recgym._io import atomic_write
+from recgym._folders import (
+    check_out,
+    folder_lock,
+    read_manifest,
+    remove_temporary,
+    visible_entries,
+)
+from recgym._io import atomic_write, json_safe
 from recgym._progress import Progress
 from recgym._validation import (
     check_choice,
@@ -50,7 +56,13 @@ from recgym._validation import (
 )
 from recgym.population.env import PopulationEnv
 from recgym.population.history import History, write_metrics_csv
-from recgym.population.policies import POLICIES, POLICY_ALIASES, Policy, make_policy
+from recgym.population.policies import (
+    POLICIES,
+    POLICY_ALIASES,
+    Policy,
+    make_policy,
+    policy_parameters,
+)
 from recgym.population.report import estimates_table, glossary
 from recgym.population.seeds import (
     SeedSummary,
@@ -190,17 +202,7 @@ class StudyConfig:
         What the report lists and each saved run records: the defaults of the policy's
         constructor, overridden by :meth:`policy_arguments`.
         """
-        import inspect
-
-        signature = inspect.signature(POLICIES[name].__init__)
-        parameters = {
-            key: parameter.default
-            for key, parameter in signature.parameters.items()
-            if key != "self"
-            and parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)
-            and parameter.default is not parameter.empty
-        }
-        return {**parameters, **self.policy_arguments(name)}
+        return policy_parameters(name, **self.policy_arguments(name))
 
     def make_policy(self, name: str) -> Policy:
         """Policy ``name`` as this study runs it."""
@@ -412,17 +414,14 @@ def _open_folder(out: Path, identity: Mapping[str, Any], say: _Printer) -> Itera
 
 
 def _check_manifest(manifest: Path, out: Path, identity: Mapping[str, Any]) -> None:
-    text = manifest.read_text()  # a PermissionError is reported as such by the caller
-    try:
-        found = json.loads(text)
-        if found.get("format") != _MANIFEST_FORMAT or not isinstance(found.get("identity"), dict):
-            raise ValueError("not a recgym study manifest")
-    except (ValueError, AttributeError) as error:
-        raise StudyFolderError(
-            f"output folder '{out}' has a damaged {MANIFEST} ({error}); recgym cannot tell "
-            "which configuration its results belong to: choose another --out, or delete "
-            "the folder to start over"
-        ) from None
+    found = read_manifest(  # a PermissionError is reported as such by the caller
+        manifest,
+        out,
+        _MANIFEST_FORMAT,
+        "study",
+        "which configuration its results belong to",
+        StudyFolderError,
+    )
     differences = _differences(found["identity"], identity)
     if differences:
         raise StudyFolderError(
@@ -565,7 +564,7 @@ def _write_outputs(
             "figures": [file for file, _, _ in figures],
         },
     }
-    text = json.dumps(_json_safe(summary), indent=2, ensure_ascii=False)
+    text = json.dumps(json_safe(summary), indent=2, ensure_ascii=False)
     atomic_write(out / "summary.json", lambda tmp: Path(tmp).write_text(text + "\n"))
     report = _report(config, summaries, provenance, figures, skipped, seconds)
     atomic_write(out / "report.md", lambda tmp: Path(tmp).write_text(report, encoding="utf-8"))
@@ -579,17 +578,6 @@ def _provenance() -> dict[str, str]:
         "numpy": np.__version__,
         "platform": platform.platform(terse=True),
     }
-
-
-def _json_safe(value: Any) -> Any:
-    """``value`` with every NaN or infinite float replaced by None (strict JSON: null)."""
-    if isinstance(value, dict):
-        return {key: _json_safe(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(item) for item in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def _settings_sentence(config: StudyConfig) -> str:

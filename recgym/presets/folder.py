@@ -28,7 +28,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from recgym import __version__
-from recgym._folders import check_out, folder_lock, remove_temporary, visible_entries
+from recgym._folders import (
+    check_out,
+    folder_lock,
+    read_manifest,
+    remove_temporary,
+    visible_entries,
+)
 from recgym._io import atomic_write
 from recgym.presets.report import SUMMARY_FORMAT
 
@@ -105,17 +111,14 @@ def check_folder(out: Any, expected: Mapping[str, Any]) -> Path:
                 f"replication (no {MANIFEST}): choose a new or empty folder with --out"
             )
         return folder
-    text = manifest.read_text(encoding="utf-8")  # a PermissionError is reported as such
-    try:
-        found = json.loads(text)
-        if found.get("format") != SUMMARY_FORMAT or not isinstance(found.get("identity"), dict):
-            raise ValueError("not a recgym replication manifest")
-    except (ValueError, AttributeError) as error:
-        raise ReplicationFolderError(
-            f"output folder '{folder}' has a damaged {MANIFEST} ({error}); recgym cannot tell "
-            "which replication it holds: choose another --out, or delete the folder to "
-            "start over"
-        ) from None
+    found = read_manifest(  # a PermissionError is reported as such
+        manifest,
+        folder,
+        SUMMARY_FORMAT,
+        "replication",
+        "which replication it holds",
+        ReplicationFolderError,
+    )
     differences = [
         (key, found["identity"].get(key), value)
         for key, value in expected.items()

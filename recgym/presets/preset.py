@@ -16,7 +16,6 @@ and a ``PRESET = Preset(...)`` plus a public function that calls :meth:`Preset.r
 
 from __future__ import annotations
 
-import inspect
 import re
 import sys
 import time
@@ -33,7 +32,7 @@ from recgym._progress import Progress
 from recgym._validation import check_choice, check_nonnegative_int, check_positive_int
 from recgym.population.env import PopulationEnv
 from recgym.population.history import History
-from recgym.population.policies import POLICIES, Policy, make_policy
+from recgym.population.policies import Policy, make_policy, policy_parameters
 from recgym.population.seeds import derive_seeds
 from recgym.population.simulation import simulate
 from recgym.presets.replication import Curve, Estimate, Panel, Replication
@@ -116,19 +115,10 @@ class Arm:
         The defaults of the policy's constructor, overridden by :attr:`parameters`, so
         that the settings name everything that defines the run.
         """
-        cls = POLICIES[self.policy] if isinstance(self.policy, str) else self.policy
-        signature = inspect.signature(cls.__init__)
-        parameters = {
-            key: parameter.default
-            for key, parameter in signature.parameters.items()
-            if key != "self"
-            and parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)
-            and parameter.default is not parameter.empty
-        }
         return {
             "label": self.label,
             "policy": self.policy_name,
-            "parameters": {**parameters, **self.parameters},
+            "parameters": policy_parameters(self.policy, **self.parameters),
         }
 
 

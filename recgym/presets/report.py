@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+
+from recgym._io import json_safe
 
 if TYPE_CHECKING:
     from recgym.presets.replication import Estimate, Replication
@@ -137,17 +138,6 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _safe(value: Any) -> Any:
-    """``value`` with every NaN or infinite float replaced by None (strict JSON)."""
-    if isinstance(value, Mapping):
-        return {key: _safe(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_safe(item) for item in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def summary(replication: Replication) -> dict[str, Any]:
     """The replication as JSON values; NaN and infinities as None.
 
@@ -157,7 +147,7 @@ def summary(replication: Replication) -> dict[str, Any]:
         ``recgym_version``, ``seconds``, ``command``, ``settings`` and ``estimates``
         (name, description, unit, expected, mean, ci_low, ci_high, per_seed, holds).
     """
-    return _safe(
+    return json_safe(
         {
             "format": SUMMARY_FORMAT,
             "version": 1,

@@ -66,6 +66,7 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Final
@@ -102,6 +103,7 @@ __all__ = [
     "SlateProbabilities",
     "SoftmaxPolicy",
     "make_policy",
+    "policy_parameters",
 ]
 
 #: Built-in policies by registry name (canonical names only; see :data:`POLICY_ALIASES`).
@@ -147,3 +149,35 @@ def make_policy(name: str, **kwargs: Any) -> Policy:
         name = POLICY_ALIASES.get(name, name)
     check_choice(name, "name", tuple(POLICIES))
     return POLICIES[name](**kwargs)
+
+
+def policy_parameters(policy: str | type[Policy], **overrides: Any) -> dict[str, Any]:
+    """Every keyword parameter of a policy's constructor with its default, then ``overrides``.
+
+    What a run's settings record, so that they name everything that defines the policy.
+
+    Args:
+        policy: A key of :data:`POLICIES` (or an alias) or a :class:`Policy` subclass.
+        **overrides: Values that replace the defaults (the arguments the policy is built with).
+
+    Returns:
+        dict: Parameter name → value, in the constructor's order, then new keys of
+        ``overrides``.
+
+    Example:
+        >>> policy_parameters("epsilon_greedy", epsilon=0.3)["epsilon"]
+        0.3
+    """
+    if isinstance(policy, str):
+        policy = POLICIES[
+            check_choice(POLICY_ALIASES.get(policy, policy), "policy", tuple(POLICIES))
+        ]
+    signature = inspect.signature(policy.__init__)
+    defaults = {
+        key: parameter.default
+        for key, parameter in signature.parameters.items()
+        if key != "self"
+        and parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)
+        and parameter.default is not parameter.empty
+    }
+    return {**defaults, **overrides}
