@@ -241,7 +241,7 @@ PRESET = Preset(
     analyse=_analyse,
     measure=_measure,
     caption=_caption,
-    seconds=3.0,
+    seconds=4.0,
     page="docs/papers/dean_morgenstern_2022.md",
 )
 

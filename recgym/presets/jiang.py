@@ -162,7 +162,7 @@ PRESET = Preset(
     options=_options,
     analyse=_analyse,
     caption=_caption,
-    seconds=4.0,
+    seconds=5.0,
     page="docs/papers/jiang_2019.md",
 )
 

@@ -211,7 +211,8 @@ class Preset:
             to compute from one run before its recorded trajectory is released (for
             quantities no registry metric gives, from ``record=["states"]``).
         caption: Settings → the settings in one sentence (figure caption).
-        seconds: Typical wall-clock seconds at ``scale="small"`` with the default seeds.
+        seconds: Typical wall-clock seconds of ``recgym replicate NAME`` (the whole command:
+            ``scale="small"``, the default seeds, the report written).
         default_seeds: Seeds when none are given.
         page: The preset's page in the documentation (``"docs/papers/jiang_2019.md"``).
     """
