@@ -282,6 +282,29 @@ def test_save_refuses_a_folder_of_other_results_and_leaves_it_untouched(replicat
         result.save(taken)
 
 
+def test_without_matplotlib_the_folder_has_everything_but_the_figure(
+    replications, tmp_path, monkeypatch
+):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    out = tmp_path / "no-figure"
+    paths = replications["jiang_2019"].save(out)
+    assert set(paths) == {"report", "csv", "manifest"}
+    assert not (out / "figure.png").exists()
+    assert "No figure (matplotlib is not installed" in (out / "report.md").read_text()
+
+
+def test_a_preset_declares_both_scales():
+    preset = PRESETS["jiang_2019"]
+    with pytest.raises(
+        ValueError, match=r"`scales` must give the settings of \['small', 'paper'\]"
+    ):
+        dataclasses.replace(preset, scales={"small": preset.scales["small"]})
+    assert preset.settings("paper")["users"] == 10_000
+    with pytest.raises(TypeError):
+        preset.scales["small"]["users"] = 5  # read-only
+
+
 # ------------------------------------------------------------------------------- CLI
 
 
