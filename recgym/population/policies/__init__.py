@@ -71,7 +71,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from recgym._validation import check_choice
-from recgym.population.policies.base import Decision, Policy
+from recgym.population.policies.base import Decision, Policy, UtilityFunction
 from recgym.population.policies.baselines import MassMediaPolicy, MostPopularPolicy, RandomPolicy
 from recgym.population.policies.collaborative import CollaborativeFilteringPolicy
 from recgym.population.policies.exposure import ExposureCappedPolicy, ExposureConstrainedPolicy
@@ -80,6 +80,10 @@ from recgym.population.policies.greedy import (
     GreedyPolicy,
     OracleGreedyPolicy,
 )
+from recgym.population.policies.ideal import IdealPolicy
+from recgym.population.policies.implicit_factorization import ImplicitFactorizationPolicy
+from recgym.population.policies.item_knn import ItemKnnPolicy
+from recgym.population.policies.linear_bandits import LinearThompsonPolicy, LinearUcbPolicy
 from recgym.population.policies.scoring import DEFAULT_MAX_CHUNK_BYTES
 from recgym.population.policies.slates import SlateProbabilities
 from recgym.population.policies.softmax import SoftmaxPolicy
@@ -94,6 +98,11 @@ __all__ = [
     "ExposureCappedPolicy",
     "ExposureConstrainedPolicy",
     "GreedyPolicy",
+    "IdealPolicy",
+    "ImplicitFactorizationPolicy",
+    "ItemKnnPolicy",
+    "LinearThompsonPolicy",
+    "LinearUcbPolicy",
     "MassMediaPolicy",
     "MostPopularPolicy",
     "OracleGreedyPolicy",
@@ -101,6 +110,7 @@ __all__ = [
     "RandomPolicy",
     "SlateProbabilities",
     "SoftmaxPolicy",
+    "UtilityFunction",
     "make_policy",
 ]
 
@@ -117,6 +127,11 @@ POLICIES: dict[str, type[Policy]] = {
         MostPopularPolicy,
         CollaborativeFilteringPolicy,
         ExposureCappedPolicy,
+        IdealPolicy,
+        ImplicitFactorizationPolicy,
+        ItemKnnPolicy,
+        LinearUcbPolicy,
+        LinearThompsonPolicy,
     )
 }
 

@@ -74,7 +74,9 @@ class _InteractionLog:
         items = np.concatenate([items for _, items, _ in self.pending])
         self.counts += sp.coo_array((np.ones(len(items)), (users, items)), shape=self.shape).tocsr()
         if self.sums is not None:
-            rewards = np.concatenate([rewards for _, _, rewards in self.pending if rewards is not None])
+            rewards = np.concatenate(
+                [rewards for _, _, rewards in self.pending if rewards is not None]
+            )
             self.sums += sp.coo_array((rewards, (users, items)), shape=self.shape).tocsr()
         self.pending.clear()
 
@@ -133,7 +135,7 @@ class _ConsumedItems:
         return int(np.count_nonzero(available)) - _BITS_SET[self.bits & mask].sum(axis=1)
 
     def check_left(self, available: NDArray[np.bool_] | None, slate_size: int) -> NDArray[Any]:
-        """:meth:`left`, or a ``ValueError`` naming the first user with fewer than ``slate_size``."""
+        """:meth:`left`; a ``ValueError`` names the first user with fewer than ``slate_size``."""
         left = self.left(available)
         short = np.flatnonzero(left < slate_size)
         if short.size:
