@@ -29,8 +29,9 @@ def _ridge_rows(
 ) -> NDArray[np.float64]:
     """Solve ``(Σⱼ Wᵣⱼ fⱼfⱼᵀ + R) xᵣ = bᵣ`` for every row ``r``, in chunks of rows.
 
-    The Gram matrices are built by one sparse product per pair of factors (``k(k+1)/2``
-    products of ``weights`` with ``fⱼ[a]·fⱼ[b]``), then solved by one batched
+    The Gram matrices' upper triangles are one sparse product per chunk, of ``weights``
+    with the ``k(k+1)/2`` columns ``fⱼ[a]·fⱼ[b]`` (``a ≤ b``; ``8 · M · k(k+1)/2`` bytes,
+    the only array not bounded by the chunk budget), then solved by one batched
     ``numpy.linalg.solve`` per chunk (``(rows, k, k)`` within ``max_chunk_bytes``).
 
     Args:
@@ -45,13 +46,15 @@ def _ridge_rows(
         numpy.ndarray: float64 factors of the rows, shape ``(R, k)``.
     """
     k = fixed.shape[1]
-    pairs = [(a, b) for a in range(k) for b in range(a, k)]
+    upper, lower = np.triu_indices(k)
+    products = fixed[:, upper] * fixed[:, lower]  # (M, k(k+1)/2): fⱼ[a]·fⱼ[b], a ≤ b
+    packed_index = np.empty((k, k), dtype=np.intp)  # entry (a, b) of a Gram matrix
+    packed_index[upper, lower] = packed_index[lower, upper] = np.arange(len(upper))
     solved = np.empty((weights.shape[0], k))
     rows = _rows_per_chunk(8 * k * (k + 1) * 3, max_chunk_bytes)
     for chunk in _chunks(weights.shape[0], rows):
-        weights_chunk = weights[chunk]
-        gram = np.empty((weights_chunk.shape[0], k, k))
-        for a, b in pairs:
-            gram[:, a, b] = gram[:, b, a] = weights_chunk @ (fixed[:, a] * fixed[:, b])
-        solved[chunk] = np.linalg.solve(gram + ridge, rhs[chunk, :, None])[..., 0]
+        packed = weights[chunk] @ products
+        gram = np.take(packed, packed_index.ravel(), axis=1).reshape(-1, k, k)
+        gram += ridge
+        solved[chunk] = np.linalg.solve(gram, rhs[chunk, :, None])[..., 0]
     return solved
