@@ -596,3 +596,30 @@ def test_fitted_model_inspection_before_a_fit_is_refused():
     assert not knn.is_fitted
     with pytest.raises(ValueError, match=re.escape("got 1 update() calls since reset()")):
         knn.similarities()
+
+
+# ---------------------------------------------------------------------- chunked scoring
+
+
+THOMPSON = ("thompson", "linear_thompson", {"scale": 0.5})
+
+
+@pytest.mark.parametrize("k", [1, 3])
+@pytest.mark.parametrize(("label", "name", "kwargs"), [*CASES, THOMPSON], ids=[*IDS, "thompson"])
+def test_the_memory_budget_changes_no_decision(label, name, kwargs, k):
+    # One user per chunk (a budget of 1 byte) against the default: the same decisions on
+    # these tie-free scores, every step, both phases.
+    worlds = [World(seed=13), World(seed=13)]
+    policies = [
+        _bound(name, {**kwargs, "max_chunk_bytes": budget}, world, k)
+        for world, budget in zip(worlds, (1, 64 * 2**20))
+    ]
+    for _ in range(5):
+        decisions = []
+        for world, policy in zip(worlds, policies):
+            decision = policy.act(world.observe(), utilities=world.utilities)
+            rewards, consumed = world.respond(decision.actions)
+            policy.update(decision.actions, rewards, consumed=consumed)
+            decisions.append(decision)
+        np.testing.assert_array_equal(decisions[0].actions, decisions[1].actions)
+        _same(decisions[0], decisions[1])
