@@ -35,6 +35,7 @@ Memory: ``(d² + 2d)`` float64 per user (``d = 20``: 3.5 kB; 10⁵ users: 354 MB
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -114,12 +115,17 @@ class _LinearBandit(_RankingPolicy):
     def _learn(self, rewards: NDArray[np.float64], consumed: NDArray[np.int64]) -> None:
         """One Sherman–Morrison step for every user who consumed an item."""
         self._remember(consumed)
-        users: Any = np.flatnonzero(consumed >= 0)
+        chose = consumed >= 0
+        users: Any = np.flatnonzero(chose)
         if not users.size:
             return
-        if users.size == self._n_users:  # everyone: update in place, no gathered copies
+        if 2 * users.size >= self._n_users:
+            # Most users: update every row in place (no gathered copies); a user who
+            # consumed nothing gets v = 0, which changes nothing: A⁻¹ − 0, b + 0.
             users = slice(None)
-        features = self._item_table[consumed[users]]
+            features = np.where(chose[:, np.newaxis], self._item_table[consumed.clip(0)], 0.0)
+        else:
+            features = self._item_table[consumed[users]]
         covariance = self._covariance[users]
         direction = np.matmul(covariance, features[:, :, np.newaxis])[..., 0]
         denominator = 1.0 + np.vecdot(features, direction)
@@ -169,9 +175,9 @@ class LinearUcbPolicy(_LinearBandit, _Deterministic):
     items of largest norm first.
 
     Scoring is chunked over users within ``max_chunk_bytes``: per chunk, the means are one
-    matrix product and the widths another, of the upper triangles of ``Aᵢ⁻¹`` with the
-    items' products ``v_a v_b`` (``d(d+1)/2`` columns) — ``O(N · n_items · d²)`` per step,
-    in BLAS.
+    matrix product and the widths another, of the rows of ``Aᵢ⁻¹`` flattened (``d²``
+    columns) with the items' outer products ``v vᵀ`` — ``O(N · n_items · d²)`` per step, in
+    BLAS.
 
     *Availability*: the top ``k`` available items. *``exclude_consumed=True``*: each
     user's top ``k`` among the available items it has not consumed yet.
@@ -213,34 +219,42 @@ class LinearUcbPolicy(_LinearBandit, _Deterministic):
             recgym.errors.ResetNeeded: If called before :meth:`reset`.
         """
         observations = self._check_observations(observations, "upper_bounds")
-        return self._upper_bounds(self._means(observations), slice(None), self._item_table)
+        return self._bounds_function(self._means(observations), self._item_table)(slice(None))
 
-    def _upper_bounds(
-        self, means: NDArray[np.float64], rows: slice, items: NDArray[np.float64]
-    ) -> NDArray[np.float64]:
-        d = items.shape[1]
-        upper, lower = np.triu_indices(d)
-        weights = np.where(upper == lower, 1.0, 2.0)
-        products = np.ascontiguousarray((items[:, upper] * items[:, lower] * weights).T)
-        widths = self._covariance[rows][:, upper, lower] @ products
-        np.maximum(widths, 0.0, out=widths)  # vᵀA⁻¹v > 0; rounding may leave -1e-17
-        np.sqrt(widths, out=widths)
-        scores = means[rows] @ items.T
-        scores += self.alpha * widths
-        return scores
+    def _bounds_function(
+        self, means: NDArray[np.float64], items: NDArray[np.float64]
+    ) -> Callable[[slice], NDArray[np.float64]]:
+        """The upper bounds of the users of a slice of rows for ``items`` ``(c, d)``.
+
+        ``vᵀA⁻¹v`` is one matrix product of the rows of ``A⁻¹`` flattened ``(m, d²)``
+        with the items' flattened outer products ``(d², c)`` (a view of ``A⁻¹``: no
+        gathering), the means another.
+        """
+        n, d = self._covariance.shape[:2]
+        flat = self._covariance.reshape(n, d * d)
+        outer = np.ascontiguousarray(
+            (items[:, :, np.newaxis] * items[:, np.newaxis, :]).reshape(-1, d * d).T
+        )
+        columns = np.ascontiguousarray(items.T)
+
+        def bounds(rows: slice) -> NDArray[np.float64]:
+            widths = flat[rows] @ outer
+            np.maximum(widths, 0.0, out=widths)  # vᵀA⁻¹v > 0; rounding may leave -1e-17
+            np.sqrt(widths, out=widths)
+            scores = means[rows] @ columns
+            scores += self.alpha * widths
+            return scores
+
+        return bounds
 
     def _choose(self, inputs: _Inputs) -> NDArray[np.int64]:
-        means = self._means(inputs.observations)
         columns = self._candidate_columns(inputs.candidates)
-        items = self._item_table[columns]
+        bounds = self._bounds_function(self._means(inputs.observations), self._item_table[columns])
 
         def score(rows: slice, _: NDArray[np.int64]) -> NDArray[np.float64]:
-            return self._upper_bounds(means, rows, items)
+            return bounds(rows)
 
-        # Per score: the means, the widths and the product's scratch; per user, the
-        # gathered upper triangle of A⁻¹ (d(d + 1)/2 floats), spread over the columns.
-        d = items.shape[1]
-        return self._rank(columns, score, 24 + 4 * d * (d + 1) // len(columns))
+        return self._rank(columns, score, 24)
 
 
 class LinearThompsonPolicy(_LinearBandit, _Deterministic):
@@ -374,4 +388,3 @@ class LinearThompsonPolicy(_LinearBandit, _Deterministic):
             hits += (drawn == actions).reshape(self._n_users, -1).all(axis=1)
         estimate = hits / samples
         return estimate, np.sqrt(estimate * (1.0 - estimate) / samples)
-
