@@ -575,13 +575,19 @@ class Population:
         churn = self.config.churn
         assert churn is not None and self.active is not None
         assert self.satisfaction is not None and self.visits is not None
-        present = np.flatnonzero(self.active)
-        absent = np.flatnonzero(~self.active)
         satisfaction = self.satisfaction
-        satisfaction[present] *= 1.0 - churn.rate
-        satisfaction[present] += churn.rate * rewards[present]
         left = np.zeros(self.n_slots, dtype=np.bool_)
-        left[present[churn.leave(satisfaction[present], self.engagement_rng)]] = True
+        if self.active.all():  # the same arithmetic without gathering every slot
+            absent = np.empty(0, dtype=np.intp)
+            satisfaction *= 1.0 - churn.rate
+            satisfaction += churn.rate * rewards
+            left[churn.leave(satisfaction, self.engagement_rng)] = True
+        else:
+            present = np.flatnonzero(self.active)
+            absent = np.flatnonzero(~self.active)
+            satisfaction[present] *= 1.0 - churn.rate
+            satisfaction[present] += churn.rate * rewards[present]
+            left[present[churn.leave(satisfaction[present], self.engagement_rng)]] = True
         returned = np.zeros(self.n_slots, dtype=np.bool_)
         if churn.return_probability > 0.0 and absent.size:
             back = absent[self.engagement_rng.random(absent.size) < churn.return_probability]
