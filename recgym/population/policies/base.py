@@ -120,10 +120,10 @@ class Policy(ABC):
 
     *True utilities.* A policy with :attr:`needs_utilities` (the ideal recommender) must be
     given the users' true utilities as ``utilities=``, a :data:`UtilityFunction`: the
-    runners pass :meth:`PopulationEnv.utilities
-    <recgym.population.PopulationEnv.utilities>`; called without them, :meth:`act` and the
-    probabilities raise ``ValueError``. Like the true states of the oracles, they are never
-    part of a logged dataset, so off-policy evaluation refuses such a policy.
+    runners pass :meth:`~recgym.population.PopulationEnv.utilities`; called without them,
+    :meth:`act` and the probabilities raise ``ValueError``. Like the true states of the
+    oracles, they are never part of a logged dataset, so off-policy evaluation refuses such
+    a policy.
 
     *Users who change.* Row ``i`` is always the user in slot ``i``. When a runner puts a
     new user into some slots (a vector environment's autoreset), it calls :meth:`forget`
