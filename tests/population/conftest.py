@@ -10,13 +10,17 @@ Everything is handed to the tests as fixtures (no test imports this module):
   raise when it is stepped for more than one user;
 * ``drift_models`` is ``(DriftModel, SingleUserDriftModel)``: the same custom model,
   natively batched and in the original single-user form;
-* ``check_slate_distribution(slates, enumerated)`` checks that a policy's probabilities
-  of every ordered slate of a tiny catalogue form one distribution per user, with
-  cascade and item-position probabilities that are its prefix and position marginals.
+* ``enumerate_slates(policy, observations, n_items, k, **call)`` gives every ordered
+  ``k``-subset of a tiny catalogue and the policy's ``slate_probabilities`` of each, the
+  same slate for every user (``call``: ``states=``, ``utilities=``, ``available=``);
+* ``check_slate_distribution(slates, enumerated)`` checks that they form one
+  distribution per user, with cascade and item-position probabilities that are its
+  prefix and position marginals.
 """
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -124,6 +128,20 @@ def drift_models():
     return DriftModel, SingleUserDriftModel
 
 
+def _enumerate_slates(
+    policy: Any, observations: np.ndarray, n_items: int, k: int, **call: Any
+) -> tuple[np.ndarray, list[Any]]:
+    """Every ordered ``k``-subset ``(S, k)`` and the probabilities of each, shown to all."""
+    slates = np.array(list(itertools.permutations(range(n_items), k)), dtype=np.int64)
+    n_users = len(observations)
+    enumerated = []
+    for slate in slates:
+        actions = np.tile(slate, (n_users, 1))
+        actions = actions[:, 0] if k == 1 else actions
+        enumerated.append(policy.slate_probabilities(observations, actions, **call))
+    return slates, enumerated
+
+
 def _check_slate_distribution(slates: np.ndarray, enumerated: list[Any]) -> np.ndarray:
     """Check the enumerated probabilities of every ordered slate; return the joint ``(S, N)``.
 
@@ -151,3 +169,8 @@ def _check_slate_distribution(slates: np.ndarray, enumerated: list[Any]) -> np.n
 @pytest.fixture
 def check_slate_distribution():
     return _check_slate_distribution
+
+
+@pytest.fixture
+def enumerate_slates():
+    return _enumerate_slates

@@ -14,7 +14,6 @@ learners learn is in ``test_paper_policies_learning.py``, changing users in
 
 from __future__ import annotations
 
-import itertools
 import re
 from typing import Any
 
@@ -238,29 +237,14 @@ def _tiny(name: str, kwargs: dict[str, Any], k: int) -> tuple[Policy, World, np.
     return policy, world, world.observe()
 
 
-def _enumerate(policy: Policy, world: World, obs: np.ndarray, k: int):
-    slates = np.array(list(itertools.permutations(range(TINY_ITEMS), k)))
-    results = []
-    for slate in slates:
-        actions = np.tile(slate, (TINY_USERS, 1))
-        results.append(
-            policy.slate_probabilities(
-                obs,
-                actions[:, 0] if k == 1 else actions,
-                utilities=world.utilities,
-                available=TINY_AVAILABLE,
-            )
-        )
-    return slates, results
-
-
 @pytest.mark.parametrize("k", [1, 2])
 @pytest.mark.parametrize(("label", "name", "kwargs"), TINY_CASES, ids=[c[0] for c in TINY_CASES])
 def test_enumerated_probabilities_are_a_distribution_and_the_draws_follow_it(
-    label, name, kwargs, k, check_slate_distribution
+    label, name, kwargs, k, enumerate_slates, check_slate_distribution
 ):
     policy, world, obs = _tiny(name, kwargs, k)
-    slates, results = _enumerate(policy, world, obs, k)
+    call = {"utilities": world.utilities, "available": TINY_AVAILABLE}
+    slates, results = enumerate_slates(policy, obs, TINY_ITEMS, k, **call)
     assert all(p.item_position_propensities is not None for p in results[: k > 1])
     joint = check_slate_distribution(slates, results)  # (S, N)
     shown = TINY_AVAILABLE[slates].all(axis=1)
