@@ -75,7 +75,9 @@ class Decision(NamedTuple):
             items, position 0 first).
         propensities: float64 array of shape ``(N,)``: the probability with which the
             policy chose ``actions[i]`` for user ``i``, the whole ordered slate at
-            ``k > 1`` (1.0 for deterministic choices).
+            ``k > 1`` (1.0 for deterministic choices); NaN, as the cascade ones, from a
+            policy whose probabilities have no closed form
+            (:attr:`Policy.exact_propensities` False: linear Thompson sampling).
         cascade_propensities: float64 ``(N, k)`` at ``k > 1``, else None: column ``j`` is
             the probability that the first ``j + 1`` positions are ``actions[i, :j + 1]``,
             the running product of ``P(a_j | a_<j)``; the last column equals
