@@ -75,9 +75,11 @@ def test_the_estimates_approach_each_users_preference_direction(make, seed):
     assert np.mean(cosines[1]) > 0.93
 
 
-def test_sherman_morrison_equals_the_direct_ridge_solution():
+@pytest.mark.parametrize("n_items", [12, 40], ids=["flattened", "triangle"])
+def test_sherman_morrison_equals_the_direct_ridge_solution(n_items):
+    # Beyond 2d² = 18 items the widths use the upper triangle of A⁻¹: both paths checked.
     rng = np.random.default_rng(4)
-    items = rng.normal(size=(12, 3))
+    items = rng.normal(size=(n_items, 3))
     policy = LinearUcbPolicy(regularization=0.7, slate_size=2)
     policy.reset(items, n_users=5, rng=np.random.default_rng(0))
     gram = np.tile(0.7 * np.eye(3), (5, 1, 1))

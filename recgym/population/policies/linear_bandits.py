@@ -175,9 +175,9 @@ class LinearUcbPolicy(_LinearBandit, _Deterministic):
     items of largest norm first.
 
     Scoring is chunked over users within ``max_chunk_bytes``: per chunk, the means are one
-    matrix product and the widths another, of the rows of ``Aᵢ⁻¹`` flattened (``d²``
-    columns) with the items' outer products ``v vᵀ`` — ``O(N · n_items · d²)`` per step, in
-    BLAS.
+    matrix product and the widths another, of ``Aᵢ⁻¹`` (flattened, or its upper triangle
+    for large catalogues) with the items' products ``v_a v_b`` — ``O(N · n_items · d²)`` per
+    step, in BLAS.
 
     *Availability*: the top ``k`` available items. *``exclude_consumed=True``*: each
     user's top ``k`` among the available items it has not consumed yet.
@@ -226,19 +226,28 @@ class LinearUcbPolicy(_LinearBandit, _Deterministic):
     ) -> Callable[[slice], NDArray[np.float64]]:
         """The upper bounds of the users of a slice of rows for ``items`` ``(c, d)``.
 
-        ``vᵀA⁻¹v`` is one matrix product of the rows of ``A⁻¹`` flattened ``(m, d²)``
-        with the items' flattened outer products ``(d², c)`` (a view of ``A⁻¹``: no
-        gathering), the means another.
+        ``vᵀA⁻¹v`` is one matrix product per chunk: of the rows of ``A⁻¹`` flattened
+        ``(m, d²)`` (a view) with the items' flattened outer products ``(d², c)``; or, for
+        catalogues larger than ``2d²`` items, where the product dominates, of the gathered
+        upper triangles ``(m, d(d+1)/2)`` with the products ``v_a v_b`` (off-diagonal ones
+        doubled), about half the work. The means are another product.
         """
         n, d = self._covariance.shape[:2]
         flat = self._covariance.reshape(n, d * d)
-        outer = np.ascontiguousarray(
-            (items[:, :, np.newaxis] * items[:, np.newaxis, :]).reshape(-1, d * d).T
-        )
+        if len(items) > 2 * d * d:
+            upper, lower = np.triu_indices(d)
+            triangle: NDArray[np.intp] | None = upper * d + lower
+            doubled = np.where(upper == lower, 1.0, 2.0)
+            products = (items[:, upper] * items[:, lower] * doubled).T
+        else:
+            triangle = None
+            products = (items[:, :, np.newaxis] * items[:, np.newaxis, :]).reshape(-1, d * d).T
+        products = np.ascontiguousarray(products)
         columns = np.ascontiguousarray(items.T)
 
         def bounds(rows: slice) -> NDArray[np.float64]:
-            widths = flat[rows] @ outer
+            inverse = flat[rows] if triangle is None else np.take(flat[rows], triangle, axis=1)
+            widths = inverse @ products
             np.maximum(widths, 0.0, out=widths)  # vᵀA⁻¹v > 0; rounding may leave -1e-17
             np.sqrt(widths, out=widths)
             scores = means[rows] @ columns
