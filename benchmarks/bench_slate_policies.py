@@ -10,6 +10,7 @@ and ``most_popular`` after one update; ``exposure_capped`` uses ``max_share = 0.
 ``k = 10`` that leaves room for twice the ``N · k`` positions). Times are the
 process's CPU time per call (``time.process_time``): the best and the median run.
 Set ``OPENBLAS_NUM_THREADS=1`` for one-core numbers (the scoring products use BLAS).
+The recommenders of the filter-bubble papers are timed by ``bench_paper_policies.py``.
 
 Run from the repository root::
 
@@ -29,6 +30,10 @@ import numpy as np
 from recgym.population.policies import POLICIES, Policy, make_policy
 
 N_ITEMS, DIM = 100, 5
+
+#: Timed in bench_paper_policies.py, on an environment (the ideal one needs its utilities).
+PAPER_POLICIES = ("ideal", "implicit_factorization", "item_knn", "linear_ucb", "linear_thompson")
+TIMED = [name for name in POLICIES if name not in PAPER_POLICIES]
 
 KWARGS = {
     "epsilon_greedy": {"epsilon": 0.1},
@@ -73,7 +78,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--slate-size", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--policies", nargs="+", default=list(POLICIES), choices=list(POLICIES))
+    parser.add_argument("--policies", nargs="+", default=TIMED, choices=TIMED)
     args = parser.parse_args()
     sizes = (1, args.slate_size)
 

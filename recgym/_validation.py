@@ -29,6 +29,7 @@ __all__ = [
     "check_float_vector",
     "check_generator",
     "check_index",
+    "check_indices",
     "check_instance",
     "check_item",
     "check_labels",
@@ -45,6 +46,7 @@ __all__ = [
     "check_positive_int",
     "check_probability",
     "check_render_mode",
+    "check_rows",
     "check_seed",
     "check_single_output",
     "check_slate_size",
@@ -808,6 +810,59 @@ def check_consumed(consumed: Any, slates: NDArray[np.int64], n_items: int) -> ND
             f"{consumed[user].item()!r} for user {user}, shown {shown[user].tolist()}"
         )
     return consumed
+
+
+def check_indices(value: Any, name: str, n: int, ndim: int) -> NDArray[np.int64]:
+    """Validate an integer array of ``ndim`` dimensions whose entries index ``range(n)``.
+
+    Args:
+        value: The candidate.
+        name: The argument name used in error messages.
+        n: The number of things indexed; every entry must lie in ``[0, n)``.
+        ndim: The number of dimensions ``value`` must have.
+
+    Returns:
+        numpy.ndarray: ``value`` as int64 (the same object if it already was).
+
+    Raises:
+        TypeError: If ``value`` is not an integer ndarray
+            (``"`rows` must be a numpy integer array, got list"``,
+            ``"`rows` must hold integers, got dtype float64"``).
+        ValueError: On another number of dimensions
+            (``"`rows` must be a 1-D array, got shape (2, 2)"``), or an entry out of range
+            (``"`rows` must lie in [0, 4), got 7 at index (1,)"``).
+    """
+    if not isinstance(value, np.ndarray):
+        raise TypeError(f"`{name}` must be a numpy integer array, got {type(value).__name__}")
+    _refuse_masked(value, name)
+    if value.dtype == np.bool_ or not np.issubdtype(value.dtype, np.integer):
+        raise TypeError(f"`{name}` must hold integers, got dtype {value.dtype}")
+    if value.ndim != ndim:
+        raise ValueError(f"`{name}` must be a {ndim}-D array, got shape {value.shape}")
+    if value.size and (value.min() < 0 or value.max() >= n):
+        index = np.unravel_index(int(np.argmax((value < 0) | (value >= n))), value.shape)
+        raise ValueError(
+            f"`{name}` must lie in [0, {n}), got {value[index].item()!r} at index "
+            f"{tuple(int(i) for i in index)}"
+        )
+    return value.astype(np.int64, copy=False)
+
+
+def check_rows(value: Any, n: int, name: str = "rows") -> NDArray[np.int64]:
+    """Validate distinct row indices in ``[0, n)``: a 1-D integer array (see :func:`check_indices`).
+
+    Raises:
+        TypeError: If ``value`` is not an integer ndarray.
+        ValueError: If it is not 1-D, an entry is out of range, or a row is repeated
+            (``"`rows` must not repeat a row, got 2 twice"``).
+    """
+    rows = check_indices(value, name, n, 1)
+    ordered = np.sort(rows)
+    repeated = np.flatnonzero(ordered[1:] == ordered[:-1])
+    if repeated.size:
+        row = ordered[repeated[0]].item()
+        raise ValueError(f"`{name}` must not repeat a row, got {row!r} twice")
+    return rows
 
 
 #: How far a returned state may stray outside [-1, 1] by rounding (a normalised vector's

@@ -211,8 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--policies",
         default=",".join(defaults.policies),
         help=(
-            f"comma-separated policy names (default: all of {', '.join(POLICIES)}); former "
-            f"names also accepted: "
+            f"comma-separated policy names (default: {', '.join(defaults.policies)}; also "
+            f"{', '.join(name for name in POLICIES if name not in defaults.policies)}); "
+            "former names also accepted: "
             f"{', '.join(f'{old} = {new}' for old, new in POLICY_ALIASES.items())}"
         ),
     )

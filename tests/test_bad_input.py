@@ -262,6 +262,21 @@ def bound(name: str):
     return policy
 
 
+def reset_env() -> PopulationEnv:
+    env = pop_env()
+    env.reset_batch(seed=0)
+    return env
+
+
+def exclusion_exhausted(name: str) -> None:
+    """Act with ``exclude_consumed`` once user 0 has consumed all but one available item."""
+    policy = make_policy(name, slate_size=2, exclude_consumed=True, retrain_every=1)
+    policy.reset(np.eye(4), n_users=3, rng=np.random.default_rng(0))
+    policy.update(np.array([[0, 1], [0, 1], [2, 3]]), np.ones(3), consumed=np.array([0, 1, 2]))
+    policy.update(np.array([[1, 2], [0, 2], [0, 3]]), np.ones(3), consumed=np.array([1, 2, 3]))
+    policy.act(np.zeros((3, 4)), available=np.array([True, True, True, False]))
+
+
 def reset_greedy(**overrides: Any) -> None:
     arguments = {"item_features": ITEMS, "n_users": 4, "rng": np.random.default_rng(0)}
     GreedyPolicy().reset(**(arguments | overrides))
@@ -950,6 +965,28 @@ CASES: list[Case] = [
          "unknown agent None;"),
     Case("PopulationEnv/action_space-unhashable", lambda: pop_env().action_space(["user_0"]),
          KeyError, "unknown agent ['user_0'];"),
+    # --- PopulationEnv: utilities ------------------------------------------------------------
+    Case("PopulationEnv/utilities-before-reset",
+         lambda: pop_env().utilities(np.zeros((4, 2), np.int64)), ResetNeeded,
+         "the population has no users before `reset`; call `reset` first"),
+    Case("PopulationEnv/utilities-float",
+         lambda: reset_env().utilities(np.zeros((4, 2))), TypeError,
+         "`items` must hold integers, got dtype float64"),
+    Case("PopulationEnv/utilities-1d",
+         lambda: reset_env().utilities(np.zeros(4, np.int64)), ValueError,
+         "`items` must be a 2-D array, got shape (4,)"),
+    Case("PopulationEnv/utilities-item-range",
+         lambda: reset_env().utilities(np.full((4, 2), 3)), ValueError,
+         "`items` must lie in [0, 3), got 3 at index (0, 0)"),
+    Case("PopulationEnv/utilities-rows-missing",
+         lambda: reset_env().utilities(np.zeros((3, 2), np.int64)), ValueError,
+         "`items` must have one row per user (4) when `rows` is None, got shape (3, 2)"),
+    Case("PopulationEnv/utilities-rows-length",
+         lambda: reset_env().utilities(np.zeros((3, 2), np.int64), np.array([0, 1])), ValueError,
+         "`rows` must name one user per row of `items` (3), got 2"),
+    Case("PopulationEnv/utilities-rows-range",
+         lambda: reset_env().utilities(np.zeros((1, 2), np.int64), np.array([-1])), ValueError,
+         "`rows` must lie in [0, 4), got -1 at index (0,)"),
     # === Population core =======================================================================
     Case("Population/config-dict", lambda: Population({}, n_slots=1), TypeError,
          "`config` must be a PopulationConfig (see PopulationConfig.from_arguments), got dict"),
@@ -1089,6 +1126,84 @@ CASES: list[Case] = [
     Case("policies/oracle-probabilities-without-states",
          lambda: bound("oracle_greedy").probabilities(OBS, ZEROS), ValueError,
          "`states` must be the true user states for OracleGreedyPolicy"),
+    # --- Policies: the feedback-loop papers' recommenders ------------------------------------
+    Case("policies/ideal-without-utilities", lambda: bound("ideal").act(OBS), ValueError,
+         "`utilities` must be the users' true utilities for IdealPolicy (needs_utilities=True), "
+         "a function utilities(items, rows) such as PopulationEnv.utilities, got None"),
+    Case("policies/ideal-probabilities-without-utilities",
+         lambda: bound("ideal").probabilities(OBS, ZEROS), ValueError,
+         "`utilities` must be the users' true utilities for IdealPolicy"),
+    Case("policies/ideal-utilities-shape",
+         lambda: bound("ideal").act(OBS, utilities=lambda items, rows: np.zeros(len(rows))),
+         ValueError,
+         "`utilities` must return an array of shape (4, 3) for items of that shape, got (4,)"),
+    Case("policies/exclude_consumed-too-few", lambda: exclusion_exhausted("item_knn"),
+         ValueError,
+         "`exclude_consumed` leaves user 0 1 item(s) it has not consumed among the available "
+         "ones, fewer than slate_size (2): use a larger catalogue, fewer steps or "
+         "exclude_consumed=False"),
+    Case("policies/exclude_consumed-int", lambda: make_policy("ideal", exclude_consumed=1),
+         TypeError, "`exclude_consumed` must be a bool, got 1"),
+    Case("policies/implicit-rank", lambda: make_policy("implicit_factorization", rank=0),
+         ValueError, f"`rank` {POSITIVE_INT} 0"),
+    Case("policies/implicit-alpha",
+         lambda: make_policy("implicit_factorization", alpha=-1.0), ValueError,
+         "`alpha` must be a positive finite float, got -1.0"),
+    Case("policies/implicit-als_iterations",
+         lambda: make_policy("implicit_factorization", als_iterations=1.5), TypeError,
+         f"`als_iterations` {POSITIVE_INT} 1.5"),
+    Case("policies/retrain_every-zero", lambda: make_policy("item_knn", retrain_every=0),
+         ValueError, f"`retrain_every` {POSITIVE_INT} 0"),
+    Case("policies/warmup_steps-negative", lambda: make_policy("item_knn", warmup_steps=-2),
+         ValueError, f"`warmup_steps` {POSITIVE_INT} -2"),
+    Case("policies/retrained-never",
+         lambda: make_policy("implicit_factorization", retrain_every=None), ValueError,
+         "`warmup_steps` must be a positive integer when `retrain_every` is None (the model is "
+         "trained once, after the warm-up), got None"),
+    Case("policies/knn-n_neighbors", lambda: make_policy("item_knn", n_neighbors=0),
+         ValueError, f"`n_neighbors` {POSITIVE_INT} 0"),
+    Case("policies/ucb-alpha", lambda: make_policy("linear_ucb", alpha=-0.5), ValueError,
+         "`alpha` must be a non-negative finite float, got -0.5"),
+    Case("policies/ucb-alpha-str", lambda: make_policy("linear_ucb", alpha="big"), TypeError,
+         "`alpha` must be a non-negative float, got 'big'"),
+    Case("policies/ucb-regularization",
+         lambda: make_policy("linear_ucb", regularization=0.0), ValueError,
+         "`regularization` must be a positive finite float, got 0.0"),
+    Case("policies/ucb-observation_prior",
+         lambda: make_policy("linear_ucb", observation_prior="yes"), TypeError,
+         "`observation_prior` must be a bool, got 'yes'"),
+    Case("policies/thompson-scale", lambda: make_policy("linear_thompson", scale=INF),
+         ValueError, "`scale` must be a non-negative finite float, got inf"),
+    Case("policies/thompson-estimate-samples",
+         lambda: bound("linear_thompson").estimate_probabilities(OBS, ZEROS, samples=0),
+         ValueError, f"`samples` {POSITIVE_INT} 0"),
+    Case("policies/thompson-estimate-before-reset",
+         lambda: make_policy("linear_thompson").estimate_probabilities(OBS, ZEROS),
+         ResetNeeded, f"LinearThompsonPolicy.estimate_probabilities() {NOT_RESET}"),
+    Case("policies/most_popular-counts", lambda: make_policy("most_popular", counts="clicks"),
+         ValueError, "`counts` must be one of ['positive', 'consumption'], got 'clicks'"),
+    Case("policies/implicit-factors-before-reset",
+         lambda: make_policy("implicit_factorization").user_factors, ResetNeeded,
+         f"ImplicitFactorizationPolicy.user_factors() {NOT_RESET}"),
+    Case("policies/implicit-factors-unfitted",
+         lambda: bound("implicit_factorization").predicted_preferences(), ValueError,
+         "ImplicitFactorizationPolicy has not been fitted yet: its first fit follows update() "
+         "number `warmup_steps` = 10 with some consumption, got 0 update() calls since reset()"),
+    Case("policies/knn-similarities-unfitted", lambda: bound("item_knn").similarities(),
+         ValueError, "ItemKnnPolicy has not been fitted yet"),
+    # --- Policies: forget(rows) -------------------------------------------------------------
+    Case("policies/forget-before-reset", lambda: make_policy("linear_ucb").forget(ZEROS[:1]),
+         ResetNeeded, f"LinearUcbPolicy.forget() {NOT_RESET}"),
+    Case("policies/forget-list", lambda: bound("linear_ucb").forget([0, 1]), TypeError,
+         "`rows` must be a numpy integer array, got list"),
+    Case("policies/forget-float", lambda: bound("linear_ucb").forget(np.zeros(1)), TypeError,
+         "`rows` must hold integers, got dtype float64"),
+    Case("policies/forget-2d", lambda: bound("linear_ucb").forget(np.zeros((1, 1), np.int64)),
+         ValueError, "`rows` must be a 1-D array, got shape (1, 1)"),
+    Case("policies/forget-out-of-range", lambda: bound("linear_ucb").forget(np.array([1, 4])),
+         ValueError, "`rows` must lie in [0, 4), got 4 at index (1,)"),
+    Case("policies/forget-repeat", lambda: bound("linear_ucb").forget(np.array([2, 0, 2])),
+         ValueError, "`rows` must not repeat a row, got 2 twice"),
 ]
 
 # --- Policies: the same wrong calls, for every policy -----------------------------------
@@ -1481,6 +1596,11 @@ CASES += [
          "cannot load a History file from 'header.npz': malformed header ('int' object is not "
          "iterable)"),
     # === Logged datasets: collect_logged_dataset ==================================================
+    Case("datasets/behavior-without-propensities",
+         lambda: collect_logged_dataset(pop_env(), "linear_thompson", 4, seed=0), ValueError,
+         "`behavior_policy` (linear_thompson) has no closed-form propensities, which a logged "
+         "dataset's pscore needs (see its exact_propensities); log with a policy whose "
+         "probabilities are exact"),
     Case("datasets/env-None", lambda: collect_logged_dataset(None, "random", 4), TypeError,
          "`env` must be a recgym.population.PopulationEnv, got NoneType"),
     Case("datasets/policy-None", lambda: collect(None), TypeError,
@@ -1759,6 +1879,15 @@ CASES += [
     Case("ope/estimator-None",
          lambda: trajectory_values(a_dataset(), evaluation(), None), TypeError,
          "`estimator` must be one of ['tis', 'pdis', 'sntis', 'snpdis'], got None"),
+    Case("ope/evaluation_probabilities-ideal",
+         lambda: evaluation_probabilities(a_dataset(), make_policy("ideal"), ITEMS), ValueError,
+         "IdealPolicy needs the true utilities, which a logged dataset does not hold at "
+         "decision time; pass its probabilities as an array instead"),
+    Case("ope/evaluation_probabilities-thompson",
+         lambda: evaluation_probabilities(a_dataset(), make_policy("linear_thompson"), ITEMS),
+         ValueError,
+         "LinearThompsonPolicy has no closed-form probabilities (see its exact_propensities); "
+         "pass estimated probabilities as an array instead"),
     Case("ope/evaluation_probabilities-chunk_size",
          lambda: evaluation_probabilities(a_dataset(), RandomPolicy(), ITEMS, chunk_size=0),
          ValueError, f"`chunk_size` {POSITIVE_INT} 0"),

@@ -268,11 +268,17 @@ def test_pickled_policy_and_env_continue_identically(name):
     def loop(env, policy, obs, states, steps):
         out = []
         for _ in range(steps):
-            decision = policy.act(obs, states=states if policy.needs_state else None)
+            decision = policy.act(
+                obs,
+                states=states if policy.needs_state else None,
+                utilities=env.utilities if policy.needs_utilities else None,
+            )
             obs, rewards, _, _, info = env.step_batch(decision.actions)
             states = info["state"]
             policy.update(decision.actions, rewards)
-            out.append((decision.actions, decision.propensities, obs, rewards))
+            # NaN propensities (no closed form: Thompson sampling) compare as -1.
+            propensities = np.nan_to_num(decision.propensities, nan=-1.0)
+            out.append((decision.actions, propensities, obs, rewards))
         return out, obs, states
 
     _, obs, states = loop(env, policy, obs, states, 4)

@@ -15,7 +15,7 @@ from recgym import __version__
 from recgym.cli import main
 from recgym.population.history import History
 from recgym.population.policies import POLICIES
-from recgym.population.study import SUMMARY_COLUMNS
+from recgym.population.study import STUDY_POLICIES, SUMMARY_COLUMNS
 
 SMALL = ["--users", "300", "--items", "30", "--dim", "4", "--steps", "20", "--seeds", "2"]
 REPORT = {
@@ -70,8 +70,8 @@ def test_study_exits_zero_and_writes_every_file(study):
     code, out, _ = study
     assert code == 0
     assert {p.name for p in out.iterdir() if not p.name.startswith(".")} == REPORT | {"histories"}
-    assert {p.name for p in (out / "histories").iterdir()} == set(POLICIES)
-    for name in POLICIES:
+    assert {p.name for p in (out / "histories").iterdir()} == set(STUDY_POLICIES)
+    for name in STUDY_POLICIES:
         for seed in (0, 1):
             assert History.load(out / "histories" / name / f"seed-{seed}.npz").policy == name
     for name in REPORT:
@@ -83,8 +83,8 @@ def test_study_summary_json_parses_and_has_every_policy(study):
     _, out, _ = study
     summary = json.loads((out / "summary.json").read_text())
     assert summary["config"]["users"] == 300 and summary["config"]["seeds"] == 2
-    assert summary["config"]["policies"] == list(POLICIES)
-    assert list(summary["final"]) == list(POLICIES)
+    assert summary["config"]["policies"] == list(STUDY_POLICIES)
+    assert list(summary["final"]) == list(STUDY_POLICIES)
     for values in summary["final"].values():
         assert set(SUMMARY_COLUMNS) <= set(values)
     assert summary["provenance"]["recgym_version"] == __version__
@@ -95,16 +95,16 @@ def test_study_prints_its_settings_progress_and_the_summary_table(study):
     lines = text.splitlines()
     assert lines[0] == (
         "recgym study: 300 users, 30 items, dim 4, alpha 1, 20 steps, 2 seeds (0, 1), "
-        f"policies {', '.join(POLICIES)}"
+        f"policies {', '.join(STUDY_POLICIES)}"
     )
-    for name in POLICIES:
+    for name in STUDY_POLICIES:
         for seed in (0, 1):
             assert f"{name:>23} seed {seed}: 20 steps in " in text
     assert "final values: mean ± 95 % Student-t interval over 2 seeds" in lines
     header = next(line for line in lines if line.split()[:1] == ["policy"])
     assert header.split() == ["policy", *SUMMARY_COLUMNS]
-    rows = [line.split()[0] for line in lines[lines.index(header) + 2 :]][: len(POLICIES)]
-    assert rows == list(POLICIES)
+    rows = [line.split()[0] for line in lines[lines.index(header) + 2 :]][: len(STUDY_POLICIES)]
+    assert rows == list(STUDY_POLICIES)
     assert lines[-1] == (
         f"report written to {out}/ (report.md, summary.json, *.csv, *.png, histories/)"
     )
@@ -370,7 +370,8 @@ def test_study_help_explains_every_option(capsys):
         assert option in text
     assert "--progress, --no-progress" in text
     assert "(default 10000)" in text and "(default 200)" in text and "(default 3;" in text
-    assert f"(default: all of {', '.join(POLICIES)})" in text
+    others = ", ".join(name for name in POLICIES if name not in STUDY_POLICIES)
+    assert f"(default: {', '.join(STUDY_POLICIES)}; also {others})" in " ".join(text.split())
     for name in ("report.md", "summary.json", "95 % confidence intervals", "refused"):
         assert name in text
 

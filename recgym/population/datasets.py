@@ -229,8 +229,9 @@ def collect_logged_dataset(
 
     Raises:
         TypeError: If an argument has the wrong type, or the policy returns one.
-        ValueError: If an argument has a wrong value, or the policy returns actions out
-            of range or propensities outside ``(0, 1]`` (or, with slates, no cascade
+        ValueError: If an argument has a wrong value, the policy has no closed-form
+            propensities (linear Thompson sampling), or it returns actions out of range
+            or propensities outside ``(0, 1]`` (or, with slates, no cascade
             propensities).
     """
     env = check_env(env)
@@ -255,6 +256,13 @@ def collect_logged_dataset(
         require_end=True,
     )
 
+    policy = run.actor.policy
+    if policy is not None and not policy.exact_propensities:
+        raise ValueError(
+            f"`behavior_policy` ({policy.name}) has no closed-form propensities, which a "
+            "logged dataset's pscore needs (see its exact_propensities); log with a policy "
+            "whose probabilities are exact"
+        )
     name = run.name if behavior_policy_name is None else behavior_policy_name
     check_memory(
         _dataset_bytes(env, n_trajectories * run.steps, obtain_info),

@@ -16,6 +16,7 @@ from pettingzoo.utils.conversions import parallel_to_aec
 
 from recgym._validation import (
     check_array,
+    check_indices,
     check_options,
     check_positive_int,
     check_render_mode,
@@ -322,6 +323,52 @@ class PopulationEnv(Checkpointable, ParallelEnv[AgentID, NDArray[np.floating], n
         actions = check_slates(actions, config.n_users, config.slate_size, config.n_items)
         obs, rewards, terminated, truncated = self._step(actions)
         return obs, rewards, terminated, truncated, self._infos()
+
+    def utilities(
+        self, items: NDArray[np.integer], rows: NDArray[np.integer] | None = None
+    ) -> NDArray[np.floating]:
+        """The users' true utilities of some items now, as the choice model will see them.
+
+        For user ``i`` (row ``i``) and item ``j``: ``⟨sᵢ, v_j⟩ + σ·εᵢⱼ − λ⟨bᵢ, v_j⟩``, the
+        true preference's affinity plus the fixed idiosyncratic term (``idiosyncratic_std``
+        σ) and minus the satiation penalty (strength λ, satiation vector ``bᵢ``), absent
+        terms 0 — exactly the utilities of the next step's choice and reward, on the
+        current states. It is what the ideal recommender
+        (:class:`~recgym.population.policies.IdealPolicy`, ``needs_utilities``) is
+        given: the runners pass this method as its ``utilities``. Draws nothing and
+        changes nothing; never part of an observation.
+
+        Args:
+            items: Integer array ``(m, c)`` of items in ``[0, n_items)`` (any, repeats
+                allowed): row ``r`` holds items of the user ``rows[r]``.
+            rows: Integer array ``(m,)`` of users in ``[0, n_users)``; None: every user in
+                order (then ``m = n_users``).
+
+        Returns:
+            numpy.ndarray: New ``(m, c)`` array of the environment's dtype.
+
+        Raises:
+            recgym.errors.ResetNeeded: Before the first reset.
+            TypeError: If ``items`` or ``rows`` is not an integer array.
+            ValueError: On a wrong shape or an index out of range.
+        """
+        population = self._population
+        population.current_states()  # ResetNeeded before the first reset
+        items = check_indices(items, "items", self.config.n_items, 2)
+        if rows is None:
+            if items.shape[0] != self.config.n_users:
+                raise ValueError(
+                    f"`items` must have one row per user ({self.config.n_users}) when `rows` "
+                    f"is None, got shape {items.shape}"
+                )
+            return population.utilities(items)
+        checked = check_indices(rows, "rows", self.config.n_users, 1)
+        if len(checked) != len(items):
+            raise ValueError(
+                f"`rows` must name one user per row of `items` ({len(items)}), got "
+                f"{len(checked)}"
+            )
+        return population.utilities(items, checked)
 
     def _check_live(self) -> None:
         if not self._live:

@@ -148,7 +148,8 @@ def evaluation_probabilities(
 
     Raises:
         TypeError: If ``policy`` is not a Policy.
-        ValueError: If the policy needs true states (``needs_state``).
+        ValueError: If the policy needs true states or utilities, or its probabilities
+            have no closed form.
     """
     check_evaluation_policy(policy)
     chunk_size = check_positive_int(chunk_size, "chunk_size")
@@ -169,14 +170,21 @@ def check_evaluation_policy(policy: Any) -> Policy:
 
     Raises:
         TypeError: If ``policy`` is not a Policy.
-        ValueError: If it needs the true states (``needs_state``).
+        ValueError: If it needs the true states or utilities (``needs_state``,
+            ``needs_utilities``), or its probabilities have no closed form.
     """
     if not isinstance(policy, Policy):
         raise TypeError(f"`policy` must be a recgym Policy instance, got {type(policy).__name__}")
-    if policy.needs_state:
+    if policy.needs_state or policy.needs_utilities:
+        needs = "states" if policy.needs_state else "utilities"
         raise ValueError(
-            f"{type(policy).__name__} needs the true states, which a logged dataset does "
+            f"{type(policy).__name__} needs the true {needs}, which a logged dataset does "
             "not hold at decision time; pass its probabilities as an array instead"
+        )
+    if not policy.exact_propensities:
+        raise ValueError(
+            f"{type(policy).__name__} has no closed-form probabilities (see its "
+            "exact_propensities); pass estimated probabilities as an array instead"
         )
     return policy
 

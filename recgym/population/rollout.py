@@ -182,6 +182,7 @@ class Actor:
                 )
             policy.reset(env.item_features, n_users=self.n, rng=rng)
             self.policy: Policy | None = policy
+            self.utilities = env.utilities if policy.needs_utilities else None
             self.takes_available = accepts_keyword(type(policy), "act", "available")
             self.function: BehaviorCallable | None = None
             self.name = policy.name
@@ -189,6 +190,7 @@ class Actor:
         else:
             self.policy, self.function = None, policy
             self.takes_available = False
+            self.utilities = None
             self.name = getattr(policy, "__name__", None) or type(policy).__name__
             self.chunk_size = (
                 self.n if chunk_size is None else check_positive_int(chunk_size, "chunk_size")
@@ -205,7 +207,8 @@ class Actor:
         Args:
             observations: ``(n_users, dim)`` what the policy sees.
             states: ``(n_users, dim)`` the true preferences (a read-only snapshot), given
-                to a Policy that ``needs_state``.
+                to a Policy that ``needs_state``. A Policy that ``needs_utilities`` is given
+                the environment's :meth:`~recgym.population.PopulationEnv.utilities`.
             available: The items available now (a changing catalogue), bool
                 ``(n_items,)``, given to a Policy whose ``act`` takes ``available``.
 
@@ -218,12 +221,15 @@ class Actor:
             TypeError: If the policy returns arrays of the wrong type.
             ValueError: If it returns actions out of range, slates that repeat an item,
                 or propensities outside ``(0, 1]`` (slate propensities of a callable
-                included).
+                included); NaN propensities are accepted from a Policy whose
+                ``exact_propensities`` is False (they have no closed form).
         """
         if self.policy is not None:
             extra: dict[str, Any] = {}
             if available is not None and self.takes_available:
                 extra["available"] = available
+            if self.utilities is not None:
+                extra["utilities"] = self.utilities
             decision = self.policy.act(
                 observations, states=states if self.policy.needs_state else None, **extra
             )
@@ -265,6 +271,11 @@ class Actor:
         """
         if self.policy is not None:
             self.policy.update(actions, rewards, consumed=consumed)
+
+    def forget(self, rows: NDArray[np.intp]) -> None:
+        """New users took the slots ``rows``: a Policy forgets their predecessors."""
+        if self.policy is not None:
+            self.policy.forget(rows)
 
     def _call(self, observations: NDArray[np.floating], n: int) -> Decision:
         """The callable's checked decision for ``n`` rows of observations.
@@ -369,8 +380,11 @@ class Actor:
                     f"{who} returned a slate that repeats an item for user {repeats[0]}: "
                     f"{actions[repeats[0]].tolist()}"
                 )
-        # `not (0 < p <= 1)` also catches NaN.
+        # `not (0 < p <= 1)` also catches NaN, which only a policy without closed-form
+        # propensities may return (as its honest "unknown").
         invalid = ~((propensities > 0) & (propensities <= 1))
+        if self.policy is not None and not self.policy.exact_propensities:
+            invalid &= ~np.isnan(propensities)
         if invalid.any():
             raise ValueError(
                 f"{who} returned propensities outside (0, 1]: "
@@ -457,8 +471,11 @@ class Rollout:
     ``seed``, the next ones without (continuing the environment's random streams, as
     SCOPE-RL seeds its environment once) — and yields each :class:`Episode`, whose
     steps run when it is iterated: ``actor.act`` → ``env.step_batch`` →
-    ``actor.update``, then the step is yielded. Every user is one trajectory per episode;
-    episode ``e`` holds trajectories ``e·N … e·N + N − 1`` (``N = env.n_users``).
+    ``actor.update``, then the step is yielded. After every reset and step, slots whose
+    ``info["user_id"]`` changed get :meth:`Actor.forget` (never in a
+    :class:`~recgym.population.PopulationEnv`, whose slot ``i`` is always user ``i``).
+    Every user is one trajectory per episode; episode ``e`` holds trajectories
+    ``e·N … e·N + N − 1`` (``N = env.n_users``).
 
     Args:
         env: The population; it is reset.
@@ -519,6 +536,7 @@ class Rollout:
         self.task, self.seed, self.options = task, seed, options
         self.require_end = require_end
         self._available: NDArray[np.bool_] | None = None
+        self._user_ids: NDArray[np.int64] | None = None
 
     def __iter__(self) -> Iterator[Episode]:
         n = self.env.n_users
@@ -528,10 +546,27 @@ class Rollout:
             )
             first = index * n
             self._available = info.get("available")
+            self._follow_users(info["user_id"])
             steps = self._steps(index, observations, info["state"])
             yield Episode(
                 index, first, min(n, self.trajectories - first), observations, info, steps
             )
+
+    def _follow_users(self, user_ids: NDArray[np.int64]) -> None:
+        """Tell the policy which slots got a new user since the last reset or step.
+
+        A :class:`~recgym.population.PopulationEnv` keeps user ``i`` in slot ``i`` (a
+        user who leaves and returns is the same user), so this compares the same
+        read-only array with itself; a world whose slots change users makes the policy
+        :meth:`~recgym.population.policies.Policy.forget` the slots that changed.
+        """
+        known = self._user_ids
+        self._user_ids = user_ids
+        if known is None or user_ids is known:
+            return
+        changed = np.flatnonzero(user_ids != known)
+        if changed.size:
+            self.actor.forget(changed)
 
     def _steps(
         self, episode: int, observations: NDArray[np.floating], states: NDArray[np.floating]
@@ -543,6 +578,7 @@ class Rollout:
             actions = decision.actions
             next_observations, rewards, terminations, truncations, info = env.step_batch(actions)
             actor.update(actions, rewards, info.get("item"))
+            self._follow_users(info["user_id"])
             yield Step(
                 episode,
                 t,

@@ -77,6 +77,7 @@ from recgym.user_model import UserModel
 __all__ = [
     "CONFIDENCE",
     "MANIFEST",
+    "STUDY_POLICIES",
     "SUMMARY_COLUMNS",
     "StudyConfig",
     "StudyFolderError",
@@ -113,6 +114,24 @@ class StudyFolderError(ValueError):
     """
 
 
+
+#: The policies ``recgym study`` compares by default: the nine baselines of
+#: ``docs/policies.md``'s first table. The recommenders of the feedback-loop papers
+#: (``ideal``, ``implicit_factorization``, ``item_knn``, ``linear_ucb``,
+#: ``linear_thompson``) are registered too and run when named in ``policies``.
+STUDY_POLICIES: tuple[str, ...] = (
+    "random",
+    "greedy",
+    "oracle_greedy",
+    "epsilon_greedy",
+    "softmax",
+    "mass_media",
+    "most_popular",
+    "collaborative_filtering",
+    "exposure_capped",
+)
+
+
 @dataclass(frozen=True)
 class StudyConfig:
     """The population and runs of a study; the defaults are ``recgym study``'s.
@@ -122,9 +141,10 @@ class StudyConfig:
         items: Number of items.
         dim: Feature dimension of users and items.
         steps: Steps per run (the horizon).
-        policies: Policy names (see :data:`~recgym.population.policies.POLICIES`); the
-            former names of :data:`~recgym.population.policies.POLICY_ALIASES` (``"cf"``,
-            ``"oracle"``) are replaced by the registry names.
+        policies: Policy names (see :data:`~recgym.population.policies.POLICIES`);
+            default :data:`STUDY_POLICIES`; the former names of
+            :data:`~recgym.population.policies.POLICY_ALIASES` (``"cf"``, ``"oracle"``)
+            are replaced by the registry names.
         seed: The base seed; the runs use seeds ``seed, seed + 1, …``. Each seed draws
             its own features, users, noise and policy randomness; all policies of one
             seed start from the same population.
@@ -142,7 +162,7 @@ class StudyConfig:
     items: int = 200
     dim: int = 8
     steps: int = 100
-    policies: tuple[str, ...] = tuple(POLICIES)
+    policies: tuple[str, ...] = STUDY_POLICIES
     seed: int = 0
     seeds: int = 3
     alpha: float = 1.0

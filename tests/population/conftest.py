@@ -9,11 +9,18 @@ Everything is handed to the tests as fixtures (no test imports this module):
   :class:`~recgym.population.PerUserFallbackWarning` that a single-user-only model must
   raise when it is stepped for more than one user;
 * ``drift_models`` is ``(DriftModel, SingleUserDriftModel)``: the same custom model,
-  natively batched and in the original single-user form.
+  natively batched and in the original single-user form;
+* ``enumerate_slates(policy, observations, n_items, k, **call)`` gives every ordered
+  ``k``-subset of a tiny catalogue and the policy's ``slate_probabilities`` of each, the
+  same slate for every user (``call``: ``states=``, ``utilities=``, ``available=``);
+* ``check_slate_distribution(slates, enumerated)`` checks that they form one
+  distribution per user, with cascade and item-position probabilities that are its
+  prefix and position marginals.
 """
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -119,3 +126,51 @@ def make_population():
 @pytest.fixture
 def drift_models():
     return DriftModel, SingleUserDriftModel
+
+
+def _enumerate_slates(
+    policy: Any, observations: np.ndarray, n_items: int, k: int, **call: Any
+) -> tuple[np.ndarray, list[Any]]:
+    """Every ordered ``k``-subset ``(S, k)`` and the probabilities of each, shown to all."""
+    slates = np.array(list(itertools.permutations(range(n_items), k)), dtype=np.int64)
+    n_users = len(observations)
+    enumerated = []
+    for slate in slates:
+        actions = np.tile(slate, (n_users, 1))
+        actions = actions[:, 0] if k == 1 else actions
+        enumerated.append(policy.slate_probabilities(observations, actions, **call))
+    return slates, enumerated
+
+
+def _check_slate_distribution(slates: np.ndarray, enumerated: list[Any]) -> np.ndarray:
+    """Check the enumerated probabilities of every ordered slate; return the joint ``(S, N)``.
+
+    Args:
+        slates: Every ordered ``k``-subset of the catalogue, ``(S, k)``.
+        enumerated: The policy's ``SlateProbabilities`` of each slate, shown to every user.
+    """
+    joint = np.array([p.propensities for p in enumerated])
+    np.testing.assert_allclose(joint.sum(axis=0), 1.0, rtol=0, atol=1e-12)
+    if slates.shape[1] == 1:
+        return joint
+    cascade = np.array([p.cascade_propensities for p in enumerated])  # (S, N, k)
+    marginals = enumerated[0].item_position_propensities
+    for j in range(slates.shape[1]):
+        # Column j is the probability of the slate's first j + 1 items.
+        same_prefix = (slates[:, None, : j + 1] == slates[None, :, : j + 1]).all(axis=2)
+        np.testing.assert_allclose(cascade[:, :, j], same_prefix @ joint, rtol=0, atol=1e-12)
+        if marginals is not None:
+            item_position = np.array([p.item_position_propensities[:, j] for p in enumerated])
+            same_item = slates[:, None, j] == slates[None, :, j]
+            np.testing.assert_allclose(item_position, same_item @ joint, rtol=0, atol=1e-12)
+    return joint
+
+
+@pytest.fixture
+def check_slate_distribution():
+    return _check_slate_distribution
+
+
+@pytest.fixture
+def enumerate_slates():
+    return _enumerate_slates

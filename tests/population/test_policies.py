@@ -111,8 +111,12 @@ def _all_probabilities(policy: Policy, obs: np.ndarray, states: np.ndarray) -> n
 # ----------------------------------------------------------------------------- registry
 
 
+#: The recommenders of the filter-bubble papers, tested in test_paper_policies*.py.
+PAPER_POLICIES = {"ideal", "implicit_factorization", "item_knn", "linear_ucb", "linear_thompson"}
+
+
 def test_registry_holds_every_policy_under_its_name():
-    assert set(POLICIES) == set(POLICY_KWARGS)
+    assert set(POLICIES) == set(POLICY_KWARGS) | PAPER_POLICIES
     for name, cls in POLICIES.items():
         assert cls.name == name
         assert isinstance(make_policy(name), cls)

@@ -11,7 +11,6 @@ changes, and the pinned messages of a bad mask.
 
 from __future__ import annotations
 
-import itertools
 import math
 import re
 from typing import Any
@@ -226,49 +225,17 @@ def _tiny(name: str, k: int, learn: int) -> tuple[Policy, Toy, np.ndarray]:
     return policy, toy, toy.observe()
 
 
-def _ordered_slates(k: int) -> np.ndarray:
-    """Every ordered ``k``-subset of the tiny catalogue, ``(S, k)``."""
-    return np.array(list(itertools.permutations(range(TINY_ITEMS), k)), dtype=np.int64)
-
-
-def _enumerate(policy: Policy, toy: Toy, obs: np.ndarray, k: int) -> list[SlateProbabilities]:
-    """The probabilities of each ordered slate, the same slate for every user."""
-    probabilities = []
-    for slate in _ordered_slates(k):
-        actions = np.tile(slate, (TINY_USERS, 1))
-        probabilities.append(
-            policy.slate_probabilities(
-                obs,
-                actions[:, 0] if k == 1 else actions,
-                states=toy.states,
-                available=TINY_AVAILABLE,
-            )
-        )
-    return probabilities
-
-
 @pytest.mark.parametrize("k", [1, 2])
 @pytest.mark.parametrize(("name", "learn"), TINY_CASES)
-def test_enumerated_probabilities_are_a_distribution_over_available_slates(name, learn, k):
+def test_enumerated_probabilities_are_a_distribution_over_available_slates(
+    name, learn, k, enumerate_slates, check_slate_distribution
+):
     policy, toy, obs = _tiny(name, k, learn)
-    slates = _ordered_slates(k)
-    enumerated = _enumerate(policy, toy, obs, k)
-    joint = np.array([p.propensities for p in enumerated])  # (S, N)
+    call = {"states": toy.states, "available": TINY_AVAILABLE}
+    slates, enumerated = enumerate_slates(policy, obs, TINY_ITEMS, k, **call)
+    joint = check_slate_distribution(slates, enumerated)  # (S, N)
     shown = TINY_AVAILABLE[slates].all(axis=1)
     assert (joint[~shown] == 0.0).all()
-    np.testing.assert_allclose(joint.sum(axis=0), 1.0, rtol=0, atol=1e-12)
-    if k == 1:
-        return
-    cascade = np.array([p.cascade_propensities for p in enumerated])  # (S, N, k)
-    for j in range(k):
-        # Column j is the probability of the slate's first j + 1 items.
-        same_prefix = (slates[:, None, : j + 1] == slates[None, :, : j + 1]).all(axis=2)
-        np.testing.assert_allclose(cascade[:, :, j], same_prefix @ joint, rtol=0, atol=1e-12)
-    if enumerated[0].item_position_propensities is not None:
-        marginals = np.array([p.item_position_propensities for p in enumerated])
-        for j in range(k):
-            same_item = slates[:, None, j] == slates[None, :, j]
-            np.testing.assert_allclose(marginals[:, :, j], same_item @ joint, rtol=0, atol=1e-12)
 
 
 def _chi_square_p(observed: np.ndarray, expected: np.ndarray) -> float:
@@ -282,10 +249,13 @@ def _chi_square_p(observed: np.ndarray, expected: np.ndarray) -> float:
 
 @pytest.mark.parametrize("k", [1, 2])
 @pytest.mark.parametrize(("name", "learn"), [case for case in TINY_CASES if case[0] in STOCHASTIC])
-def test_draws_among_available_slates_match_the_enumerated_probabilities(name, learn, k):
+def test_draws_among_available_slates_match_the_enumerated_probabilities(
+    name, learn, k, enumerate_slates
+):
     policy, toy, obs = _tiny(name, k, learn)
-    slates = _ordered_slates(k)
-    joint = np.array([p.propensities for p in _enumerate(policy, toy, obs, k)])  # (S, N)
+    call = {"states": toy.states, "available": TINY_AVAILABLE}
+    slates, enumerated = enumerate_slates(policy, obs, TINY_ITEMS, k, **call)
+    joint = np.array([p.propensities for p in enumerated])  # (S, N)
     index = {tuple(slate): s for s, slate in enumerate(slates.tolist())}
     draws = 3000
     counts = np.zeros_like(joint)

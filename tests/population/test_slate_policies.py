@@ -514,9 +514,10 @@ def test_collaborative_filtering_logs_consumed_items_only():
     policy.update(slates, np.array([1.0, 0.0, 0.5, -1.0]), consumed=np.array([1, -1, 2, 0]))
     assert policy.is_fitted
     np.testing.assert_array_equal(
-        policy._counts.toarray(), [[0, 1, 0, 0], [0, 0, 0, 0], [0, 0, 1, 0], [1, 0, 0, 0]]
+        policy._log.counts.toarray(), [[0, 1, 0, 0], [0, 0, 0, 0], [0, 0, 1, 0], [1, 0, 0, 0]]
     )
-    np.testing.assert_array_equal(policy._sums.toarray()[[0, 2, 3], [1, 2, 0]], [1.0, 0.5, -1.0])
+    sums = policy._log.sums.toarray()
+    np.testing.assert_array_equal(sums[[0, 2, 3], [1, 2, 0]], [1.0, 0.5, -1.0])
     decision = policy.act(np.zeros((4, 4)))
     top = np.argsort(-policy.predicted_rewards(), axis=1, kind="stable")[:, :2]
     _assert_same(decision, policy.slate_probabilities(np.zeros((4, 4)), decision.actions))

@@ -22,6 +22,7 @@ from recgym.population.report import format_estimate
 from recgym.population.simulation import simulate
 from recgym.population.study import (
     MANIFEST,
+    STUDY_POLICIES,
     SUMMARY_COLUMNS,
     StudyConfig,
     StudyFolderError,
@@ -580,7 +581,8 @@ def test_the_default_study_is_the_documented_one():
     assert (config.seed, config.seeds, config.seed_list) == (0, 3, (0, 1, 2))
     assert (config.alpha, config.feature_normalization, config.every) == (1.0, "row", 2)
     assert (config.obs_std, config.reward_std) == (0.1, 0.1)
-    assert config.policies == tuple(POLICIES)
+    assert config.policies == STUDY_POLICIES  # the nine baselines; the papers' on request
+    assert set(STUDY_POLICIES) < set(POLICIES)
     env = config.make_env()
     assert env.n_users == 10_000
     assert env.config.feature_normalization == "row"

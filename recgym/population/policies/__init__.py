@@ -27,6 +27,17 @@ The loop a runner drives::
         obs, rewards, ... = env.step_batch(decision.actions)
         policy.update(decision.actions, rewards)
 
+A policy that ``needs_utilities`` (the ideal recommender) is also given the users' true
+utilities, ``utilities=env.utilities`` (:data:`UtilityFunction`); when slots get new
+users the runner calls ``policy.forget(rows)`` (see :class:`Policy`).
+
+The recommenders of the feedback-loop papers — popularity by consumption
+(``most_popular`` with ``counts="consumption"``), implicit-feedback matrix factorisation
+and item-kNN trained on consumption (Chaney et al. 2018; Mansoury et al. 2020), the ideal
+recommender, LinUCB and linear Thompson sampling (Jiang et al. 2019) — are registered
+with the rest; ``docs/policies.md`` compares them. All but Thompson sampling have exact
+propensities (:attr:`Policy.exact_propensities`).
+
 Row ``i`` of every array is always the same user ``i``. Every random draw comes from the
 generator given to :meth:`Policy.reset`. Scores are BLAS products, one per chunk, so
 for a given ``max_chunk_bytes`` results are deterministic; across different budgets a
@@ -45,7 +56,14 @@ and its class is that name in CamelCase followed by ``Policy`` (``"oracle_greedy
 - :mod:`.greedy`: ``"greedy"``, ``"oracle_greedy"``, ``"epsilon_greedy"``;
 - :mod:`.softmax`: ``"softmax"``;
 - :mod:`.collaborative`: ``"collaborative_filtering"``;
-- :mod:`.exposure`: ``"exposure_capped"``.
+- :mod:`.exposure`: ``"exposure_capped"``;
+- :mod:`.ideal`: ``"ideal"``;
+- :mod:`.implicit_factorization`: ``"implicit_factorization"``;
+- :mod:`.item_knn`: ``"item_knn"``;
+- :mod:`.linear_bandits`: ``"linear_ucb"``, ``"linear_thompson"``;
+- :mod:`.interactions`, :mod:`.als`, :mod:`.ranking`, :mod:`.retrained`: what the learners
+  share — the consumption log and per-user memory, the ALS half-sweep, per-user top-``k``
+  rankings that skip consumed items, the retraining schedule.
 
 Former names keep working as aliases: :func:`make_policy` accepts ``"oracle"`` and
 ``"cf"`` (see :data:`POLICY_ALIASES`), and ``ExposureConstrainedPolicy`` is
@@ -72,7 +90,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from recgym._validation import check_choice
-from recgym.population.policies.base import Decision, Policy
+from recgym.population.policies.base import Decision, Policy, UtilityFunction
 from recgym.population.policies.baselines import MassMediaPolicy, MostPopularPolicy, RandomPolicy
 from recgym.population.policies.collaborative import CollaborativeFilteringPolicy
 from recgym.population.policies.exposure import ExposureCappedPolicy, ExposureConstrainedPolicy
@@ -81,6 +99,10 @@ from recgym.population.policies.greedy import (
     GreedyPolicy,
     OracleGreedyPolicy,
 )
+from recgym.population.policies.ideal import IdealPolicy
+from recgym.population.policies.implicit_factorization import ImplicitFactorizationPolicy
+from recgym.population.policies.item_knn import ItemKnnPolicy
+from recgym.population.policies.linear_bandits import LinearThompsonPolicy, LinearUcbPolicy
 from recgym.population.policies.scoring import DEFAULT_MAX_CHUNK_BYTES
 from recgym.population.policies.slates import SlateProbabilities
 from recgym.population.policies.softmax import SoftmaxPolicy
@@ -95,6 +117,11 @@ __all__ = [
     "ExposureCappedPolicy",
     "ExposureConstrainedPolicy",
     "GreedyPolicy",
+    "IdealPolicy",
+    "ImplicitFactorizationPolicy",
+    "ItemKnnPolicy",
+    "LinearThompsonPolicy",
+    "LinearUcbPolicy",
     "MassMediaPolicy",
     "MostPopularPolicy",
     "OracleGreedyPolicy",
@@ -102,6 +129,7 @@ __all__ = [
     "RandomPolicy",
     "SlateProbabilities",
     "SoftmaxPolicy",
+    "UtilityFunction",
     "make_policy",
     "policy_parameters",
 ]
@@ -119,6 +147,11 @@ POLICIES: dict[str, type[Policy]] = {
         MostPopularPolicy,
         CollaborativeFilteringPolicy,
         ExposureCappedPolicy,
+        IdealPolicy,
+        ImplicitFactorizationPolicy,
+        ItemKnnPolicy,
+        LinearUcbPolicy,
+        LinearThompsonPolicy,
     )
 }
 

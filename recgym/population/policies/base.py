@@ -10,7 +10,8 @@ receive.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar, NamedTuple
+from collections.abc import Callable
+from typing import Any, ClassVar, NamedTuple, TypeAlias
 
 import numpy as np
 from numpy.typing import NDArray
@@ -20,6 +21,7 @@ from recgym._validation import (
     check_available,
     check_consumed,
     check_positive_int,
+    check_rows,
     check_slate_size,
     check_slates,
 )
@@ -32,7 +34,13 @@ from recgym.population.policies.slates import (
 )
 from recgym.user_model import accepts_keyword
 
-__all__ = ["Decision", "Policy", "SlateProbabilities"]
+__all__ = ["Decision", "Policy", "SlateProbabilities", "UtilityFunction"]
+
+#: The users' true utilities, as a runner hands them to a policy that ``needs_utilities``:
+#: ``utilities(items, rows)`` with int64 ``items`` ``(m, c)`` and the users' rows ``(m,)``
+#: returns the true utility of each item for its row's user now, ``(m, c)`` floats (what
+#: :meth:`recgym.population.PopulationEnv.utilities` computes).
+UtilityFunction: TypeAlias = Callable[[NDArray[np.int64], NDArray[np.intp]], NDArray[np.floating]]
 
 
 class _Inputs(NamedTuple):
@@ -42,11 +50,14 @@ class _Inputs(NamedTuple):
         observations: The checked observations ``(N, d)``.
         states: The true user states as given (checked only by the oracles), or None.
         candidates: The items the call may recommend (see :class:`.slates._Candidates`).
+        utilities: The true utilities as given (checked only by the policies that need
+            them), or None.
     """
 
     observations: NDArray[Any]
     states: NDArray[Any] | None
     candidates: _Candidates
+    utilities: UtilityFunction | None = None
 
 
 class Decision(NamedTuple):
@@ -64,7 +75,9 @@ class Decision(NamedTuple):
             items, position 0 first).
         propensities: float64 array of shape ``(N,)``: the probability with which the
             policy chose ``actions[i]`` for user ``i``, the whole ordered slate at
-            ``k > 1`` (1.0 for deterministic choices).
+            ``k > 1`` (1.0 for deterministic choices); NaN, as the cascade ones, from a
+            policy whose probabilities have no closed form
+            (:attr:`Policy.exact_propensities` False: linear Thompson sampling).
         cascade_propensities: float64 ``(N, k)`` at ``k > 1``, else None: column ``j`` is
             the probability that the first ``j + 1`` positions are ``actions[i, :j + 1]``,
             the running product of ``P(a_j | a_<j)``; the last column equals
@@ -107,6 +120,21 @@ class Policy(ABC):
     ``available`` keyword gets the checked mask there when some item is unavailable; a
     hook without it serves only calls with every item available.
 
+    *True utilities.* A policy with :attr:`needs_utilities` (the ideal recommender) must be
+    given the users' true utilities as ``utilities=``, a :data:`UtilityFunction`: the
+    runners pass :meth:`~recgym.population.PopulationEnv.utilities`; called without them,
+    :meth:`act` and the probabilities raise ``ValueError``. Like the true states of the
+    oracles, they are never part of a logged dataset, so off-policy evaluation refuses such
+    a policy.
+
+    *Users who change.* Row ``i`` is always the user in slot ``i``. When a runner puts a
+    new user into some slots (a vector environment's autoreset), it calls :meth:`forget`
+    with those rows, and a policy that learns per user drops what it learned about their
+    predecessors. In a :class:`~recgym.population.PopulationEnv` a slot always holds the
+    same user: one who leaves and returns (churn) is the same person, and the learners keep
+    what they learned; an absent user consumes nothing (``consumed = -1``), so nothing is
+    learned about them meanwhile.
+
     Args:
         slate_size: Items recommended to each user per step, ``k >= 1``; at most the
             number of items (checked at :meth:`reset`).
@@ -114,11 +142,14 @@ class Policy(ABC):
     Attributes:
         name: Short registry name, e.g. ``"greedy"``.
         needs_state: True for oracle policies, which must be given the true user states.
+        needs_utilities: True for policies that must be given the users' true utilities
+            (``utilities=``, see above).
         slate_size: Items per user and step, ``k``.
     """
 
     name: ClassVar[str]
     needs_state: ClassVar[bool] = False
+    needs_utilities: ClassVar[bool] = False
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Policy:
         """Refuse to create a policy that has no way to act."""
@@ -175,11 +206,22 @@ class Policy(ABC):
     def _on_reset(self) -> None:  # noqa: B027 (an optional hook: most policies keep no state)
         """Clear learned state and check catalogue-dependent parameters (hook)."""
 
+    @property
+    def exact_propensities(self) -> bool:
+        """Whether the propensities :meth:`act` returns are exact probabilities.
+
+        True for every built-in policy but linear Thompson sampling with a positive
+        ``scale``, whose probabilities have no closed form: its propensities are NaN and
+        its :meth:`probabilities` raise (a logged dataset cannot be collected with it).
+        """
+        return True
+
     def act(
         self,
         observations: NDArray[Any],
         *,
         states: NDArray[Any] | None = None,
+        utilities: UtilityFunction | None = None,
         available: NDArray[np.bool_] | None = None,
     ) -> Decision:
         """Recommend one item (a slate of :attr:`slate_size` items) to every user.
@@ -188,6 +230,9 @@ class Policy(ABC):
             observations: float32 or float64 array of shape ``(N, d)``, one row per user.
             states: True user states, shape ``(N, d)``; used only by oracle policies
                 (:attr:`needs_state`), ignored by the others.
+            utilities: The users' true utilities (a :data:`UtilityFunction`); used only by
+                the policies that need them (:attr:`needs_utilities`), ignored by the
+                others.
             available: bool ``(n_items,)``, True for the items that may be recommended (a
                 step info's ``"available"``), at least :attr:`slate_size` of them; None
                 (default): every item. Every recommended item is available, and the
@@ -203,10 +248,13 @@ class Policy(ABC):
             recgym.errors.ResetNeeded: If called before :meth:`reset` (a ``ValueError``).
             TypeError: If ``available`` is not None or a bool array.
             ValueError: If ``observations`` (or ``states``) has the wrong shape, or
-                ``available`` has the wrong shape or fewer than :attr:`slate_size` items.
+                ``available`` has the wrong shape or fewer than :attr:`slate_size` items;
+                if a policy that needs the states or the utilities is not given them.
         """
         observations = self._check_observations(observations, "act")
-        return self._decide(_Inputs(observations, states, self._candidates(available)))
+        return self._decide(
+            _Inputs(observations, states, self._candidates(available), utilities)
+        )
 
     def _decide(self, inputs: _Inputs) -> Decision:
         """:meth:`act` on checked arguments: the hook of the built-in policies.
@@ -249,6 +297,30 @@ class Policy(ABC):
         consumed = check_consumed(consumed, actions, self.n_items)
         self._learn(rewards.astype(np.float64, copy=False), consumed)
 
+    def forget(self, rows: NDArray[np.integer[Any]]) -> None:
+        """Drop what the policy learned about the users in ``rows``: new users took their slots.
+
+        A runner calls it when a slot's user changes (a step info's ``"user_id"`` differs
+        from the step before, as after a vector environment's autoreset). Policies that
+        learn per user (linear bandits, the factorisation's user factors, the
+        neighbourhood's histories, ``exclude_consumed`` memories) restart those users as
+        after :meth:`reset`; what they learned from everyone (item factors, similarities,
+        popularity counts) stays. Policies without per-user state ignore it.
+
+        Args:
+            rows: Integer array ``(m,)`` of distinct rows in ``[0, N)``.
+
+        Raises:
+            recgym.errors.ResetNeeded: If called before :meth:`reset`.
+            TypeError: If ``rows`` is not an integer array.
+            ValueError: If ``rows`` is not 1-D, holds a row out of range or a repeat.
+        """
+        self._require_reset("forget")
+        self._forget(check_rows(rows, self._n_users))
+
+    def _forget(self, rows: NDArray[np.int64]) -> None:  # noqa: B027 (optional hook)
+        """:meth:`forget` on checked rows (hook): int64 ``(m,)``, distinct, in ``[0, N)``."""
+
     def _learn(  # noqa: B027 (an optional hook: most policies learn nothing)
         self, rewards: NDArray[np.float64], consumed: NDArray[np.int64]
     ) -> None:
@@ -266,6 +338,7 @@ class Policy(ABC):
         actions: NDArray[np.integer[Any]],
         *,
         states: NDArray[Any] | None = None,
+        utilities: UtilityFunction | None = None,
         available: NDArray[np.bool_] | None = None,
     ) -> NDArray[np.float64]:
         """Probability that the policy, in its current state, picks ``actions[i]`` for user ``i``.
@@ -279,6 +352,7 @@ class Policy(ABC):
             actions: Integer array of shape ``(N,)`` with values in ``[0, n_items)``; at
                 ``k > 1`` slates ``(N, k)`` of distinct items.
             states: True user states, shape ``(N, d)`` (oracle policies only).
+            utilities: The users' true utilities (:attr:`needs_utilities` policies only).
             available: bool ``(n_items,)`` availability, as for :meth:`act`; an action
                 showing an unavailable item has probability 0.
 
@@ -290,13 +364,15 @@ class Policy(ABC):
             TypeError: If an argument is not an array of the right kind, or a mask with an
                 unavailable item is given to a policy whose hook takes no ``available``.
             ValueError: On a wrong shape, an item out of range or repeated in a slate, NaN
-                or inf, or fewer than :attr:`slate_size` available items.
+                or inf, or fewer than :attr:`slate_size` available items; if a policy
+                that needs the states or the utilities is not given them.
             NotImplementedError: If the policy implements neither this method nor
                 :meth:`_propensities`, the hook it calls on checked arguments (nor
-                :meth:`_slate_probabilities` at ``k > 1``).
+                :meth:`_slate_probabilities` at ``k > 1``), or its probabilities have no
+                closed form (:attr:`exact_propensities` False).
         """
         return self._hook_probabilities(
-            observations, actions, states, available, "probabilities"
+            observations, actions, states, utilities, available, "probabilities"
         ).propensities
 
     def slate_probabilities(
@@ -305,6 +381,7 @@ class Policy(ABC):
         actions: NDArray[np.integer[Any]],
         *,
         states: NDArray[Any] | None = None,
+        utilities: UtilityFunction | None = None,
         available: NDArray[np.bool_] | None = None,
     ) -> SlateProbabilities:
         """The joint, cascade and item-position probabilities of given slates.
@@ -319,6 +396,7 @@ class Policy(ABC):
             actions: Integer slates ``(N, k)`` of distinct items in ``[0, n_items)``
                 (single items ``(N,)`` at slate size 1).
             states: True user states, shape ``(N, d)`` (oracle policies only).
+            utilities: The users' true utilities (:attr:`needs_utilities` policies only).
             available: bool ``(n_items,)`` availability, as for :meth:`act`; a slate is 0
                 from its first unavailable item on (joint and cascade), an item-position
                 marginal of an unavailable item is 0.
@@ -334,10 +412,11 @@ class Policy(ABC):
             ValueError: As for :meth:`probabilities`.
             NotImplementedError: If the policy does not implement the hook it calls on
                 checked arguments (:meth:`_propensities` at ``k = 1``,
-                :meth:`_slate_probabilities` at ``k > 1``).
+                :meth:`_slate_probabilities` at ``k > 1``), or its probabilities have no
+                closed form (:attr:`exact_propensities` False).
         """
         return self._hook_probabilities(
-            observations, actions, states, available, "slate_probabilities"
+            observations, actions, states, utilities, available, "slate_probabilities"
         )
 
     def _hook_probabilities(
@@ -345,13 +424,15 @@ class Policy(ABC):
         observations: Any,
         actions: Any,
         states: NDArray[Any] | None,
+        utilities: UtilityFunction | None,
         available: Any,
         method: str,
     ) -> SlateProbabilities:
         """Check the arguments of ``method``, then call :meth:`_exact`."""
         observations = self._check_observations(observations, method)
         actions = self._check_actions(actions)
-        return self._exact(_Inputs(observations, states, self._candidates(available)), actions)
+        inputs = _Inputs(observations, states, self._candidates(available), utilities)
+        return self._exact(inputs, actions)
 
     def _exact(self, inputs: _Inputs, actions: NDArray[np.int64]) -> SlateProbabilities:
         """The probabilities of checked actions: the hook of the built-in policies.
@@ -456,6 +537,15 @@ class Policy(ABC):
                 f"(needs_state=True), got None"
             )
         return self._check_observations(states, "act", name="states")
+
+    def _check_utilities(self, utilities: Any) -> UtilityFunction:
+        if not callable(utilities):
+            raise ValueError(
+                f"`utilities` must be the users' true utilities for {type(self).__name__} "
+                "(needs_utilities=True), a function utilities(items, rows) such as "
+                f"PopulationEnv.utilities, got {utilities!r}"
+            )
+        return utilities
 
     def _check_actions(self, actions: Any) -> NDArray[np.int64]:
         return check_slates(actions, self._n_users, self.slate_size, self.n_items)

@@ -5,16 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from recgym._validation import check_positive_float, check_positive_int
+from recgym.population.policies.als import _ridge_rows
 from recgym.population.policies.greedy import _EpsilonGreedyBase
-from recgym.population.policies.scoring import (
-    _chunks,
-    _rows_per_chunk,
-    _ScoringOptions,
-)
+from recgym.population.policies.interactions import _InteractionLog
+from recgym.population.policies.scoring import _ScoringOptions
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -70,6 +67,9 @@ class CollaborativeFilteringPolicy(_EpsilonGreedyBase):
     has probability 0. The log and the fits are as before: every consumed item is learned
     from, and an item keeps its factors while it is unavailable.
 
+    **Users who change** (:meth:`forget`): their entries leave the log and their factors
+    are zeroed (predicted ``μ`` for every item) until the next fit.
+
     **Cost.** A refit takes ``O(als_iterations · (nnz · k² + (N + n_items) · k³))``; the
     user-side systems are solved in chunks within ``max_chunk_bytes``, and scoring is
     chunked as in every scoring policy. The log holds at most one entry per distinct
@@ -105,15 +105,9 @@ class CollaborativeFilteringPolicy(_EpsilonGreedyBase):
         self._item_factors: NDArray[np.float64] | None = None
 
     def _on_reset(self) -> None:
-        shape = (self._n_users, self.n_items)
         self._steps = 0
         self._mean = 0.0
-        # Per step: the users who consumed (None: every user), their items and rewards.
-        self._pending: list[
-            tuple[NDArray[np.int64] | None, NDArray[np.int64], NDArray[np.float64]]
-        ] = []
-        self._counts = sp.csr_array(shape, dtype=np.float64)
-        self._sums = sp.csr_array(shape, dtype=np.float64)
+        self._log = _InteractionLog(self._n_users, self.n_items, rewards=True)
         self._user_factors = None
         self._item_factors = None
 
@@ -142,48 +136,41 @@ class CollaborativeFilteringPolicy(_EpsilonGreedyBase):
 
     def _learn(self, rewards: NDArray[np.float64], consumed: NDArray[np.int64]) -> None:
         """Log the step's consumed items and rewards; refit after every ``refit_every``-th step."""
-        if (consumed >= 0).all():
-            self._pending.append((None, consumed.copy(), rewards.copy()))
-        else:
-            users = np.flatnonzero(consumed >= 0)
-            self._pending.append((users, consumed[users], rewards[users]))
+        self._log.add(consumed, rewards)
         self._steps += 1
         if self._steps % self.refit_every == 0:
             self._fit()
 
-    def _merge_pending(self) -> None:
-        """Add the buffered steps to the sparse count and sum matrices."""
-        every_user = np.arange(self._n_users)
-        users = np.concatenate(
-            [every_user if logged is None else logged for logged, _, _ in self._pending]
-        )
-        items = np.concatenate([items for _, items, _ in self._pending])
-        rewards = np.concatenate([rewards for _, _, rewards in self._pending])
-        shape = (self._n_users, self.n_items)
-        self._counts += sp.coo_array((np.ones(len(items)), (users, items)), shape=shape).tocsr()
-        self._sums += sp.coo_array((rewards, (users, items)), shape=shape).tocsr()
-        self._pending.clear()
+    def _forget(self, rows: NDArray[np.int64]) -> None:
+        """Drop the users' log entries; until the next fit they are predicted ``μ``."""
+        self._log.forget(rows)
+        if self._user_factors is not None:
+            self._user_factors[rows] = 0.0
 
     def _fit(self) -> None:
-        self._merge_pending()
-        if self._counts.nnz == 0:  # nobody consumed anything yet: nothing to fit
+        log = self._log
+        log.merge()
+        counts, sums = log.counts, log.sums
+        assert sums is not None
+        if counts.nnz == 0:  # nobody consumed anything yet: nothing to fit
             return
-        self._mean = float(self._sums.sum() / self._counts.sum())
-        counts_t, sums_t = self._counts.T.tocsr(), self._sums.T.tocsr()
+        self._mean = float(sums.sum() / counts.sum())
+        counts_t, sums_t = counts.T.tocsr(), sums.T.tocsr()
         if self._item_factors is None:
             self._item_factors = self._generator.normal(scale=0.1, size=(self.n_items, self.rank))
         items = self._item_factors
         for _ in range(self.als_iterations):
-            users = self._ridge_solve(self._counts, self._sums, items)
+            users = self._ridge_solve(counts, sums, items)
             items = self._ridge_solve(counts_t, sums_t, users)
         self._user_factors, self._item_factors = users, items
 
     def _ridge_solve(
-        self, counts: sp.csr_array, sums: sp.csr_array, fixed: NDArray[np.float64]
+        self, counts: Any, sums: Any, fixed: NDArray[np.float64]
     ) -> NDArray[np.float64]:
         """One ALS half-sweep: the factors of every row given the factors of the columns.
 
-        Row ``r`` solves ``(Σⱼ Cᵣⱼ fⱼfⱼᵀ + λI) xᵣ = Σⱼ (Sᵣⱼ − μCᵣⱼ) fⱼ``.
+        Row ``r`` solves ``(Σⱼ Cᵣⱼ fⱼfⱼᵀ + λI) xᵣ = Σⱼ (Sᵣⱼ − μCᵣⱼ) fⱼ``
+        (:func:`~.als._ridge_rows`).
 
         Args:
             counts: CSR ``(R, M)`` observation counts.
@@ -193,19 +180,9 @@ class CollaborativeFilteringPolicy(_EpsilonGreedyBase):
         Returns:
             numpy.ndarray: float64 factors of the rows, shape ``(R, k)``.
         """
-        k = self.rank
         rhs = sums @ fixed - self._mean * (counts @ fixed)
-        pairs = [(a, b) for a in range(k) for b in range(a, k)]
-        solved = np.empty((counts.shape[0], k))
-        rows = _rows_per_chunk(8 * k * (k + 1) * 3, self.max_chunk_bytes)
-        ridge = self.regularization * np.eye(k)
-        for chunk in _chunks(counts.shape[0], rows):
-            counts_chunk = counts[chunk]
-            gram = np.empty((counts_chunk.shape[0], k, k))
-            for a, b in pairs:
-                gram[:, a, b] = gram[:, b, a] = counts_chunk @ (fixed[:, a] * fixed[:, b])
-            solved[chunk] = np.linalg.solve(gram + ridge, rhs[chunk, :, None])[..., 0]
-        return solved
+        ridge = self.regularization * np.eye(self.rank)
+        return _ridge_rows(counts, rhs, fixed, ridge, self.max_chunk_bytes)
 
     def _greedy_tables(
         self, observations: NDArray[Any]

@@ -213,11 +213,28 @@ class _Candidates(NamedTuple):
         """
         if self.mask is None:
             return probabilities
-        shown = self.mask[actions]
-        if probabilities.cascade_propensities is None:
-            return SlateProbabilities(np.where(shown, probabilities.propensities, 0.0), None, None)
-        prefixes = np.logical_and.accumulate(shown, axis=1)
-        cascade = np.where(prefixes, probabilities.cascade_propensities, 0.0)
-        marginals = probabilities.item_position_propensities
-        item_position = None if marginals is None else np.where(shown, marginals, 0.0)
-        return SlateProbabilities(cascade[:, -1].copy(), cascade, item_position)
+        return _zero_unshown(probabilities, self.mask[actions])
+
+
+def _zero_unshown(
+    probabilities: SlateProbabilities, shown: NDArray[np.bool_]
+) -> SlateProbabilities:
+    """Probabilities with 0 wherever an action shows an item the policy cannot show.
+
+    Each probability is kept as it is (bit for bit) elsewhere: a joint or cascade prefix
+    becomes 0 from the first position whose ``shown`` is False on, an item-position
+    marginal where its own ``shown`` is False.
+
+    Args:
+        probabilities: Joint ``(N,)``; cascade and item-position ``(N, k)`` at ``k > 1``
+            (item-position possibly None).
+        shown: bool, the shape of the actions (``(N,)`` or ``(N, k)``): whether the policy
+            can show each action's item.
+    """
+    if probabilities.cascade_propensities is None:
+        return SlateProbabilities(np.where(shown, probabilities.propensities, 0.0), None, None)
+    prefixes = np.logical_and.accumulate(shown, axis=1)
+    cascade = np.where(prefixes, probabilities.cascade_propensities, 0.0)
+    marginals = probabilities.item_position_propensities
+    item_position = None if marginals is None else np.where(shown, marginals, 0.0)
+    return SlateProbabilities(cascade[:, -1].copy(), cascade, item_position)
