@@ -39,6 +39,7 @@ from recgym import UserModel, worlds
 from recgym.population.env import PopulationEnv
 from recgym.population.history import History
 from recgym.population.policies import Decision, Policy
+from recgym.population.policies.base import _Inputs
 from recgym.presets.preset import Arm, Findings, Paper, Preset, Runs, difference, per_arm
 from recgym.presets.replication import Panel, Replication
 
@@ -82,27 +83,19 @@ class BalancedAxesPolicy(Policy):
                 f"±e_1 … ±e_d (recgym.worlds.balanced_catalogue), got shape {items.shape}"
             )
 
-    def act(
-        self,
-        observations: NDArray[Any],
-        *,
-        states: NDArray[Any] | None = None,
-        available: NDArray[np.bool_] | None = None,
-    ) -> Decision:
+    def _decide(self, inputs: _Inputs) -> Decision:
         """A uniformly random axis per user, with the sign of the user's observed preference.
 
         Args:
-            observations: ``(N, d)`` observed preferences.
-            states: Ignored.
-            available: Ignored (the balanced catalogue never changes).
+            inputs: The checked observations ``(N, d)`` (the states, utilities and
+                availability are not used: the balanced catalogue never changes).
 
         Returns:
             Decision: int64 items ``(N,)`` and propensities ``1/d``.
         """
-        observations = self._check_observations(observations, "act")
-        n, dim = observations.shape
+        n, dim = inputs.observations.shape
         axes = self._generator.integers(0, dim, size=n)
-        negative = observations[np.arange(n), axes] < 0
+        negative = inputs.observations[np.arange(n), axes] < 0
         return Decision(2 * axes + negative, np.full(n, 1.0 / dim))
 
 

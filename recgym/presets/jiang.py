@@ -13,11 +13,12 @@ In recgym a user's interest in item ``j`` is the affinity ``⟨s_t, v_j⟩``, so
 ``(1/N) Σᵢ ‖V(sᵢ,t − sᵢ,₀)‖``. Preferences move by biased assimilation and stay on the
 unit sphere, so ``μ_t`` is bounded: it cannot diverge, and degeneracy shows as the user's
 interest collapsing onto one item (the registry's ``collapse_time``: the step from which
-the top-scored item stays the same). The replication runs ε-greedy recommenders (the
-greedy item for the observed preference, a uniformly random item with probability ε) at
-several exploration levels on one population, and tests two directions on per-seed
-differences: the most exploring level collapses later than greedy, and its degeneracy
-grows more slowly (the mean of ``degeneracy`` over the run is lower).
+the top-scored item stays the same). The replication runs the paper's two learners,
+linear UCB and linear Thompson sampling (one ridge regression of the reward on the item
+features per user, learned from the rewards alone), each at three exploration levels,
+on one population, and tests two directions per learner on per-seed differences: its
+most exploring level collapses later than its least exploring one, and its degeneracy
+stays lower (the mean of ``degeneracy`` over the run).
 """
 
 from __future__ import annotations
@@ -27,21 +28,35 @@ from typing import Any
 
 from recgym import UserModel
 from recgym.population.env import PopulationEnv
-from recgym.presets.preset import Arm, Findings, Paper, Preset, Runs, difference, per_arm
+from recgym.presets.preset import (
+    Arm,
+    Findings,
+    Paper,
+    Preset,
+    Runs,
+    difference,
+    label_key,
+    per_arm,
+)
 from recgym.presets.replication import Panel, Replication
 
 __all__ = ["PRESET", "jiang_2019"]
 
 
-def _label(epsilon: float) -> str:
-    return "greedy (ε = 0)" if epsilon == 0.0 else f"ε = {epsilon:g}"
+#: The learners: registry name → (label, exploration parameter, its symbol).
+_LEARNERS = {
+    "linear_ucb": ("LinUCB", "alpha", "α"),
+    "linear_thompson": ("Thompson", "scale", "σ"),
+}
 
 
 def _arms(settings: Mapping[str, Any]) -> tuple[Arm, ...]:
     return tuple(
-        Arm(_label(epsilon), "epsilon_greedy", {"epsilon": epsilon})
-        for epsilon in settings["exploration"]
-    )
+        Arm(f"{_LEARNERS[policy][0]} {_LEARNERS[policy][2]} = {value:g}", policy,
+            {_LEARNERS[policy][1]: value})
+        for policy, values in settings["exploration"].items()
+        for value in values
+    )  # fmt: skip
 
 
 def _environment(settings: Mapping[str, Any], seed: int) -> PopulationEnv:
@@ -68,27 +83,33 @@ def _options(settings: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _analyse(runs: Runs) -> Findings:
-    arms = runs.arms
-    least, most = arms[0].label, arms[-1].label
     steps = runs.settings["steps"]
     after = f"after {steps} steps"
-    mean_degeneracy = {arm.label: runs.series(arm.label, "degeneracy").mean(axis=1) for arm in arms}
+    tests = []
+    for policy, values in runs.settings["exploration"].items():
+        learner, _, symbol = _LEARNERS[policy]
+        least = f"{learner} {symbol} = {min(values):g}"
+        most = f"{learner} {symbol} = {max(values):g}"
+        name = label_key(learner).lower()
+        tests += [
+            difference(
+                f"collapse_time_{name}_most_minus_least_exploring",
+                f"collapse time {after}, {most} minus {least}",
+                runs.final(most, "collapse_time"),
+                runs.final(least, "collapse_time"),
+                unit="steps",
+                expected="> 0",
+            ),
+            difference(
+                f"mean_degeneracy_{name}_least_minus_most_exploring",
+                f"mean degeneracy over the run, {least} minus {most}",
+                runs.series(least, "degeneracy").mean(axis=1),
+                runs.series(most, "degeneracy").mean(axis=1),
+                expected="> 0",
+            ),
+        ]
     estimates = (
-        difference(
-            "collapse_time_most_minus_least_exploring",
-            f"collapse time {after}, {most} minus {least}",
-            runs.final(most, "collapse_time"),
-            runs.final(least, "collapse_time"),
-            unit="steps",
-            expected="> 0",
-        ),
-        difference(
-            "mean_degeneracy_least_minus_most_exploring",
-            f"mean degeneracy over the run, {least} minus {most}",
-            mean_degeneracy[least],
-            mean_degeneracy[most],
-            expected="> 0",
-        ),
+        *tests,
         *per_arm(runs, "collapse_time", f"collapse time {after}", unit="steps"),
         *per_arm(runs, "degeneracy", f"degeneracy {after}"),
         *per_arm(runs, "mean_reward", "mean reward over the run"),
@@ -115,12 +136,15 @@ def _analyse(runs: Runs) -> Findings:
 
 
 def _caption(settings: Mapping[str, Any]) -> str:
+    levels = "; ".join(
+        f"{_LEARNERS[policy][0]} {_LEARNERS[policy][2]} = {', '.join(f'{v:g}' for v in values)}"
+        for policy, values in settings["exploration"].items()
+    )
     return (
         f"{settings['users']:,} users and {settings['items']} items uniform in [−1, 1)^"
         f"{settings['dim']} normalised to unit length, biased assimilation "
-        f"α = {settings['alpha']:g}, observation and reward noise {settings['obs_std']:g} and "
-        f"{settings['reward_std']:g}, ε-greedy at ε = "
-        f"{', '.join(f'{e:g}' for e in settings['exploration'])}, {settings['steps']} steps"
+        f"α = {settings['alpha']:g}, reward noise {settings['reward_std']:g}, learners "
+        f"from the rewards alone ({levels}), {settings['steps']} steps"
     )
 
 
@@ -130,10 +154,9 @@ _SMALL = {
     "dim": 8,
     "population": "users and items uniform in [-1, 1)^d, normalised to unit length",
     "alpha": 0.1,
-    "obs_std": 0.1,
+    "obs_std": 0.0,
     "reward_std": 0.1,
-    "recommender": "epsilon_greedy",
-    "exploration": [0.0, 0.1, 0.3, 0.6],
+    "exploration": {"linear_ucb": [0.3, 1.0, 3.0], "linear_thompson": [0.3, 1.0, 3.0]},
     "steps": 100,
     "every": 2,
 }
@@ -155,7 +178,7 @@ PRESET = Preset(
     ),
     scales={
         "small": _SMALL,
-        "paper": {**_SMALL, "users": 10_000, "items": 200, "steps": 300, "every": 5},
+        "paper": {**_SMALL, "users": 10_000, "steps": 200, "every": 5},
     },
     arms=_arms,
     environment=_environment,
@@ -177,8 +200,9 @@ def jiang_2019(
     """Replicate Jiang et al. (2019): degenerate feedback loops, slowed by exploration.
 
     Users and items on the unit sphere of ``R^8`` (biased assimilation, ``α = 0.1``) under
-    ε-greedy recommenders at ``ε = 0, 0.1, 0.3, 0.6``. ``scale="small"``: 1,000 users, 100
-    items, 100 steps; ``"paper"``: 10,000 users, 200 items, 300 steps. See
+    linear UCB (``α = 0.3, 1, 3``) and linear Thompson sampling (``σ = 0.3, 1, 3``), one
+    ridge regression per user learned from the rewards. ``scale="small"``: 1,000 users,
+    100 items, 100 steps; ``"paper"``: 10,000 users, 100 items, 200 steps. See
     ``docs/papers/jiang_2019.md``.
 
     Args:
@@ -188,9 +212,10 @@ def jiang_2019(
         progress: A progress bar on stderr: True, False, or None (on a terminal, after 2 s).
 
     Returns:
-        Replication: Tests ``collapse_time_most_minus_least_exploring > 0`` and
-        ``mean_degeneracy_least_minus_most_exploring > 0``; figure: degeneracy, collapse
-        time and reward against the step.
+        Replication: Tests, for each learner, that its most exploring level collapses
+        later (``collapse_time_<learner>_most_minus_least_exploring > 0``) and degenerates
+        less (``mean_degeneracy_<learner>_least_minus_most_exploring > 0``); figure:
+        degeneracy, collapse time and reward against the step.
 
     Raises:
         TypeError, ValueError: On a bad argument (named in the message).
