@@ -17,7 +17,11 @@ run on the same population:
 
 - ``collaborative filtering``: matrix factorisation refitted on its own log of rewards
   (``collaborative_filtering``: random until its first fit, then ε-greedy on the fit),
-  the feedback-trained recommender;
+  the feedback-trained recommender. Like the paper's, it learns from the feedback on
+  every item it shows (explicit feedback); ``implicit_factorization`` learns only what
+  users consumed, which at slate size 1 is everything shown, so it would learn nothing
+  about preferences (``docs/papers/kalimeris_2021.md`` shows what happens with a choice
+  model instead);
 - ``random``: a uniformly random item, the control without feedback, which separates
   what the recommender does from what the catalogue's geometry does;
 - ``greedy (no learning)``: the best item for the user's observed preference, a
