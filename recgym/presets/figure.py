@@ -33,7 +33,8 @@ def draw(replication: Replication, path: str | os.PathLike[str] | None = None) -
     series = list(dict.fromkeys(curve.series for curve in replication.curves))
     styles = policy_styles(series)
     columns = 2 if len(panels) == 4 else 3  # four panels: two rows of two
-    figure, axes = _figure(len(panels), columns=columns, size=3.6, height=3.0)
+    height = 3.0 if len(panels) > columns else 3.4
+    figure, axes = _figure(len(panels), columns=columns, size=3.6, height=height)
     for axis, panel in zip(axes, panels):
         curves = [curve for curve in replication.curves if curve.panel == panel.key]
         for index, curve in enumerate(curves):
@@ -71,11 +72,17 @@ def draw(replication: Replication, path: str | os.PathLike[str] | None = None) -
     )
     # The title is the legend's, so that constrained layout places both without overlap.
     handles, labels = axes[0].get_legend_handles_labels()
+    columns = len(labels) if len(labels) <= 5 else -(-len(labels) // 2)
+    if columns < len(labels):  # two rows, in the arms' order along each row
+        order = [
+            r * columns + c for c in range(columns) for r in (0, 1) if r * columns + c < len(labels)
+        ]
+        handles, labels = [handles[i] for i in order], [labels[i] for i in order]
     legend = figure.legend(
         handles,
         labels,
         loc="outside upper center",
-        ncols=min(len(labels), 5),
+        ncols=columns,
         fontsize="small",
         frameon=False,
         title=f"{replication.citation}, replicated\n({bands})",

@@ -125,7 +125,7 @@ def _analyse(runs: Runs) -> Findings:
         Panel(
             "collapse_time",
             "collapse onto one item",
-            "mean step from which the top-scored item stays the same",
+            "mean step the top item locks in",
             "steps",
             (0.0, float(steps)),
         ),
@@ -185,7 +185,7 @@ PRESET = Preset(
     options=_options,
     analyse=_analyse,
     caption=_caption,
-    seconds=5.0,
+    seconds=10.0,
     page="docs/papers/jiang_2019.md",
 )
 
