@@ -50,13 +50,18 @@ _LEARNERS = {
 }
 
 
+def _label(policy: str, value: float) -> str:
+    """``"LinUCB α = 0.3"``: the learner and its exploration level."""
+    learner, _, symbol = _LEARNERS[policy]
+    return f"{learner} {symbol} = {value:g}"
+
+
 def _arms(settings: Mapping[str, Any]) -> tuple[Arm, ...]:
     return tuple(
-        Arm(f"{_LEARNERS[policy][0]} {_LEARNERS[policy][2]} = {value:g}", policy,
-            {_LEARNERS[policy][1]: value})
+        Arm(_label(policy, value), policy, {_LEARNERS[policy][1]: value})
         for policy, values in settings["exploration"].items()
         for value in values
-    )  # fmt: skip
+    )
 
 
 def _environment(settings: Mapping[str, Any], seed: int) -> PopulationEnv:
@@ -77,7 +82,7 @@ def _environment(settings: Mapping[str, Any], seed: int) -> PopulationEnv:
 
 def _options(settings: Mapping[str, Any]) -> dict[str, Any]:
     return {
-        "metrics": ["degeneracy", "collapse_time", "drift", "reward", "mean_reward"],
+        "metrics": ["degeneracy", "collapse_time", "reward", "mean_reward"],
         "every": settings["every"],
     }
 
@@ -87,10 +92,8 @@ def _analyse(runs: Runs) -> Findings:
     after = f"after {steps} steps"
     tests = []
     for policy, values in runs.settings["exploration"].items():
-        learner, _, symbol = _LEARNERS[policy]
-        least = f"{learner} {symbol} = {min(values):g}"
-        most = f"{learner} {symbol} = {max(values):g}"
-        name = label_key(learner).lower()
+        least, most = _label(policy, min(values)), _label(policy, max(values))
+        name = label_key(_LEARNERS[policy][0]).lower()
         tests += [
             difference(
                 f"collapse_time_{name}_most_minus_least_exploring",
