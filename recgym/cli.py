@@ -274,13 +274,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="replicate a paper of the feedback-loop literature (--list shows them)",
         description=(
             "Run a paper's setting over several seeds and write a report folder: "
-            "report.md (the claim, the headline numbers with 95 %% intervals over seeds, "
+            "report.md (the claim, the headline numbers with 95 % intervals over seeds, "
             "whether the claim's direction holds, the figure, every setting, the recgym "
             "version and the command that rebuilds it), results.csv, figure.png and "
             "replication.json. 'recgym replicate --list' lists the papers."
         ),
     )
-    replicate.add_argument("name", nargs="?", metavar="NAME", help="the preset to run (see --list)")
+    from recgym.presets import PRESETS
+
+    replicate.add_argument(
+        "name", nargs="?", metavar="NAME", help=f"the preset to run: {', '.join(PRESETS)}"
+    )
     replicate.add_argument(
         "--list", action="store_true", help="list the presets: name, paper, run time, claim"
     )
@@ -288,20 +292,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--seeds",
         type=int,
         default=None,
+        metavar="N",
         help="number of seeds; means and 95 %% intervals are over seeds (default 5)",
     )
     replicate.add_argument(
         "--scale",
         default="small",
+        metavar="small|paper",
         help="small (runs in seconds) or paper (close to the paper's sizes) (default small)",
     )
     replicate.add_argument(
         "--base-seed",
         type=int,
         default=0,
+        metavar="S",
         help="the first seed: the runs use seeds S, S+1, ... (default 0)",
     )
-    replicate.add_argument("--out", default=None, help="output folder (default replications/NAME)")
+    replicate.add_argument(
+        "--out", default=None, metavar="DIR", help="output folder (default replications/NAME)"
+    )
     _add_progress(replicate)
     replicate.set_defaults(run=_replicate)
     return parser

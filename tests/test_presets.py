@@ -388,7 +388,12 @@ def test_replicate_refuses_a_foreign_folder_before_running(tmp_path, capsys):
 def test_replicate_is_in_the_help(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
-    assert "replicate" in capsys.readouterr().out
+    assert "replicate a paper of the feedback-loop literature" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["replicate", "--help"])
+    text = capsys.readouterr().out
+    assert f"the preset to run: {', '.join(PRESETS)}" in " ".join(text.split())
+    assert "--scale small|paper" in text and "%%" not in text
 
 
 def test_progress_draws_a_bar_over_the_runs(monkeypatch):
