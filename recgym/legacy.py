@@ -380,23 +380,9 @@ class LegacyPopulation:
         """
         action = int(actions[0])
         state = self.current_states()[0]
-        model = self.user_model
         user = int(self.current_user_ids()[0])
-        name = type(model).__name__
-        reward = check_single_output(
-            model.reward_function(state, action, item_feature_vector=self.item_features),
-            who=f"`{name}.reward_function`",
-            user=user,
-            kind="reward",
-            dim=len(state),
-        )
-        state = check_single_output(
-            model.user_preference_dynamics(state, action, item_feature_vector=self.item_features),
-            who=f"`{name}.user_preference_dynamics`",
-            user=user,
-            kind="state",
-            dim=len(state),
-        )
+        reward = self._ask_model("reward_function", "reward", state, action, user)
+        state = self._ask_model("user_preference_dynamics", "state", state, action, user)
         self.states = np.asarray(state, dtype=np.float64).reshape(1, -1)
         self.choices = np.zeros(1, dtype=np.int64)  # the item shown is consumed
         self.consumed_items = np.array([action], dtype=np.int64)
@@ -415,6 +401,23 @@ class LegacyPopulation:
         else:
             obs = self.observe()
         return obs, np.asarray(reward, dtype=np.float64).reshape(1)
+
+    def _ask_model(
+        self, method: str, kind: str, state: NDArray[np.float64], action: int, user: int
+    ) -> Any:
+        """The user model's single-user ``method`` on ``(state, action)``, checked as ``kind``.
+
+        Called as the original called it (the state itself, the whole item table); the
+        output is checked by :func:`~recgym._validation.check_single_output`.
+        """
+        model = self.user_model
+        return check_single_output(
+            getattr(model, method)(state, action, item_feature_vector=self.item_features),
+            who=f"`{type(model).__name__}.{method}`",
+            user=user,
+            kind=kind,
+            dim=len(state),
+        )
 
     @property
     def done(self) -> bool:

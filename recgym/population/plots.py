@@ -271,9 +271,14 @@ class _OneRun:
         return self._final[metric], math.nan, math.nan
 
 
-def _check_metrics(metrics: Any, recorded: Sequence[str], default: Sequence[str]) -> list[str]:
+def _check_metrics(metrics: Any, runs: Sequence[Mapping[str, Any]]) -> list[str]:
+    """``metrics`` as a list of names recorded in ``runs`` (each a name → series mapping).
+
+    None: every ungrouped metric (no ``[`` in its name) of the first run.
+    """
+    recorded = [name for run in runs for name in run]
     if metrics is None:
-        metrics = list(default)
+        metrics = [name for name in runs[0] if "[" not in name]
     elif isinstance(metrics, str) or not isinstance(metrics, Sequence):
         raise TypeError(f"`metrics` must be a list of metric names or None, got {metrics!r}")
     unknown = [name for name in metrics if name not in recorded]
@@ -387,9 +392,7 @@ def plot_metric_curves(
         matplotlib.figure.Figure: The figure.
     """
     histories = _check_histories(histories)
-    recorded = [name for history in histories for name in history.metrics]
-    default = [name for name in histories[0].metrics if "[" not in name]
-    metrics = _check_metrics(metrics, recorded, default)
+    metrics = _check_metrics(metrics, [history.metrics for history in histories])
     series = [
         (
             history.policy,
@@ -423,9 +426,7 @@ def plot_metric_intervals(
         matplotlib.figure.Figure: The figure.
     """
     summaries = _check_summaries(summaries)
-    recorded = [name for summary in summaries for name in summary.mean]
-    default = [name for name in summaries[0].mean if "[" not in name]
-    metrics = _check_metrics(metrics, recorded, default)
+    metrics = _check_metrics(metrics, [summary.mean for summary in summaries])
     series = [
         (
             summary.policy,

@@ -28,6 +28,8 @@ Everything is vectorised; the only per-environment Python is building the list o
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -84,7 +86,108 @@ def _info_dicts(n: int, info: dict[str, Any], keys: tuple[str, ...]) -> list[dic
     return dicts
 
 
-class SameStepVector:
+class _SameStep(ABC):
+    """The translation both adapters share; subclasses say how to restart and what ended.
+
+    Args:
+        env: The environment (checked by the subclass).
+        num_envs: Its number of sub-environments (users).
+        info_keys: Keys of its infos to copy into each sub-environment's info dict.
+        reset: Its reset, ``reset(seed=..., options=...) -> (observations, info)``.
+        step: Its step, ``step(actions) -> (obs, rewards, terminated, truncated, info)``.
+
+    Raises:
+        ValueError: If ``env`` has churn.
+    """
+
+    def __init__(
+        self,
+        env: Any,
+        num_envs: int,
+        info_keys: tuple[str, ...] | list[str],
+        reset: Callable[..., tuple[NDArray[Any], dict[str, Any]]],
+        step: Callable[[NDArray[np.integer]], tuple[Any, ...]],
+    ):
+        _refuse_churn(env, type(self).__name__)
+        self.env = env
+        self.num_envs = num_envs
+        self.info_keys = tuple(info_keys)
+        self._range = range(self.num_envs)
+        self._reset = reset
+        self._step = step
+
+    def reset(
+        self, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[NDArray[Any], list[dict[str, Any]]]:
+        """Reset every sub-environment (a population: ``reset_batch``).
+
+        Returns:
+            ``(observations (n, d), n info dicts)``.
+        """
+        obs, info = self._reset(seed=seed, options=options)
+        return obs, _info_dicts(self.num_envs, info, self.info_keys)
+
+    def step(self, actions: NDArray[np.integer]) -> StepResult:
+        """One step of every sub-environment (a population: ``step_batch``), SB3's way.
+
+        See the module.
+
+        Args:
+            actions: ``(n,)`` items, or ``(n, k)`` slates.
+
+        Returns:
+            ``(observations (n, d), rewards float32 (n,), dones bool (n,), infos)``:
+            ``dones = terminated | truncated``; on a done step the observations are the
+            new episodes' first ones and each info dict holds ``"terminal_observation"``
+            (the row of the terminal observations, ``(d,)``) and
+            ``"TimeLimit.truncated"`` (``truncated and not terminated``).
+
+        Raises:
+            RuntimeError: If some sub-environments end and others do not, or (a vector
+                env) the step after an end is not an autoreset step.
+        """
+        obs, rewards, terminated, truncated, info = self._step(np.asarray(actions))
+        dones = terminated | truncated
+        if not dones.any():
+            infos = (
+                [{} for _ in self._range]
+                if not self.info_keys
+                else _info_dicts(self.num_envs, info, self.info_keys)
+            )
+            return obs, rewards.astype(np.float32), dones, infos
+        if not dones.all():
+            raise RuntimeError(self._uneven_ends(dones))
+        time_limit = (truncated & ~terminated).tolist()
+        infos = [
+            {"terminal_observation": row, "TimeLimit.truncated": limit}
+            for row, limit in zip(obs, time_limit)
+        ]
+        if self.info_keys:
+            for target, extra in zip(infos, _info_dicts(self.num_envs, info, self.info_keys)):
+                target.update(extra)
+        return self._restart(), rewards.astype(np.float32), dones, infos
+
+    def render(self) -> Any:
+        """The environment's ``render()``: a vector env's tuple of frames or texts.
+
+        A population's is one frame (``rgb_array``) or text; None without a render mode.
+        """
+        return self.env.render()
+
+    def close(self) -> None:
+        """Close the environment."""
+        self.env.close()
+
+    @abstractmethod
+    def _restart(self) -> NDArray[Any]:
+        """Start the new episodes after every sub-environment ended; their first observations."""
+
+    @abstractmethod
+    def _uneven_ends(self, dones: NDArray[np.bool_]) -> str:
+        """The error message when only some sub-environments ended."""
+
+
+class SameStepVector(_SameStep):
     """A NEXT_STEP Gymnasium vector env stepped with SB3's same-step autoreset.
 
     Args:
@@ -110,79 +213,28 @@ class SameStepVector:
         mode = _autoreset_mode_name(env)
         if mode != "NextStep":
             raise ValueError(f"`env` must autoreset in NEXT_STEP mode, got {mode!r}")
-        _refuse_churn(env, type(self).__name__)
-        self.env = env
-        self.num_envs = int(env.num_envs)
-        self.info_keys = tuple(info_keys)
-        self._range = range(self.num_envs)
+        super().__init__(env, int(env.num_envs), info_keys, env.reset, env.step)
         self._placeholder = _placeholder_actions(env.single_action_space, self.num_envs)
 
-    def reset(
-        self, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[NDArray[Any], list[dict[str, Any]]]:
-        """Reset every sub-environment; returns ``(observations (n, d), n info dicts)``."""
-        obs, info = self.env.reset(seed=seed, options=options)
-        return obs, _info_dicts(self.num_envs, info, self.info_keys)
-
-    def step(self, actions: NDArray[np.integer]) -> StepResult:
-        """One step of every sub-environment, SB3's way (see the module).
-
-        Args:
-            actions: ``(n,)`` items, or ``(n, k)`` slates.
-
-        Returns:
-            ``(observations (n, d), rewards float32 (n,), dones bool (n,), infos)``:
-            ``dones = terminated | truncated``; on a done step the observations are the
-            new episodes' first ones and each info dict holds ``"terminal_observation"``
-            (the row of the terminal observations, ``(d,)``) and
-            ``"TimeLimit.truncated"`` (``truncated and not terminated``).
-
-        Raises:
-            RuntimeError: If some sub-environments end and others do not, or the step
-                after an end is not an autoreset step.
-        """
-        env = self.env
-        obs, rewards, terminated, truncated, info = env.step(np.asarray(actions))
-        dones = terminated | truncated
-        if not dones.any():
-            infos = (
-                [{} for _ in self._range]
-                if not self.info_keys
-                else _info_dicts(self.num_envs, info, self.info_keys)
-            )
-            return obs, rewards.astype(np.float32), dones, infos
-        if not dones.all():
-            raise RuntimeError(
-                f"sub-environments {np.flatnonzero(dones)[:5].tolist()} ended but "
-                f"{np.flatnonzero(~dones)[:5].tolist()} did not; the same-step "
-                "translation needs sub-environments that end together"
-            )
-        time_limit = (truncated & ~terminated).tolist()
-        infos = [
-            {"terminal_observation": row, "TimeLimit.truncated": limit}
-            for row, limit in zip(obs, time_limit)
-        ]
-        if self.info_keys:
-            for target, extra in zip(infos, _info_dicts(self.num_envs, info, self.info_keys)):
-                target.update(extra)
-        next_obs, zero, again, again_truncated, _ = env.step(self._placeholder)
+    def _restart(self) -> NDArray[Any]:
+        """The NEXT_STEP autoreset step, taken at once (placeholder actions, ignored)."""
+        next_obs, zero, again, again_truncated, _ = self._step(self._placeholder)
         if zero.any() or again.any() or again_truncated.any():
             raise RuntimeError(
                 "the step after every sub-environment ended was not a NEXT_STEP autoreset "
                 "step (reward 0, no flags)"
             )
-        return next_obs, rewards.astype(np.float32), dones, infos
+        return next_obs
 
-    def render(self) -> Any:
-        """The vector env's ``render()``: a tuple of frames or texts, or None."""
-        return self.env.render()
+    def _uneven_ends(self, dones: NDArray[np.bool_]) -> str:
+        return (
+            f"sub-environments {np.flatnonzero(dones)[:5].tolist()} ended but "
+            f"{np.flatnonzero(~dones)[:5].tolist()} did not; the same-step "
+            "translation needs sub-environments that end together"
+        )
 
-    def close(self) -> None:
-        """Close the vector env."""
-        self.env.close()
 
-
-class SameStepPopulation:
+class SameStepPopulation(_SameStep):
     """:class:`~recgym.population.PopulationEnv`'s array API, one sub-env per user, SB3's way.
 
     Every user ``i`` is sub-environment ``i``. All users end together (after
@@ -203,50 +255,15 @@ class SameStepPopulation:
     def __init__(self, env: PopulationEnv, info_keys: tuple[str, ...] | list[str] = ()):
         if not isinstance(env, PopulationEnv):
             raise TypeError(f"`env` must be a PopulationEnv, got {type(env).__name__}")
-        _refuse_churn(env, type(self).__name__)
-        self.env = env
-        self.num_envs = int(env.n_users)
-        self.info_keys = tuple(info_keys)
-        self._range = range(self.num_envs)
+        super().__init__(env, int(env.n_users), info_keys, env.reset_batch, env.step_batch)
 
-    def reset(
-        self, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[NDArray[Any], list[dict[str, Any]]]:
-        """``reset_batch``; returns ``(observations (n_users, d), n_users info dicts)``."""
-        obs, info = self.env.reset_batch(seed=seed, options=options)
-        return obs, _info_dicts(self.num_envs, info, self.info_keys)
+    def _restart(self) -> NDArray[Any]:
+        """``reset_batch()`` without a seed: the streams continue."""
+        obs, _ = self.env.reset_batch()
+        return obs
 
-    def step(self, actions: NDArray[np.integer]) -> StepResult:
-        """``step_batch`` with SB3's same-step reset; see :meth:`SameStepVector.step`."""
-        obs, rewards, terminated, truncated, info = self.env.step_batch(np.asarray(actions))
-        dones = terminated | truncated
-        if not dones.any():
-            infos = (
-                [{} for _ in self._range]
-                if not self.info_keys
-                else _info_dicts(self.num_envs, info, self.info_keys)
-            )
-            return obs, rewards.astype(np.float32), dones, infos
-        if not dones.all():
-            raise RuntimeError(
-                "some users ended and others did not; the same-step translation needs "
-                "users that end together"
-            )
-        time_limit = (truncated & ~terminated).tolist()
-        infos = [
-            {"terminal_observation": row, "TimeLimit.truncated": limit}
-            for row, limit in zip(obs, time_limit)
-        ]
-        if self.info_keys:
-            for target, extra in zip(infos, _info_dicts(self.num_envs, info, self.info_keys)):
-                target.update(extra)
-        next_obs, _ = self.env.reset_batch()
-        return next_obs, rewards.astype(np.float32), dones, infos
-
-    def render(self) -> Any:
-        """The population's ``render()``: one frame (``rgb_array``) or text, or None."""
-        return self.env.render()
-
-    def close(self) -> None:
-        """Close the population env."""
-        self.env.close()
+    def _uneven_ends(self, dones: NDArray[np.bool_]) -> str:
+        return (
+            "some users ended and others did not; the same-step translation needs "
+            "users that end together"
+        )

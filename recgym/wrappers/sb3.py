@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from gymnasium.vector import VectorEnv
@@ -57,6 +57,8 @@ class _SameStepVecEnv(VecEnv):
 
     _core: SameStepVector | SameStepPopulation
     env: Any
+    #: Whether the environment renders one frame for all sub-environments (a population).
+    _one_frame: ClassVar[bool] = False
 
     def _start(self, observation_space: Any, action_space: Any) -> None:
         self._actions: NDArray[Any] | None = None
@@ -97,6 +99,22 @@ class _SameStepVecEnv(VecEnv):
     def close(self) -> None:
         """Close the underlying environment."""
         self._core.close()
+
+    def get_images(self) -> Sequence[NDArray[np.uint8] | None]:
+        """The RGB frames (``render_mode="rgb_array"``), in a list.
+
+        One frame per sub-environment over a vector env; the population's one frame over
+        a ``PopulationEnv``.
+        """
+        if self.render_mode != "rgb_array":
+            warnings.warn(
+                f"The render mode is {self.render_mode}, but this method assumes it is "
+                "`rgb_array` to obtain images.",
+                stacklevel=2,
+            )
+            return [None] * (1 if self._one_frame else self.num_envs)
+        frames = self.env.render()
+        return [frames] if self._one_frame else list(frames)
 
     # --- attributes and methods of the one shared environment ---------------------------
 
@@ -165,17 +183,6 @@ class VectorEnvAdapter(_SameStepVecEnv):
         self.env = env
         self._start(env.single_observation_space, env.single_action_space)
 
-    def get_images(self) -> Sequence[NDArray[np.uint8] | None]:
-        """One RGB frame per sub-environment (``render_mode="rgb_array"``)."""
-        if self.render_mode != "rgb_array":
-            warnings.warn(
-                f"The render mode is {self.render_mode}, but this method assumes it is "
-                "`rgb_array` to obtain images.",
-                stacklevel=2,
-            )
-            return [None] * self.num_envs
-        return list(self.env.render())
-
 
 class PopulationVecEnv(_SameStepVecEnv):
     """An SB3 ``VecEnv`` over a :class:`~recgym.population.PopulationEnv`: one sub-env per user.
@@ -203,19 +210,10 @@ class PopulationVecEnv(_SameStepVecEnv):
         ValueError: If it has churn.
     """
 
+    _one_frame = True
+
     def __init__(self, env: PopulationEnv, info_keys: Sequence[str] = ()):
         self._core = SameStepPopulation(env, tuple(info_keys))
         self.env = env
         space = env.observation_space("user_0")
         self._start(space, env.action_space("user_0"))
-
-    def get_images(self) -> Sequence[NDArray[np.uint8] | None]:
-        """The population's one frame, in a list (``render_mode="rgb_array"``)."""
-        if self.render_mode != "rgb_array":
-            warnings.warn(
-                f"The render mode is {self.render_mode}, but this method assumes it is "
-                "`rgb_array` to obtain images.",
-                stacklevel=2,
-            )
-            return [None]
-        return [self.env.render()]

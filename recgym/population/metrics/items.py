@@ -34,6 +34,24 @@ from recgym.population.metrics._metric import LastStepTracker, Metric, StepData,
 ENTRIES: dict[str, Metric] = {}
 
 
+def _of_counts(
+    function: Callable[[NDArray[Any]], float], description: str, *, unit: str, definition: str
+) -> Metric:
+    """The entry of a concentration of the counts so far (a number in ``[0, 1]``).
+
+    Every such metric reads ``counts`` alone and is recorded by default.
+    """
+    return Metric(
+        function,
+        ("counts",),
+        description,
+        default=True,
+        unit=unit,
+        bounds=(0.0, 1.0),
+        definition=definition,
+    )
+
+
 def item_counts(
     actions: NDArray[np.integer[Any]], n_items: int, *, mask: NDArray[np.bool_] | None = None
 ) -> NDArray[np.int64]:
@@ -89,13 +107,10 @@ def coverage(counts: NDArray[Any]) -> float:
     return float(np.count_nonzero(values) / values.size)
 
 
-ENTRIES["coverage"] = Metric(
+ENTRIES["coverage"] = _of_counts(
     coverage,
-    ("counts",),
     "share of items with a positive count",
-    default=True,
     unit="fraction of items",
-    bounds=(0.0, 1.0),
     definition=(
         "share of the catalogue recommended at least once so far, `|{i : cᵢ > 0}| / n_items`; "
         "range `[0, 1]`."
@@ -138,13 +153,10 @@ def gini(counts: NDArray[Any]) -> float:
     return float(np.clip(weights @ values / (n * total), 0.0, 1.0))
 
 
-ENTRIES["gini"] = Metric(
+ENTRIES["gini"] = _of_counts(
     gini,
-    ("counts",),
     "Gini coefficient of item counts",
-    default=True,
     unit="unitless, 0–1",
-    bounds=(0.0, 1.0),
     definition=(
         "Gini coefficient of the cumulative exposure counts, sorted ascending, "
         "`Σᵢ (2i − n − 1) c₍ᵢ₎ / (n Σc)`; range `[0, (n − 1)/n]`: 0 for equal exposure."
@@ -188,13 +200,10 @@ def entropy(counts: NDArray[Any], normalized: bool = True) -> float:
     return 1.0 if n == 1 else min(h / math.log(n), 1.0)
 
 
-ENTRIES["entropy"] = Metric(
+ENTRIES["entropy"] = _of_counts(
     entropy,
-    ("counts",),
     "normalised entropy of item counts",
-    default=True,
     unit="fraction of log n_items",
-    bounds=(0.0, 1.0),
     definition=(
         "Shannon entropy of the exposure shares over its maximum (Pielou's evenness), "
         "`−Σ pᵢ log pᵢ / log n_items`; range `[0, 1]`: 1 for equal exposure."
@@ -238,13 +247,10 @@ def _top10_share(counts: NDArray[Any]) -> float:
     return top_k_share(counts, 10)
 
 
-ENTRIES["top10_share"] = Metric(
+ENTRIES["top10_share"] = _of_counts(
     _top10_share,
-    ("counts",),
     "share of counts on the top 10 items",
-    default=True,
     unit="fraction of counts",
-    bounds=(0.0, 1.0),
     definition=(
         "share of all recommendations that went to the 10 most recommended items: the "
         "sum of the `k` largest counts / `Σc`, with k = 10; range `[min(k, n)/n, 1]`."
@@ -294,29 +300,49 @@ class _StepCountsTracker(LastStepTracker):
         }
 
 
-ENTRIES["gini_step"] = Metric(
+def _of_step_counts(
+    name: str,
+    statistic: Callable[[NDArray[Any]], float],
+    description: str,
+    *,
+    unit: str,
+    definition: str,
+) -> Metric:
+    """The entry ``name`` of a concentration ``statistic`` of the last step's exposure.
+
+    It reads ``step_counts``, kept by a :class:`_StepCountsTracker` of ``statistic``, and
+    lies in ``[0, 1]``.
+    """
+    return Metric(
+        statistic,
+        ("step_counts",),
+        description,
+        tracker=functools.partial(_StepCountsTracker, statistic=statistic, name=name),
+        unit=unit,
+        definition=definition,
+        bounds=(0.0, 1.0),
+    )
+
+
+ENTRIES["gini_step"] = _of_step_counts(
+    "gini_step",
     gini,
-    ("step_counts",),
     "Gini of the items shown at the last step",
-    tracker=functools.partial(_StepCountsTracker, statistic=gini, name="gini_step"),
     unit="unitless, 0–1",
     definition=(
         "the Gini coefficient of the last step's exposure counts `c_j(t)` alone (how "
         "often each item was shown at the step); NaN at step 0."
     ),
-    bounds=(0.0, 1.0),
 )
-ENTRIES["top10_share_step"] = Metric(
+ENTRIES["top10_share_step"] = _of_step_counts(
+    "top10_share_step",
     _top10_share,
-    ("step_counts",),
     "share of the last step's exposure on its top 10 items",
-    tracker=functools.partial(_StepCountsTracker, statistic=_top10_share, name="top10_share_step"),
     unit="fraction of the step's exposure",
     definition=(
         "the share of the last step's exposure counts `c_j(t)` that falls on its 10 most "
         "shown items; NaN at step 0."
     ),
-    bounds=(0.0, 1.0),
 )
 
 

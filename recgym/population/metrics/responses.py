@@ -16,6 +16,7 @@ model that can decline, or consumption memory, for the first two; churn for the 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -79,29 +80,38 @@ def _has_churn(config: Any) -> bool:
     return config.churn is not None
 
 
-ENTRIES["click_through_rate"] = Metric(
+def _of_slates(
+    function: Callable[[NDArray[np.integer[Any]], NDArray[np.bool_]], float],
+    description: str,
+    definition: str,
+) -> Metric:
+    """The entry of a share of the users shown a slate, by what they consumed.
+
+    It reads ``consumed_items`` and ``presented`` and is recorded by default where a user
+    can decline (:func:`_has_choice`).
+    """
+    return Metric(
+        function,
+        ("consumed_items", "presented"),
+        description,
+        default_when=_has_choice,
+        unit="fraction of users shown a slate",
+        definition=definition,
+        bounds=(0.0, 1.0),
+    )
+
+
+ENTRIES["click_through_rate"] = _of_slates(
     click_through_rate,
-    ("consumed_items", "presented"),
     "share of users shown a slate who consumed from it",
-    default_when=_has_choice,
-    unit="fraction of users shown a slate",
-    definition=(
-        "the share of the users shown a slate who consumed an item of it, "
-        "`CTR_t = |{i ∈ S_t : c_i ≥ 0}| / |S_t|`; NaN if nobody was shown a slate."
-    ),
-    bounds=(0.0, 1.0),
+    "the share of the users shown a slate who consumed an item of it, "
+    "`CTR_t = |{i ∈ S_t : c_i ≥ 0}| / |S_t|`; NaN if nobody was shown a slate.",
 )
-ENTRIES["no_choice_rate"] = Metric(
+ENTRIES["no_choice_rate"] = _of_slates(
     no_choice_rate,
-    ("consumed_items", "presented"),
     "share of users shown a slate who consumed nothing",
-    default_when=_has_choice,
-    unit="fraction of users shown a slate",
-    definition=(
-        "the share of the users shown a slate who consumed nothing, `1 − CTR_t`; NaN if "
-        "nobody was shown a slate."
-    ),
-    bounds=(0.0, 1.0),
+    "the share of the users shown a slate who consumed nothing, `1 − CTR_t`; NaN if "
+    "nobody was shown a slate.",
 )
 ENTRIES["retention"] = Metric(
     retention,
