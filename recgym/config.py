@@ -22,6 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from recgym._idiosyncratic import idiosyncratic_key
+from recgym._streams import BLOCK_SIZE
 from recgym._validation import (
     check_array,
     check_bool,
@@ -116,6 +117,11 @@ class ExtensionArguments(TypedDict, total=False):
         social_weight: ``β ≥ 0``, the weight of the neighbours' pull.
         confidence_bound: ``ε ∈ [-1, 1]``: only neighbours within this cosine count
             (bounded confidence); None (default): all do.
+        block_size: Users per block of the random streams (default
+            :data:`recgym._streams.BLOCK_SIZE`, 65,536): every per-user draw comes from
+            the generator of its block of slots, so the numbers do not depend on threads
+            or shards (see ``docs/reproducibility.md``). Changing it changes the numbers;
+            small blocks serve tests of sharding.
     """
 
     feature_normalization: str
@@ -131,6 +137,7 @@ class ExtensionArguments(TypedDict, total=False):
     social_graph: Any
     social_weight: float
     confidence_bound: float | None
+    block_size: int
 
 
 class EnvArguments(OriginalArguments, ExtensionArguments, total=False):
@@ -165,6 +172,7 @@ DEFAULT_ARGUMENTS: Mapping[str, Any] = MappingProxyType(
         "social_graph": None,
         "social_weight": 0.0,
         "confidence_bound": None,
+        "block_size": BLOCK_SIZE,
     }
 )
 
@@ -231,6 +239,7 @@ class PopulationConfig:
         churn: The churn stage, or None.
         catalogue: The catalogue change, or None.
         social: The social influence (graph, ``β``, ``ε``), or None.
+        block_size: Slots per block of the per-user random streams.
     """
 
     step_per_episode: int
@@ -257,6 +266,7 @@ class PopulationConfig:
     churn: Churn | None = None
     catalogue: CatalogueChange | None = None
     social: SocialInfluence | None = None
+    block_size: int = BLOCK_SIZE
 
     @classmethod
     def from_arguments(cls, **arguments: Unpack[EnvArguments]) -> PopulationConfig:
@@ -377,6 +387,7 @@ _CHECKS: Mapping[str, Callable[[Any, str], Any]] = MappingProxyType(
         "satiation": lambda value, name: check_instance(value, name, Satiation),
         "churn": lambda value, name: check_instance(value, name, Churn),
         "catalogue": lambda value, name: check_instance(value, name, CatalogueChange),
+        "block_size": check_positive_int,
     }
 )
 

@@ -199,7 +199,7 @@ class RECVectorEnv(Checkpointable, VectorEnv[NDArray[np.float64], NDArray[np.int
             obs, rewards = population.step(actions)
             self._episode_steps += 1
             if slots.size:
-                population.reset_slots(slots, population.sample_users(slots.size))
+                population.reset_slots(slots, population.sample_users(slots))
                 obs[slots] = population.observe(slots)
                 rewards[slots] = 0.0
                 self._episode_steps[slots] = 0
