@@ -2,9 +2,9 @@
 
 Usage (run from the repository root):
 
-    python3 .ci/minimums.py project     # [project] dependencies and every extra but the
-                                        # RL libraries' (INTEGRATION_EXTRAS)
-    python3 .ci/minimums.py extra NAME  # one extra's own requirements (.ci/integration)
+    python3 .ci/minimums.py project     # [project] dependencies and every extra but those
+                                        # with a stage of their own (OWN_STAGE_EXTRAS)
+    python3 .ci/minimums.py extra NAME  # one extra's own requirements (its own stage)
     python3 .ci/minimums.py build       # [build-system] requires
     python .ci/minimums.py check PINS   # in the environment under test: installed == pinned?
 
@@ -34,9 +34,10 @@ REQUIREMENT = re.compile(
 CLAUSE = re.compile(r"^\s*(~=|===|==|!=|<=|>=|<|>)\s*([0-9][0-9A-Za-z.+!*-]*)\s*$")
 
 
-#: Extras pinned and tested by .ci/integration, one virtual environment each: they pin
-#: different Gymnasium versions, so they cannot share the minimum stage's environment.
-INTEGRATION_EXTRAS = ("sb3", "d3rlpy", "rllib")
+#: Extras pinned and tested in stages of their own, one virtual environment each: the RL
+#: libraries of .ci/integration pin different Gymnasium versions, and the documentation
+#: tools (.ci/run's docs stage) are not needed to run recgym's tests.
+OWN_STAGE_EXTRAS = ("sb3", "d3rlpy", "rllib", "docs")
 
 
 def fail(message: str) -> None:
@@ -140,7 +141,7 @@ def main(argv: list[str]) -> None:
         project = pyproject()["project"]
         requirements = list(project.get("dependencies", []))
         for name, extra in project.get("optional-dependencies", {}).items():
-            if name not in INTEGRATION_EXTRAS:
+            if name not in OWN_STAGE_EXTRAS:
                 requirements.extend(extra)
         print("\n".join(pins(requirements)))
     elif argv[:1] == ["extra"] and len(argv) == 2:

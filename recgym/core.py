@@ -709,34 +709,41 @@ class Population:
         churn = self.config.churn
         assert churn is not None and self.active is not None
         assert self.satisfaction is not None and self.visits is not None
-        present = np.flatnonzero(self.active)
-        absent = np.flatnonzero(~self.active)
         satisfaction = self.satisfaction
-        satisfaction[present] *= 1.0 - churn.rate
-        satisfaction[present] += churn.rate * rewards[present]
+        left = np.zeros(self.n_slots, dtype=np.bool_)
+        returned = np.zeros(self.n_slots, dtype=np.bool_)
         # One uniform per slot that draws — a present user whose leaving is random, an
         # absent user who may return — from its block's generator, in slot order.
-        returns = churn.return_probability > 0.0
-        drawing = np.zeros(self.n_slots, dtype=np.bool_)
-        if churn.draws_to_leave:
-            drawing |= self.active
-        if returns:
-            drawing |= ~self.active
-        uniforms = np.zeros(self.n_slots)
-        rows = np.flatnonzero(drawing)
-        if rows.size:
-            uniforms[rows] = self.layout.fill(
-                self.engagement_rng, np.empty(rows.size), "uniform", rows
-            )
-        left = np.zeros(self.n_slots, dtype=np.bool_)
-        leaving = churn.leaving(satisfaction[present], uniforms[present])
-        left[present[leaving]] = True
-        returned = np.zeros(self.n_slots, dtype=np.bool_)
-        if returns and absent.size:
-            back = absent[uniforms[absent] < churn.return_probability]
-            returned[back] = True
-            satisfaction[back] = churn.initial_satisfaction
-            self.visits[back] += 1
+        if self.active.all():  # the same arithmetic without gathering every slot
+            satisfaction *= 1.0 - churn.rate
+            satisfaction += churn.rate * rewards
+            everyone = None
+            if churn.draws_to_leave:
+                everyone = self.layout.fill(
+                    self.engagement_rng, np.empty(self.n_slots), "uniform"
+                )
+            left[churn.leaving(satisfaction, everyone)] = True
+        else:
+            present = np.flatnonzero(self.active)
+            absent = np.flatnonzero(~self.active)
+            satisfaction[present] *= 1.0 - churn.rate
+            satisfaction[present] += churn.rate * rewards[present]
+            returns = churn.return_probability > 0.0
+            drawing = self.active.copy() if churn.draws_to_leave else np.zeros_like(self.active)
+            if returns:
+                drawing |= ~self.active
+            uniforms = np.zeros(self.n_slots)
+            rows = np.flatnonzero(drawing)
+            if rows.size:
+                uniforms[rows] = self.layout.fill(
+                    self.engagement_rng, np.empty(rows.size), "uniform", rows
+                )
+            left[present[churn.leaving(satisfaction[present], uniforms[present])]] = True
+            if returns:
+                back = absent[uniforms[absent] < churn.return_probability]
+                returned[back] = True
+                satisfaction[back] = churn.initial_satisfaction
+                self.visits[back] += 1
         self.active = (self.active & ~left) | returned
         self.left, self.returned = _frozen(left), _frozen(returned)
 

@@ -29,13 +29,6 @@ from recgym.errors import ResetNeeded
 from recgym.rendering import PreferenceCanvas, render_text
 from recgym.spaces import action_space_of
 
-try:  # gymnasium >= 1.1
-    from gymnasium.vector import AutoresetMode
-
-    _NEXT_STEP: Any = AutoresetMode.NEXT_STEP
-except ImportError:  # gymnasium 1.0: next-step autoreset is the only mode; nothing reads the key
-    _NEXT_STEP = "NextStep"
-
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 

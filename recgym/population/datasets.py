@@ -32,10 +32,12 @@ from numpy.typing import NDArray
 from recgym._io import ContainerFormat, read_container, write_container
 from recgym._validation import (
     check_bool,
+    check_memory,
     check_nonnegative_int,
     check_positive_int,
     check_seed,
 )
+from recgym.population.dataset_checks import check_logged_dataset
 from recgym.population.env import PopulationEnv
 from recgym.population.policies import Policy
 from recgym.population.rollout import BehaviorCallable, Rollout, check_env
@@ -254,6 +256,12 @@ def collect_logged_dataset(
     )
 
     name = run.name if behavior_policy_name is None else behavior_policy_name
+    check_memory(
+        _dataset_bytes(env, n_trajectories * run.steps, obtain_info),
+        "n_trajectories",
+        n_trajectories,
+        f"a logged dataset of {n_trajectories} trajectories of {run.steps} steps",
+    )
     if env.config.slate_size > 1:
         return _collect_slates(run, env, n_trajectories, obtain_info, name, dataset_id)
     horizon, d = run.steps, env.user_feature_dim
@@ -313,6 +321,17 @@ def collect_logged_dataset(
         "behavior_policy": name,
         "dataset_id": dataset_id,
     }
+
+
+def _dataset_bytes(env: PopulationEnv, rows: int, obtain_info: bool) -> int:
+    """The bytes of a logged dataset of ``rows`` steps (slates), its arrays added up."""
+    itemsize, d, k = np.dtype(env.dtype).itemsize, env.user_feature_dim, env.config.slate_size
+    states = d * itemsize * (2 if obtain_info else 1) + (8 if obtain_info else 0)
+    if k == 1:  # state, action, reward, done, terminal, pscore (+ info)
+        return rows * (states + itemsize + 4 * 8)
+    # context, pscore, choice, trajectory_id, step; per position: slate_id, position,
+    # action, reward, joint, cascade and item-position propensities (+ info)
+    return rows * (states + 4 * 8 + k * (6 * 8 + itemsize))
 
 
 def _collect_slates(
@@ -532,18 +551,26 @@ def load_logged_dataset(path: str | os.PathLike[str]) -> dict[str, Any]:
     Raises:
         TypeError: If ``path`` is not a path.
         FileNotFoundError: If ``path`` does not exist.
-        ValueError: If the file is truncated, damaged, not an ``.npz`` archive, or not a
-            recgym logged dataset:
+        ValueError: If the file is truncated, damaged, not an ``.npz`` archive, not a
+            recgym logged dataset, or a dataset whose entries disagree with its layout
+            (:func:`~recgym.population.dataset_checks.check_logged_dataset`):
             ``cannot load a logged dataset from '<path>': <reason>``.
     """
     header, arrays = read_container(path, LOGGED_DATASET_FORMAT)
     try:
-        return _rebuild(arrays, header)
+        dataset = _rebuild(arrays, header)
     except (KeyError, TypeError, ValueError) as error:
         raise ValueError(
             f"cannot load a logged dataset from '{os.fspath(path)}': "
             f"damaged ({type(error).__name__}: {error})"
         ) from None
+    try:
+        check_logged_dataset(dataset)
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"cannot load a logged dataset from '{os.fspath(path)}': inconsistent ({error})"
+        ) from None
+    return dataset
 
 
 def _rebuild(arrays: dict[str, NDArray[Any]], metadata: dict[str, Any]) -> dict[str, Any]:

@@ -213,10 +213,17 @@ def _history_problem(history: History) -> str | None:
     return None
 
 
-def write_metrics_csv(path: str | os.PathLike[str], histories: Sequence[History]) -> Path:
+def write_metrics_csv(
+    path: str | os.PathLike[str],
+    histories: Sequence[History],
+    *,
+    metadata_columns: Sequence[str] = (),
+) -> Path:
     """Write the recorded metrics of one or more histories as one CSV file, atomically.
 
-    Columns: ``policy``, ``step`` and every metric recorded by any of the histories, in
+    Columns: ``policy``, then one column per name of ``metadata_columns`` (a history's
+    ``metadata`` value, e.g. ``"seed"``; empty where it has none), ``step`` and every
+    metric recorded by any of the histories, in
     order of first appearance — among them ``reward`` (the population's mean reward at
     that step) and ``mean_reward`` (the mean over users and all steps so far), which
     :func:`~recgym.population.simulate` records by default and which are derived from
@@ -236,14 +243,16 @@ def write_metrics_csv(path: str | os.PathLike[str], histories: Sequence[History]
     def rows() -> Iterator[list[Any]]:
         for history in histories:
             series = {**_reward_series(history), **history.metrics}
+            extra = [history.metadata.get(name) for name in metadata_columns]
             for k, step in enumerate(history.steps.tolist()):
                 yield [
                     history.policy,
+                    *extra,
                     step,
                     *(series[c][k] if c in series else None for c in columns),
                 ]
 
-    return write_csv(path, ["policy", "step", *columns], rows())
+    return write_csv(path, ["policy", *metadata_columns, "step", *columns], rows())
 
 
 _REWARD_SERIES = ("reward", "mean_reward")

@@ -52,7 +52,9 @@ def simulate(
     compares the sets of items they *consumed* (items whose reward was positive);
     ``reward`` is the users' mean reward at the step and ``mean_reward`` its running mean
     over the steps so far (NaN at step 0), whose last value is ``History.final()``'s
-    ``"mean_reward"``.
+    ``"mean_reward"``. The recorder gets the environment's item features and item
+    classes (``item_groups``) and the true states after every step, for the metrics that
+    read them (``utility``, ``degeneracy``, ``class_share``, …).
 
     Args:
         env: The population. It is reset at the start.
@@ -146,6 +148,8 @@ def simulate(
         counts=counts,
         sample_users=jaccard_users,
         sample_rng=stream_rng(seed, SAMPLE_STREAM),
+        item_features=env.item_features,
+        item_groups=env.config.item_groups,
     )
     trajectory = _allocate(record, steps, obs, n, env.config.slate_size)
     _store(trajectory, 0, states=initial_states, observations=obs)
@@ -166,7 +170,12 @@ def simulate(
         consumption += np.bincount(consumed[positive], minlength=n_items)
         mean_rewards[t - 1] = rewards.mean() if present is None else _mean_or_nan(rewards[present])
         recorder.observe(
-            actions, rewards, consumed=consumed, present=present, active=info.get("active")
+            actions,
+            rewards,
+            consumed=consumed,
+            present=present,
+            active=info.get("active"),
+            states=current,
         )
         present = info.get("active")
         _store(

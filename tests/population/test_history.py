@@ -248,10 +248,13 @@ def _pyplot_figures() -> list[int]:
     return sys.modules["matplotlib.pyplot"].get_fignums()
 
 
-def test_plot_labels_the_y_axis_with_the_registry_description(history):
+def test_plot_labels_the_y_axis_with_the_registry_description_and_unit(history):
     figure = history.plot(["reward", "mean_reward", "gini[b]"])
-    labels = [axis.get_ylabel() for axis in figure.axes if axis.get_visible()]
-    assert labels == [METRICS[name].description for name in ("reward", "mean_reward", "gini")]
+    labels = [" ".join(axis.get_ylabel().split()) for axis in figure.axes if axis.get_visible()]
+    assert labels == [
+        f"{METRICS[name].description} ({METRICS[name].unit})"
+        for name in ("reward", "mean_reward", "gini")
+    ]
     assert len(figure.axes[1].lines) == 1
 
 

@@ -5,7 +5,8 @@ policy's rollout, a writer that dies half-way through a history file or the summ
 a real SIGINT sent to a ``recgym study`` process. After each: no partial file under a
 final name, no temporary file left behind, the histories written before are untouched,
 and a rerun completes with the numbers of an uninterrupted study, reusing (not
-rewriting) the earlier histories.
+rewriting) the earlier histories. The folder's ``study.json`` (written first) and its
+lock file are there from the start.
 """
 
 from __future__ import annotations
@@ -26,7 +27,10 @@ from recgym.population import PopulationEnv
 from recgym.population.history import History
 from recgym.population.study import StudyConfig, run_study
 
-SMALL = {"users": 150, "items": 12, "dim": 3, "steps": 8}
+SMALL = {"users": 150, "items": 12, "dim": 3, "steps": 8, "seeds": 1}
+#: Written when a study starts: the folder's configuration and its lock.
+FOLDER = {"study.json", ".recgym-study.lock"}
+REPORT = {"metrics.csv", "intervals.csv", "finals.csv", "summary.json", "report.md"}
 POLICIES = ("random", "greedy", "mass_media")
 
 
@@ -43,6 +47,11 @@ def uninterrupted(tmp_path, no_figures):
     return run_study(StudyConfig(**SMALL, policies=POLICIES), tmp_path / "uninterrupted")
 
 
+def history(name: str) -> str:
+    """The path of policy ``name``'s run (seed 0) in a study folder."""
+    return f"histories/{name}/seed-0.npz"
+
+
 def files(folder: Path) -> dict[str, bytes]:
     """Every file under ``folder`` (relative path → bytes), temporary ones included."""
     return {
@@ -52,12 +61,10 @@ def files(folder: Path) -> dict[str, bytes]:
     }
 
 
-def without_timing(history: History) -> History:
-    """``history`` without its run time and its study's policy list (a history reused from
-    a study of fewer policies names those)."""
-    metadata = {k: v for k, v in history.metadata.items() if k != "seconds"}
-    metadata["study"] = {**metadata["study"], "policies": None}
-    return History(**{**vars(history), "metadata": metadata})
+def without_timing(run: History) -> History:
+    """``run`` without its run time."""
+    metadata = {k: v for k, v in run.metadata.items() if k != "seconds"}
+    return History(**{**vars(run), "metadata": metadata})
 
 
 def assert_resumes(out: Path, before: dict[str, bytes], uninterrupted: dict[str, History]):
@@ -69,14 +76,14 @@ def assert_resumes(out: Path, before: dict[str, bytes], uninterrupted: dict[str,
     for name, data in before.items():
         if name.startswith("histories/"):
             assert after[name] == data, f"{name} was rewritten"
-            assert f"{Path(name).stem}: reused" in log.getvalue()
-    assert set(after) == {"metrics.csv", "summary.json"} | {
-        f"histories/{name}.npz" for name in POLICIES
-    }
+            assert f"{Path(name).parent.name} seed 0: reused" in log.getvalue()
+    assert set(after) == FOLDER | REPORT | {history(name) for name in POLICIES}
     for name in POLICIES:
-        assert without_timing(histories[name]) == without_timing(uninterrupted[name])
-        assert without_timing(History.load(out / "histories" / f"{name}.npz")) == (
-            without_timing(uninterrupted[name])
+        assert without_timing(histories[name].histories[0]) == without_timing(
+            uninterrupted[name].histories[0]
+        )
+        assert without_timing(History.load(out / history(name))) == (
+            without_timing(uninterrupted[name].histories[0])
         )
     uninterrupted_csv = (out.parent / "uninterrupted" / "metrics.csv").read_bytes()
     assert after["metrics.csv"] == uninterrupted_csv
@@ -98,7 +105,7 @@ def test_interrupt_in_the_middle_of_a_rollout(tmp_path, monkeypatch, uninterrupt
         patch.setattr(PopulationEnv, "step_batch", interrupted)
         run_study(StudyConfig(**SMALL, policies=POLICIES), out)
     before = files(out)
-    assert set(before) == {"histories/random.npz"}  # nothing partial, nothing temporary
+    assert set(before) == FOLDER | {history("random")}  # nothing partial, nothing temporary
     assert_resumes(out, before, uninterrupted)
 
 
@@ -119,8 +126,8 @@ def test_interrupt_while_a_history_is_written(tmp_path, monkeypatch, uninterrupt
         patch.setattr(np, "savez", dies_half_way)
         run_study(StudyConfig(**SMALL, policies=POLICIES), out)
     before = files(out)
-    assert set(before) == {"histories/random.npz"}
-    History.load(out / "histories" / "random.npz")
+    assert set(before) == FOLDER | {history("random")}
+    History.load(out / history("random"))
     assert_resumes(out, before, uninterrupted)
 
 
@@ -141,17 +148,16 @@ def test_interrupt_while_the_summary_is_written_keeps_the_old_report(
         run_study(StudyConfig(**SMALL, policies=POLICIES), out)
     now = files(out)
     assert now["summary.json"] == old["summary.json"]  # the complete old summary, intact
-    assert now["histories/random.npz"] == old["histories/random.npz"]
-    assert set(now) == {"metrics.csv", "summary.json"} | {
-        f"histories/{name}.npz" for name in POLICIES
-    }
+    assert now[history("random")] == old[history("random")]
+    assert set(now) == FOLDER | REPORT | {history(name) for name in POLICIES}
     assert_resumes(out, {k: v for k, v in now.items() if k.startswith("histories/")}, uninterrupted)
 
 
 def test_sigint_to_recgym_study_then_rerun(tmp_path, monkeypatch, no_figures):
     out = tmp_path / "study"
     arguments = ["study", "--users", "1500", "--items", "20", "--dim", "3", "--steps", "60"]
-    arguments += ["--policies", "random,greedy,softmax,mass_media", "--out", str(out)]
+    arguments += ["--seeds", "1", "--policies", "random,greedy,softmax,mass_media"]
+    arguments += ["--out", str(out)]
     process = subprocess.Popen(
         [
             sys.executable,
@@ -163,23 +169,28 @@ def test_sigint_to_recgym_study_then_rerun(tmp_path, monkeypatch, no_figures):
         stderr=subprocess.PIPE,
         env={**os.environ, "MPLBACKEND": "Agg"},
     )
-    first = out / "histories" / "random.npz"
+    first = out / history("random")
     deadline = time.monotonic() + 60
     while not first.exists() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.005)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
-    assert process.returncode != 0, "the study finished before it could be interrupted"
-    assert b"KeyboardInterrupt" in stderr
+    assert process.returncode == 130, "the study finished before it could be interrupted"
+    assert stderr.decode().splitlines() == [
+        f"recgym: interrupted; the finished runs are saved in {out}/histories, and the same "
+        "command resumes from them"
+    ]
     before = files(out)
-    assert "histories/random.npz" in before
+    assert history("random") in before
     # Whatever the signal hit, only complete histories are there, and nothing else.
-    assert all(name.startswith("histories/") and name.endswith(".npz") for name in before)
-    for name in before:
+    histories = {name for name in before if name.startswith("histories/")}
+    assert set(before) - histories == FOLDER
+    assert all(name.endswith(".npz") for name in histories)
+    for name in histories:
         History.load(out / name)
 
     assert cli.main(arguments) == 0
     after = files(out)
     for name, data in before.items():
         assert after[name] == data
-    assert {f"histories/{name}.npz" for name in ("greedy", "softmax", "mass_media")} <= set(after)
+    assert {history(name) for name in ("greedy", "softmax", "mass_media")} <= set(after)

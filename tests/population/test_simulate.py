@@ -474,7 +474,7 @@ def test_showing_one_item_repeatedly_drives_each_user_to_plus_or_minus_that_item
 def test_progress_bar_reports_on_stderr_when_asked(capsys):
     simulate(small_env(), "random", seed=0, progress=True)
     err = capsys.readouterr().err
-    assert f"simulate random: {HORIZON}/{HORIZON} (100.0%)" in err
+    assert "simulate random: 100%" in err and f"{HORIZON}/{HORIZON}" in err  # tqdm's bar
     assert err.endswith("\n")
     simulate(small_env(), "random", seed=0)  # short runs, not a terminal: silent
     assert capsys.readouterr().err == ""

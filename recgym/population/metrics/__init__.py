@@ -27,22 +27,28 @@ Conventions shared by every function:
   calling convention and :func:`compute_metrics` evaluates several at once.
 
 Modules: ``preferences`` (homogenisation, mean squared cosine, polarisation,
-bimodality, drift), ``items`` (item counts and their concentration), ``neighbors``
-(nearest neighbours, Jaccard and its rollout tracker), ``rewards`` (the step's and the
-running mean reward), ``groups`` (:func:`by_group`, :func:`item_counts_by_group`),
-``registry`` (:data:`METRICS`, :func:`compute_metrics`, the rollout :class:`Recorder`)
-and ``_checks`` (input validation). Every public name is importable from here.
+bimodality, drift), ``items`` (item counts and their concentration, cumulative and per
+step; the popularity of recommended items), ``neighbors`` (nearest neighbours, Jaccard
+and its rollout tracker), ``rewards`` (the step's and the running mean reward; the true
+utility of consumed items), ``responses`` (click-through, no choice, retention),
+``groups`` (:func:`by_group`, :func:`item_counts_by_group`, :func:`group_alignment`),
+``scores`` (Jiang et al.'s degeneracy and the collapse onto one item), ``classes``
+(item classes' share of the feeds, Steck's miscalibration), ``registry``
+(:data:`METRICS`, :func:`compute_metrics`, the rollout :class:`Recorder`) and
+``_checks`` (input validation). Every public name is importable from here.
 """
 
 from __future__ import annotations
 
 from recgym.population.metrics._metric import Metric, StepData, Tracker, TrackerContext
-from recgym.population.metrics.groups import by_group, item_counts_by_group
+from recgym.population.metrics.classes import STECK_ALPHA, class_shares, miscalibration
+from recgym.population.metrics.groups import by_group, group_alignment, item_counts_by_group
 from recgym.population.metrics.items import (
     coverage,
     entropy,
     gini,
     item_counts,
+    recommended_popularity,
     top_k_share,
     user_item_matrix,
 )
@@ -64,12 +70,19 @@ from recgym.population.metrics.registry import (
     default_metrics,
 )
 from recgym.population.metrics.responses import click_through_rate, no_choice_rate, retention
-from recgym.population.metrics.rewards import mean_reward, step_reward
+from recgym.population.metrics.rewards import consumed_utility, mean_reward, step_reward
+from recgym.population.metrics.scores import (
+    collapse_steps,
+    collapse_time,
+    score_change,
+    score_change_per_user,
+)
 
 __all__ = [
     "DEFAULT_METRICS",
     "DRIFT_KINDS",
     "METRICS",
+    "STECK_ALPHA",
     "Metric",
     "Recorder",
     "StepData",
@@ -77,24 +90,33 @@ __all__ = [
     "TrackerContext",
     "bimodality_coefficient",
     "by_group",
+    "class_shares",
     "click_through_rate",
+    "collapse_steps",
+    "collapse_time",
     "compute_metrics",
+    "consumed_utility",
     "coverage",
     "default_metrics",
     "entropy",
     "gini",
+    "group_alignment",
     "homogenization",
     "item_counts",
     "item_counts_by_group",
     "jaccard_nearest_neighbors",
     "mean_reward",
     "mean_squared_cosine",
+    "miscalibration",
     "nearest_neighbors",
     "no_choice_rate",
     "polarization",
     "preference_drift",
     "preference_drift_per_user",
+    "recommended_popularity",
     "retention",
+    "score_change",
+    "score_change_per_user",
     "step_reward",
     "top_k_share",
     "user_item_matrix",

@@ -157,38 +157,49 @@ def _check_mask_array(
         else value.dtype == np.bool_
     )
     if not valid:
-        raise TypeError(f"`{name}` must be a {kind} array, got dtype {value.dtype}")
+        article = "an" if integer else "a"
+        raise TypeError(f"`{name}` must be {article} {kind} array, got dtype {value.dtype}")
     expected = (len(value),) if shape is None else shape
     if value.ndim != 1 or value.shape != expected:
         raise ValueError(f"`{name}` must have shape {expected}, got {value.shape}")
     return value
 
 
-def _unique_groups(groups: Any, n: int | None = None) -> tuple[NDArray[Any], NDArray[np.intp]]:
+def _unique_groups(
+    groups: Any, n: int | None = None, name: str = "groups", what: str = "user-group"
+) -> tuple[NDArray[Any], NDArray[np.intp]]:
     """Check ``groups`` (see :func:`_check_groups`); return its sorted labels and inverse."""
-    labels = _check_groups(groups, n)
+    labels = _check_groups(groups, n, name, what)
     try:
         unique, inverse = np.unique(labels, return_inverse=True)
     except TypeError:  # labels that cannot be sorted, e.g. a mix of str and int
         kinds = sorted({type(label).__name__ for label in labels.tolist()})
         raise TypeError(
-            f"`groups` must hold labels of one sortable type, got labels of types {kinds}"
+            f"`{name}` must hold labels of one sortable type, got labels of types {kinds}"
         ) from None
     return unique, inverse.reshape(-1)
 
 
-def _check_groups(groups: Any, n: int | None = None) -> NDArray[Any]:
-    """Check a 1-D label array (of length ``n`` when given) without NaN labels."""
+def _check_groups(
+    groups: Any, n: int | None = None, name: str = "groups", what: str = "user-group"
+) -> NDArray[Any]:
+    """Check a 1-D label array (of length ``n`` when given) without NaN labels.
+
+    ``name`` is the argument's name and ``what`` the kind of label (``"user-group"``,
+    ``"item-class"``) in the messages.
+    """
     if not isinstance(groups, np.ndarray):
         raise TypeError(
-            f"`groups` must be a 1-D numpy array of user-group labels, got {type(groups).__name__}"
+            f"`{name}` must be a 1-D numpy array of {what} labels, got {type(groups).__name__}"
         )
     if groups.ndim != 1 or (n is not None and groups.shape[0] != n):
-        expected = "(n_users,)" if n is None else f"({n},)"
-        raise ValueError(f"`groups` must be a 1-D array of shape {expected}, got {groups.shape}")
+        expected = (
+            ("(n_users,)" if what == "user-group" else "(n_items,)") if n is None else f"({n},)"
+        )
+        raise ValueError(f"`{name}` must be a 1-D array of shape {expected}, got {groups.shape}")
     if np.issubdtype(groups.dtype, np.floating) and np.isnan(groups).any():
         index = _first_bad(np.isnan(groups))
-        raise ValueError(f"`groups` must not hold NaN labels, got nan at index {index}")
+        raise ValueError(f"`{name}` must not hold NaN labels, got nan at index {index}")
     return groups
 
 
@@ -234,3 +245,56 @@ def _check_rewards(value: Any, name: str = "rewards") -> NDArray[Any]:
             f"got shape {value.shape}"
         )
     return _check_real(value, name, ndim, _REWARDS_SHAPE)
+
+
+# ------------------------------------------------------------ what users were shown
+
+
+def _check_shown(value: Any, n_items: int, name: str = "shown") -> NDArray[np.int64]:
+    """Return the shown items as an int64 ``(n_users, k)`` array (a 1-D array is ``k = 1``).
+
+    ``value`` is an integer array ``(n_users,)`` (one item each) or ``(n_users, k)``
+    (slates; users on axis 0), with entries in ``[0, n_items)``.
+    """
+    _check_integers(value, name, " of shape (n_users,) or (n_users, k)", "item indices")
+    if value.ndim not in (1, 2):
+        raise ValueError(
+            f"`{name}` must be a 1-D or 2-D array of shape (n_users,) or (n_users, k), "
+            f"got shape {value.shape}"
+        )
+    if value.ndim == 2 and value.shape[1] == 0:
+        raise ValueError(f"`{name}` must show at least one item per user, got shape {value.shape}")
+    out_of_range = (value < 0) | (value >= n_items)
+    _check_none_bad(value, out_of_range, f"`{name}` must hold item indices in [0, {n_items})")
+    slates = value.astype(np.int64, copy=False)
+    return slates.reshape(len(slates), -1)
+
+
+def _check_presented(value: Any, n: int) -> NDArray[np.bool_] | None:
+    """Check an optional ``presented`` mask: None, or a bool array ``(n,)``."""
+    return None if value is None else _check_mask_array(value, "presented", shape=(n,))
+
+
+def _check_consumed_items(value: Any, n: int, n_items: int) -> NDArray[np.int64]:
+    """Check ``consumed_items``: int ``(n,)``, each an item in ``[0, n_items)`` or −1 (none)."""
+    items = _check_mask_array(value, "consumed_items", integer=True, shape=(n,))
+    bad = (items < -1) | (items >= n_items)
+    _check_none_bad(
+        items, bad, f"`consumed_items` must hold item indices in [0, {n_items}) or -1 for none"
+    )
+    return items.astype(np.int64, copy=False)
+
+
+def _check_item_features(value: Any, dim: int | None = None) -> NDArray[np.float64]:
+    """Return ``item_features`` as float64 ``(n_items, dim)``: finite, at least one item.
+
+    With ``dim`` given, the feature dimension must be ``dim`` (that of the states).
+    """
+    features = _check_real(value, "item_features", 2, "(n_items, dim)")
+    if features.shape[0] == 0 or (dim is not None and features.shape[1] != dim):
+        expected = "dim" if dim is None else str(dim)
+        raise ValueError(
+            f"`item_features` must have shape (n_items, {expected}) with n_items >= 1, "
+            f"got shape {features.shape}"
+        )
+    return features.astype(np.float64, copy=False)

@@ -1,13 +1,16 @@
-"""Metrics per user group: :func:`by_group` for per-user arrays, :func:`item_counts_by_group`.
+"""Metrics per user group, and between groups: :func:`by_group`, :func:`group_alignment`.
 
-Group labels are a ``(n_users,)`` array (integers, strings, …; no NaN, one sortable type);
-results are dicts from each label, as a Python scalar and in sorted order, to the value
-on that group's users.
+:func:`by_group` splits a metric of per-user arrays, :func:`item_counts_by_group` item
+counts, and :func:`group_alignment` compares each group's mean direction with each
+group's initial centre. Group labels are a ``(n_users,)`` array (integers, strings, …;
+no NaN, one sortable type); results are dicts from each label, as a Python scalar and in
+sorted order, to the value on that group's users.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+import math
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -18,9 +21,15 @@ from recgym._validation import check_positive_int
 from recgym.population.metrics._checks import (
     _check_actions,
     _check_mask,
+    _check_pair,
     _label,
     _unique_groups,
 )
+from recgym.population.metrics._metric import Metric, StepData, TrackerContext
+from recgym.population.metrics.preferences import _unit_rows
+
+#: This module's entries of :data:`~recgym.population.metrics.METRICS`, in registry order.
+ENTRIES: dict[str, Metric] = {}
 
 
 def by_group(
@@ -139,3 +148,136 @@ def _group_rows(groups: Any, n: int) -> dict[Hashable, NDArray[np.intp]]:
         raise ValueError(f"`groups` must have shape ({n},), got {groups.shape}")
     labels, inverse = _unique_groups(groups, n)  # no NaN, one sortable type
     return {label.item(): np.flatnonzero(inverse == g) for g, label in enumerate(labels)}
+
+
+# ------------------------------------------------------------------ group alignment
+
+
+def group_alignment(
+    states: NDArray[Any], initial_states: NDArray[Any], groups: NDArray[Any]
+) -> dict[str, float]:
+    """How far each group's mean direction points toward each group's *initial* centre.
+
+    For user groups ``A`` and ``B``, with ``m_A = Σ_{i∈A} ûᵢ`` the (unnormalised) mean
+    direction of ``A``'s current states and ``c_B = Σ_{j∈B} û⁰ⱼ`` that of ``B``'s
+    initial states::
+
+        align(A→B) = cos(m_A, c_B) = ⟨m_A, c_B⟩ / (‖m_A‖ ‖c_B‖)
+
+    for every ordered pair ``(A, B)``, ``A = B`` included (how far a group stays at its
+    own starting centre). A minority drifting toward the majority (Mansoury et al. 2020)
+    shows as ``align(minority→majority)`` rising toward 1 while
+    ``align(minority→minority)`` falls. A zero mean direction has no direction: its
+    cosines are 0.
+
+    Args:
+        states: Current states ``(n_users, dim)``.
+        initial_states: Initial states ``(n_users, dim)``.
+        groups: User-group labels ``(n_users,)`` (integers, strings, …; no NaN).
+
+    Returns:
+        dict: ``"A->B"`` → the cosine, in ``[−1, 1]``, for every ordered pair of labels
+        (sorted: ``A`` first, then ``B``); ``A`` and ``B`` written as ``str(label)``.
+
+    Raises:
+        TypeError: If an argument has the wrong type.
+        ValueError: On mismatched shapes, NaN or inf.
+
+    Cost:
+        O(N d + G² d) for ``G`` groups.
+    """
+    current, initial = _check_pair(states, initial_states)
+    labels, inverse = _unique_groups(groups, current.shape[0])
+    n_groups = len(labels)
+    return _alignment(
+        _group_sums(_unit_rows(current), inverse, n_groups),
+        _group_sums(_unit_rows(initial), inverse, n_groups),
+        [_label(label) for label in labels],
+    )
+
+
+def _group_sums(
+    units: NDArray[np.float64], inverse: NDArray[np.intp], n_groups: int
+) -> NDArray[np.float64]:
+    """``(n_groups, d)``: the sum of each group's rows (``inverse``: each row's group)."""
+    columns = [
+        np.bincount(inverse, weights=units[:, j], minlength=n_groups) for j in range(units.shape[1])
+    ]
+    return np.stack(columns, axis=1)
+
+
+def _alignment(
+    now: NDArray[np.float64], start: NDArray[np.float64], labels: Sequence[Hashable]
+) -> dict[str, float]:
+    """The cosines of every row of ``now`` with every row of ``start`` (0 for a zero row)."""
+    unit_now, unit_start = _unit_rows(now), _unit_rows(start)
+    cosines = np.clip(unit_now @ unit_start.T, -1.0, 1.0)
+    return {
+        f"{a}->{b}": float(cosines[i, j])
+        for i, a in enumerate(labels)
+        for j, b in enumerate(labels)
+    }
+
+
+class _GroupAlignmentTracker:
+    """The tracker of ``group_alignment``: each group's initial centre, and the last states.
+
+    The initial centres ``c_B`` are fixed at the start (over all of ``B``'s users); at a
+    record, ``m_A`` is taken over ``A``'s users present. Only everyone's scope has a value
+    (the metric is *between* groups): ``group_alignment[A->B]``.
+
+    Args:
+        context: The run: initial states and groups.
+
+    Raises:
+        ValueError: If the run has no user groups.
+    """
+
+    def __init__(self, context: TrackerContext):
+        if not context.groups:
+            raise ValueError(
+                "metric 'group_alignment' needs user groups: give simulate groups= (or the "
+                "environment user_groups=)"
+            )
+        self.labels = list(context.groups)
+        self.inverse = np.full(context.n_users, -1, dtype=np.intp)
+        for g, index in enumerate(context.groups.values()):
+            self.inverse[index] = g
+        self.grouped = self.inverse >= 0
+        units = _unit_rows(context.initial_states.astype(np.float64, copy=False))
+        self.start = _group_sums(units[self.grouped], self.inverse[self.grouped], len(self.labels))
+        self.states: NDArray[Any] = context.initial_states
+        self.active: NDArray[np.bool_] | None = None
+
+    def observe(self, step: StepData) -> None:
+        """Keep the states after the step and who is present."""
+        self.states, self.active = step.after("group_alignment"), step.active
+
+    def values(self) -> dict[Hashable, Mapping[str, float]]:
+        """``{None: {"A->B": cosine, …}}``; NaN from a group without users present."""
+        rows = self.grouped if self.active is None else self.grouped & self.active
+        units = _unit_rows(self.states[rows].astype(np.float64, copy=False))
+        n_groups = len(self.labels)
+        now = _group_sums(units, self.inverse[rows], n_groups)
+        values = _alignment(now, self.start, self.labels)
+        present = np.bincount(self.inverse[rows], minlength=n_groups)
+        for g in np.flatnonzero(present == 0):
+            for b in self.labels:
+                values[f"{self.labels[g]}->{b}"] = math.nan
+        return {None: values}
+
+
+ENTRIES["group_alignment"] = Metric(
+    group_alignment,
+    ("states", "initial_states", "user_groups"),
+    "cosine of a group's mean direction with a group's initial centre",
+    tracker=_GroupAlignmentTracker,
+    family=True,
+    unit="cosine, unitless, −1–1",
+    definition=(
+        "for an ordered pair of user groups, `align(A→B)_t = cos(m_A(t), c_B) = ⟨m_A, "
+        "c_B⟩ / (‖m_A‖ ‖c_B‖)`: the cosine of group A's current mean direction with group "
+        "B's initial centre."
+    ),
+    bounds=(-1.0, 1.0),
+)

@@ -3,13 +3,17 @@
 **Exposure** counts the items recommended to users, **consumption** the items they
 consumed (a positive reward); both are ``(n_items,)`` count vectors from
 :func:`item_counts`. :func:`coverage`, :func:`gini`, :func:`entropy` and
-:func:`top_k_share` measure their concentration; :func:`user_item_matrix` keeps them per
-user, as a sparse matrix.
+:func:`top_k_share` measure their concentration — of the counts so far, or (registry
+``gini_step``, ``top10_share_step``) of the last step's exposure alone;
+:func:`recommended_popularity` measures how popular the items shown are;
+:func:`user_item_matrix` keeps the counts per user, as a sparse matrix.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable, Hashable
 from typing import Any
 
 import numpy as np
@@ -17,8 +21,14 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from recgym._validation import check_bool, check_positive_int
-from recgym.population.metrics._checks import _check_actions, _check_counts, _check_mask
-from recgym.population.metrics._metric import Metric
+from recgym.population.metrics._checks import (
+    _check_actions,
+    _check_counts,
+    _check_mask,
+    _check_presented,
+    _check_shown,
+)
+from recgym.population.metrics._metric import LastStepTracker, Metric, StepData, TrackerContext
 
 #: This module's entries of :data:`~recgym.population.metrics.METRICS`, in registry order.
 ENTRIES: dict[str, Metric] = {}
@@ -80,7 +90,16 @@ def coverage(counts: NDArray[Any]) -> float:
 
 
 ENTRIES["coverage"] = Metric(
-    coverage, ("counts",), "share of items with a positive count", default=True
+    coverage,
+    ("counts",),
+    "share of items with a positive count",
+    default=True,
+    unit="fraction of items",
+    bounds=(0.0, 1.0),
+    definition=(
+        "share of the catalogue recommended at least once so far, `|{i : cᵢ > 0}| / n_items`; "
+        "range `[0, 1]`."
+    ),
 )
 
 
@@ -119,7 +138,18 @@ def gini(counts: NDArray[Any]) -> float:
     return float(np.clip(weights @ values / (n * total), 0.0, 1.0))
 
 
-ENTRIES["gini"] = Metric(gini, ("counts",), "Gini coefficient of item counts", default=True)
+ENTRIES["gini"] = Metric(
+    gini,
+    ("counts",),
+    "Gini coefficient of item counts",
+    default=True,
+    unit="unitless, 0–1",
+    bounds=(0.0, 1.0),
+    definition=(
+        "Gini coefficient of the cumulative exposure counts, sorted ascending, "
+        "`Σᵢ (2i − n − 1) c₍ᵢ₎ / (n Σc)`; range `[0, (n − 1)/n]`: 0 for equal exposure."
+    ),
+)
 
 
 def entropy(counts: NDArray[Any], normalized: bool = True) -> float:
@@ -158,7 +188,18 @@ def entropy(counts: NDArray[Any], normalized: bool = True) -> float:
     return 1.0 if n == 1 else min(h / math.log(n), 1.0)
 
 
-ENTRIES["entropy"] = Metric(entropy, ("counts",), "normalised entropy of item counts", default=True)
+ENTRIES["entropy"] = Metric(
+    entropy,
+    ("counts",),
+    "normalised entropy of item counts",
+    default=True,
+    unit="fraction of log n_items",
+    bounds=(0.0, 1.0),
+    definition=(
+        "Shannon entropy of the exposure shares over its maximum (Pielou's evenness), "
+        "`−Σ pᵢ log pᵢ / log n_items`; range `[0, 1]`: 1 for equal exposure."
+    ),
+)
 
 
 def top_k_share(counts: NDArray[Any], k: int) -> float:
@@ -198,7 +239,184 @@ def _top10_share(counts: NDArray[Any]) -> float:
 
 
 ENTRIES["top10_share"] = Metric(
-    _top10_share, ("counts",), "share of counts on the top 10 items", default=True
+    _top10_share,
+    ("counts",),
+    "share of counts on the top 10 items",
+    default=True,
+    unit="fraction of counts",
+    bounds=(0.0, 1.0),
+    definition=(
+        "share of all recommendations that went to the 10 most recommended items: the "
+        "sum of the `k` largest counts / `Σc`, with k = 10; range `[min(k, n)/n, 1]`."
+    ),
+)
+
+
+# ------------------------------------------------------- per-step exposure concentration
+
+
+class _StepCountsTracker(LastStepTracker):
+    """The tracker of ``gini_step`` and ``top10_share_step``: the last step's exposure.
+
+    At every step it counts the items shown to the present users (each slate position
+    counted, as the cumulative exposure counts do), for everyone and for each group; at a
+    record it gives ``statistic`` (:func:`gini`, ``top_k_share(·, 10)``) of the last
+    step's counts — NaN before the first step.
+
+    Args:
+        context: The run (its number of items and groups).
+        statistic: The concentration of a count vector.
+        name: The metric's name, for errors.
+    """
+
+    def __init__(
+        self,
+        context: TrackerContext,
+        statistic: Callable[[NDArray[Any]], float],
+        name: str,
+    ):
+        super().__init__(context, None)
+        self.n_items = context.n_items
+        self.statistic = statistic
+        self.name = name
+
+    def measure(
+        self, step: StepData, rows: Callable[[NDArray[Any]], NDArray[Any]]
+    ) -> NDArray[np.int64]:
+        """The counts of the items shown to the scope's present users at this step."""
+        return np.bincount(rows(step.slates(self.name)).ravel(), minlength=self.n_items)
+
+    def values(self) -> dict[Hashable, float]:
+        """The statistic of the last step's counts, per scope (NaN before a step)."""
+        return {
+            label: math.nan if counts is None else self.statistic(counts)
+            for label, counts in self.last.items()
+        }
+
+
+ENTRIES["gini_step"] = Metric(
+    gini,
+    ("step_counts",),
+    "Gini of the items shown at the last step",
+    tracker=functools.partial(_StepCountsTracker, statistic=gini, name="gini_step"),
+    unit="unitless, 0–1",
+    definition=(
+        "the Gini coefficient of the last step's exposure counts `c_j(t)` alone (how "
+        "often each item was shown at the step); NaN at step 0."
+    ),
+    bounds=(0.0, 1.0),
+)
+ENTRIES["top10_share_step"] = Metric(
+    _top10_share,
+    ("step_counts",),
+    "share of the last step's exposure on its top 10 items",
+    tracker=functools.partial(_StepCountsTracker, statistic=_top10_share, name="top10_share_step"),
+    unit="fraction of the step's exposure",
+    definition=(
+        "the share of the last step's exposure counts `c_j(t)` that falls on its 10 most "
+        "shown items; NaN at step 0."
+    ),
+    bounds=(0.0, 1.0),
+)
+
+
+# ------------------------------------------------------ popularity of recommended items
+
+
+def recommended_popularity(
+    shown: NDArray[np.integer[Any]],
+    past_consumption: NDArray[Any],
+    *,
+    presented: NDArray[np.bool_] | None = None,
+) -> float:
+    """Mean popularity of the items users were shown, popularity = share of past consumption.
+
+    With ``c`` the consumption counts *before* the step (``cⱼ``: how many times item ``j``
+    was consumed, with a positive reward, in the steps before) and ``pⱼ = cⱼ / Σₗ cₗ``
+    its popularity, each user ``u`` shown a slate ``S_u`` of ``k`` items has the mean
+    popularity ``(1/k) Σ_{j∈S_u} pⱼ``, averaged over the users shown something::
+
+        POP = (1/|U|) Σ_{u∈U} (1/k) Σ_{j∈S_u} pⱼ
+
+    (the popularity of recommended items over feedback iterations of Mansoury et al.
+    2020, who take an item's share of the *users* who rated it; see
+    ``docs/metrics.md``). A recommender indifferent to popularity scores ``1/n_items`` in
+    expectation; one that shows only the most consumed item scores ``max pⱼ``.
+
+    Args:
+        shown: Integer items ``(n_users,)`` or slates ``(n_users, k)`` (users on axis 0),
+            entries in ``[0, n_items)``.
+        past_consumption: Non-negative consumption counts ``(n_items,)`` of the steps
+            before this one.
+        presented: Optional bool ``(n_users,)``: who was shown a slate (default
+            everyone); the other rows are left out.
+
+    Returns:
+        float: In ``[0, 1]``; ``nan`` if nothing was consumed before or nobody was shown
+        anything.
+
+    Raises:
+        TypeError: If an argument has the wrong type.
+        ValueError: On a wrong shape, negative or non-finite counts, or an item outside
+            ``[0, n_items)``.
+
+    Cost:
+        O(N k + n_items).
+    """
+    counts = _check_counts(past_consumption, "past_consumption")
+    slates = _check_shown(shown, counts.size)
+    mask = _check_presented(presented, slates.shape[0])
+    return _mean_popularity(slates if mask is None else slates[mask], counts)
+
+
+def _mean_popularity(slates: NDArray[np.int64], counts: NDArray[np.float64]) -> float:
+    """The body of :func:`recommended_popularity`: the present users' slates ``(m, k)``."""
+    total = counts.sum()
+    if total == 0 or slates.size == 0:
+        return math.nan
+    return float(min(counts[slates].mean() / total, 1.0))
+
+
+class _PopularityTracker(LastStepTracker):
+    """The tracker of ``recommended_popularity``: the consumption counts of the run so far.
+
+    At each step, the popularity is taken from the counts of the steps before (the whole
+    population's: one popularity for everyone), averaged over each scope's present
+    users, and then the step's consumption (positive rewards) is added.
+
+    Args:
+        context: The run (its number of items and groups).
+    """
+
+    def __init__(self, context: TrackerContext):
+        super().__init__(context)
+        self.counts = np.zeros(context.n_items, dtype=np.int64)
+        self.popularity = self.counts.astype(np.float64)  # the counts, as the function reads
+
+    def measure(self, step: StepData, rows: Callable[[NDArray[Any]], NDArray[Any]]) -> float:
+        """The mean popularity of what the scope's present users were shown."""
+        return _mean_popularity(rows(step.slates("recommended_popularity")), self.popularity)
+
+    def update(self, step: StepData) -> None:
+        """Count this step's consumption (positive rewards)."""
+        consumed = step.items[step.positive & (step.items >= 0)]
+        self.counts += np.bincount(consumed, minlength=self.counts.size)
+        self.popularity = self.counts.astype(np.float64)
+
+
+ENTRIES["recommended_popularity"] = Metric(
+    recommended_popularity,
+    ("shown", "past_consumption"),
+    "mean share of past consumption of the items shown",
+    tracker=_PopularityTracker,
+    optional=("presented",),
+    unit="share of past consumption",
+    definition=(
+        "the mean popularity of the items shown, `POP_t = (1/|U|) Σ_{u∈U} (1/k) Σ_{j∈S_u} "
+        "p_j`, with `p_j` item j's share of the consumption before the step; NaN until "
+        "something was consumed."
+    ),
+    bounds=(0.0, 1.0),
 )
 
 

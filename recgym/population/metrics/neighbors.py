@@ -38,6 +38,21 @@ _BITS_BUDGET = 1 << 26
 
 def _consumed_indicator(consumed: Any, n_users: int) -> sp.csr_array:
     """``consumed`` as a canonical 0/1 CSR matrix of shape ``(n_users, n_items)``."""
+    matrix = _consumed_matrix(consumed, n_users)
+    indicator = sp.csr_array(
+        ((matrix.data > 0).astype(np.int64), matrix.indices, matrix.indptr), shape=matrix.shape
+    )
+    indicator.eliminate_zeros()
+    return indicator
+
+
+def _consumed_matrix(consumed: Any, n_users: int) -> sp.csr_array:
+    """``consumed`` validated as a CSR matrix of counts ``(n_users, n_items)``.
+
+    A sparse matrix is copied with its duplicates summed (finite, non-negative entries);
+    an integer history ``(T, n_users)`` (or ``(n_users,)``) becomes its counts, with
+    ``n_items`` one more than its largest item.
+    """
     if sp.issparse(consumed):
         matrix = sp.csr_array(consumed, copy=True)
         if matrix.ndim != 2 or matrix.shape[0] != n_users:
@@ -70,11 +85,7 @@ def _consumed_indicator(consumed: Any, n_users: int) -> sp.csr_array:
             "`consumed` must be a scipy.sparse matrix of shape (n_users, n_items) or a numpy "
             f"integer action history of shape (T, n_users), got {type(consumed).__name__}"
         )
-    indicator = sp.csr_array(
-        ((matrix.data > 0).astype(np.int64), matrix.indices, matrix.indptr), shape=matrix.shape
-    )
-    indicator.eliminate_zeros()
-    return indicator
+    return matrix
 
 
 def nearest_neighbors(
@@ -336,4 +347,11 @@ ENTRIES["jaccard_nn"] = Metric(
     optional=("neighbors",),
     default=True,
     tracker=_JaccardTracker,
+    unit="unitless, 0–1",
+    bounds=(0.0, 1.0),
+    definition=(
+        "overlap of the items consumed (positive reward) by each user and by their nearest "
+        "neighbour in initial preference, `J = mean_i |Aᵢ ∩ A_nn(i)| / |Aᵢ ∪ A_nn(i)|` "
+        "(Chaney et al. 2018); range `[0, 1]`."
+    ),
 )

@@ -32,14 +32,28 @@ def _declare(
     description: str,
     inputs: tuple[str, ...] = ("states",),
     default: bool = True,
+    *,
+    unit: str,
+    definition: str,
+    bounds: tuple[float, float],
 ) -> None:
     """Enter a preference metric in :data:`ENTRIES`, with its kernel on shared data.
 
-    ``ENTRIES[name] = Metric(function, inputs, description, kernel=kernel, default=default)``:
-    every preference metric reads ``states`` (and maybe ``initial_states``), has a kernel
-    on their shared :class:`_Preferences` and, but for ``bimodality``, is recorded by default.
+    ``ENTRIES[name] = Metric(function, inputs, description, kernel=kernel, default=default,
+    unit=unit, definition=definition, bounds=bounds)``: every preference metric reads
+    ``states`` (and maybe ``initial_states``), has a kernel on their shared
+    :class:`_Preferences` and, but for ``bimodality``, is recorded by default.
     """
-    ENTRIES[name] = Metric(function, inputs, description, kernel=kernel, default=default)
+    ENTRIES[name] = Metric(
+        function,
+        inputs,
+        description,
+        kernel=kernel,
+        default=default,
+        unit=unit,
+        definition=definition,
+        bounds=bounds,
+    )
 
 
 #: The distances :func:`preference_drift` can measure.
@@ -213,7 +227,19 @@ def _homogenization(prefs: _Preferences) -> float:
     return _mean_over_pairs(total @ total, np.einsum("ij,ij->", units, units), len(units), True)
 
 
-_declare("homogenization", homogenization, _homogenization, "mean pairwise cosine of preferences")
+_declare(
+    "homogenization",
+    homogenization,
+    _homogenization,
+    "mean pairwise cosine of preferences",
+    unit="cosine, unitless",
+    bounds=(-1.0, 1.0),
+    definition=(
+        "mean cosine over the ordered pairs of distinct users, "
+        "`H = Σ_{i≠j} cos(uᵢ, uⱼ) / (N(N − 1))`; range `[−1/(N − 1), 1]`: 1 for identical "
+        "users, ≈ 0 for an isotropic population or for two equal antipodal poles."
+    ),
+)
 
 
 def polarization(states: NDArray[Any]) -> float:
@@ -269,7 +295,20 @@ def _polarization(prefs: _Preferences) -> float:
     return float(value)
 
 
-_declare("polarization", polarization, _polarization, "polarisation index S·(1 − P²)")
+_declare(
+    "polarization",
+    polarization,
+    _polarization,
+    "polarisation index S·(1 − P²)",
+    unit="unitless, 0–1",
+    bounds=(0.0, 1.0),
+    definition=(
+        "axis collapse times balance between the axis' two ends, `Π = S · (1 − P²)`, with "
+        "`S = (d λ₁ − 1) / (d − 1)` (λ₁ the largest eigenvalue of the users' second-moment "
+        "matrix of directions) and `P = ‖(1/m) Σᵢ ûᵢ‖`; range `[0, 1]`: 1 for two antipodal "
+        "poles of equal mass, 0 for a consensus, ≈ 0 for an isotropic population."
+    ),
+)
 
 
 def mean_squared_cosine(states: NDArray[Any]) -> float:
@@ -318,6 +357,13 @@ _declare(
     mean_squared_cosine,
     _mean_squared_cosine,
     "mean pairwise squared cosine (axis collapse)",
+    unit="cos², unitless",
+    bounds=(0.0, 1.0),
+    definition=(
+        "mean squared cosine over the ordered pairs of distinct users, "
+        "`C₂ = Σ_{i≠j} cos²(uᵢ, uⱼ) / (N(N − 1))`; range `[0, 1]`: `1/d` in expectation for "
+        "an isotropic population, 1 when every user lies on one axis (one pole or two)."
+    ),
 )
 
 
@@ -388,6 +434,13 @@ _declare(
     _bimodality_coefficient,
     "bimodality coefficient on the principal axis",
     default=False,
+    unit="unitless, 0–1",
+    bounds=(0.0, 1.0),
+    definition=(
+        "Sarle's coefficient of the directions projected on their principal axis, "
+        "`BC = (G₁² + 1) / (G₂ + 3(m − 1)² / ((m − 2)(m − 3)))`; `BC > 5/9` suggests two "
+        "modes."
+    ),
 )
 
 
@@ -505,6 +558,13 @@ _declare(
     "drift",
     preference_drift,
     _preference_drift,
-    "mean angle from initial (rad)",
+    "mean angle from the initial preference",
     inputs=("states", "initial_states"),
+    unit="rad",
+    bounds=(0.0, math.pi),
+    definition=(
+        "mean over users of the great-circle angle between the current and the initial "
+        "preference, `2·atan2(‖û − û⁰‖, ‖û + û⁰‖)`; range `[0, π]`: 0 at the start, "
+        "≈ π/2 when nothing of the start is left (in high dimension)."
+    ),
 )

@@ -17,7 +17,16 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from recgym.population.metrics import items, neighbors, preferences, responses, rewards
+from recgym.population.metrics import (
+    classes,
+    groups,
+    items,
+    neighbors,
+    preferences,
+    responses,
+    rewards,
+    scores,
+)
 from recgym.population.metrics._metric import Metric, StepData, Tracker, TrackerContext
 from recgym.population.metrics.preferences import _check_initial, _Preferences
 
@@ -36,7 +45,12 @@ __all__ = [
 #: optional ``neighbors`` (``nearest_neighbors(initial_states)``); ``rewards`` ``(N,)``
 #: (one step) or ``(T, N)`` (the steps so far); ``consumed_items`` int ``(N,)`` (the item
 #: each user consumed at the step, −1 for none), ``presented`` bool ``(N,)`` (who was
-#: shown a slate) and ``active`` bool ``(N,)`` (who is present).
+#: shown a slate) and ``active`` bool ``(N,)`` (who is present); ``shown`` int ``(N,)`` or
+#: ``(N, k)`` (what each user was shown at the step), ``step_counts`` ``(n_items,)`` (its
+#: counts), ``past_consumption`` ``(n_items,)`` (the consumption counts before the step),
+#: ``previous_states`` ``(N, d)`` (the states before the step), ``state_history``
+#: ``(T + 1, N, d)``, ``item_features`` ``(n_items, d)``, ``item_groups`` ``(n_items,)`` and
+#: ``user_groups`` ``(N,)`` (labels).
 METRICS: Mapping[str, Metric] = MappingProxyType(
     {
         **preferences.ENTRIES,
@@ -44,6 +58,9 @@ METRICS: Mapping[str, Metric] = MappingProxyType(
         **neighbors.ENTRIES,
         **rewards.ENTRIES,
         **responses.ENTRIES,
+        **groups.ENTRIES,
+        **scores.ENTRIES,
+        **classes.ENTRIES,
     }
 )
 
@@ -61,6 +78,7 @@ RECORDED_INPUTS = (
     "consumed_items",
     "presented",
     "active",
+    "item_features",
 )
 
 
@@ -113,6 +131,14 @@ def compute_metrics(
     consumed_items: NDArray[np.integer[Any]] | None = None,
     presented: NDArray[np.bool_] | None = None,
     active: NDArray[np.bool_] | None = None,
+    shown: NDArray[np.integer[Any]] | None = None,
+    step_counts: NDArray[Any] | None = None,
+    past_consumption: NDArray[Any] | None = None,
+    previous_states: NDArray[Any] | None = None,
+    state_history: NDArray[Any] | None = None,
+    item_features: NDArray[Any] | None = None,
+    item_groups: NDArray[Any] | None = None,
+    user_groups: NDArray[Any] | None = None,
 ) -> dict[str, float]:
     """Evaluate several :data:`METRICS` on one snapshot of a population.
 
@@ -138,9 +164,28 @@ def compute_metrics(
             (for the click-through and no-choice rates).
         presented: Who was shown a slate at that step, bool ``(N,)``.
         active: Who is present, bool ``(N,)`` (for ``retention``).
+        shown: What each user was shown at the step: items ``(N,)`` or slates
+            ``(N, k)`` (for ``recommended_popularity``, ``class_share``,
+            ``miscalibration``).
+        step_counts: The counts ``(n_items,)`` of the items shown at one step (for
+            ``gini_step`` and ``top10_share_step``).
+        past_consumption: The consumption counts ``(n_items,)`` *before* the step of
+            ``shown`` (for ``recommended_popularity``).
+        previous_states: The states ``(N, d)`` *before* the step of ``consumed_items``
+            (for ``utility``).
+        state_history: The states of steps ``0 … T``, ``(T + 1, N, d)`` (for
+            ``collapse_time``).
+        item_features: The item table ``(n_items, d)`` (for ``utility``, ``degeneracy``
+            and ``collapse_time``).
+        item_groups: Item-class labels ``(n_items,)`` (for ``class_share`` and
+            ``miscalibration``, which reads ``consumed`` as the consumption *before* the
+            step of ``shown``).
+        user_groups: User-group labels ``(N,)`` (for ``group_alignment``).
 
     Returns:
-        dict: Name → float, in the order of ``names`` (or of :data:`METRICS`).
+        dict: Name → float, in the order of ``names`` (or of :data:`METRICS`); a family
+        (``class_share``, ``group_alignment``) gives one entry per member,
+        ``"name[member]"``.
 
     Raises:
         TypeError: If ``names`` is a string or an input has the wrong type.
@@ -164,6 +209,14 @@ def compute_metrics(
             "consumed_items": consumed_items,
             "presented": presented,
             "active": active,
+            "shown": shown,
+            "step_counts": step_counts,
+            "past_consumption": past_consumption,
+            "previous_states": previous_states,
+            "state_history": state_history,
+            "item_features": item_features,
+            "item_groups": item_groups,
+            "user_groups": user_groups,
         }.items()
         if value is not None
     }
@@ -239,10 +292,14 @@ def _evaluate(
     values: dict[str, float] = {}
     for name in chosen:
         metric = METRICS[name]
-        if metric.kernel is None:
-            values[name] = metric(**data)
-        else:
+        if metric.kernel is not None:
             values[name] = float(metric.kernel(*(shared[key] for key in metric.inputs)))
+            continue
+        value = metric(**data)
+        if isinstance(value, dict):  # a family: one entry per member
+            values.update({f"{name}[{member}]": v for member, v in value.items()})
+        else:
+            values[name] = value
     return values
 
 
@@ -273,14 +330,20 @@ class Recorder:
         sample_users: Largest number of users a sampling metric (``jaccard_nn``) averages
             over; above it, a fixed uniform sample of this many users.
         sample_rng: The generator of that sample; default fresh entropy.
+        item_features: The item table ``(n_items, dim)``, for the metrics of affinities
+            and scores (``utility``, ``degeneracy``, ``collapse_time``); read, never
+            written.
+        item_groups: Item-class labels ``(n_items,)``, for the metrics of item classes
+            (``class_share``, ``miscalibration``).
 
     Attributes:
         steps: The recorded steps, in order.
 
     Raises:
         TypeError: If ``names`` is not an iterable of names.
-        ValueError: On an unknown name, or a metric without a tracker that reads data
-            other than :data:`RECORDED_INPUTS`.
+        ValueError: On an unknown name, a metric without a tracker that reads data
+            other than :data:`RECORDED_INPUTS` (or a family without a tracker), or a
+            metric that needs ``item_features`` or ``item_groups`` when none was given.
     """
 
     def __init__(
@@ -293,6 +356,8 @@ class Recorder:
         counts: str = "exposure",
         sample_users: int = 10_000,
         sample_rng: np.random.Generator | None = None,
+        item_features: NDArray[np.floating] | None = None,
+        item_groups: NDArray[Any] | None = None,
     ):
         self.names = _metric_names(names, "names")
         groups = {} if groups is None else groups
@@ -302,6 +367,8 @@ class Recorder:
             groups,
             sample_users,
             np.random.default_rng() if sample_rng is None else sample_rng,
+            item_features=item_features,
+            item_groups=item_groups,
         )
         self.trackers: dict[str, Tracker] = {}
         self.plain: list[str] = []
@@ -311,11 +378,14 @@ class Recorder:
                 self.trackers[name] = metric.tracker(context)
                 continue
             unknown = [key for key in metric.inputs if key not in RECORDED_INPUTS]
-            if unknown:
+            if unknown or metric.family:
+                what = f"reads `{unknown[0]}`" if unknown else "is a family of series"
                 raise ValueError(
-                    f"metric {name!r} reads `{unknown[0]}`, which a Recorder does not have "
+                    f"metric {name!r} {what}, which a Recorder does not have "
                     f"(it has {list(RECORDED_INPUTS)}); give the metric a tracker"
                 )
+            if "item_features" in metric.inputs:
+                context.require("item_features", name)
             self.plain.append(name)
         needs = {key for name in self.plain for key in METRICS[name].inputs}
         self.n_items = n_items
@@ -323,6 +393,7 @@ class Recorder:
         # (label, users): None for everyone, then each group.
         self.scopes: list[tuple[Hashable, NDArray[np.intp] | None]] = [(None, None)]
         self.scopes += list(groups.items())
+        self.item_features = item_features
         self.initial_states = {
             label: initial_states if index is None else initial_states[index]
             for label, index in self.scopes
@@ -348,6 +419,7 @@ class Recorder:
         consumed: NDArray[np.int64] | None = None,
         present: NDArray[np.bool_] | None = None,
         active: NDArray[np.bool_] | None = None,
+        states: NDArray[np.floating] | None = None,
     ) -> None:
         """Take in one step.
 
@@ -359,11 +431,16 @@ class Recorder:
                 ``actions`` (one item, always consumed).
             present: Who was shown a slate (bool ``(n_users,)``); default everyone.
             active: Who is present after the step (bool ``(n_users,)``); default everyone.
+            states: The true preferences after the step ``(n_users, dim)``, for the
+                trackers that follow them (``utility``, ``group_alignment``,
+                ``collapse_time``); they may keep it until the next step, so it must not
+                be written into afterwards (``simulate`` passes the environment's
+                read-only snapshot).
         """
         items = actions if consumed is None else consumed
         positive = rewards > 0
         if self.trackers:
-            step = StepData(items, rewards, positive, present)
+            step = StepData(items, rewards, positive, present, actions, states, active)
             for tracker in self.trackers.values():
                 tracker.observe(step)
         for label, index in self.scopes[1:]:
@@ -417,6 +494,8 @@ class Recorder:
             }
             if counts is not None:
                 data["counts"] = counts if index is None else self.group_counts.get(label)
+            if self.item_features is not None:
+                data["item_features"] = self.item_features
             if self.last:
                 last = self.last
                 presented = last["presented"] if index is None else last["presented"][index]
@@ -435,9 +514,19 @@ class Recorder:
             values = _evaluate(computable, data, fixed) if computable else {}
             suffix = "" if label is None else f"[{label}]"
             for name in self.names:
-                # nan: no item counts or rewards before the first step
-                value = tracked[name][label] if name in tracked else values.get(name, math.nan)
-                self.values.setdefault(name + suffix, []).append(value)
+                if name not in tracked:
+                    # nan: no item counts or rewards before the first step
+                    self._append(name + suffix, values.get(name, math.nan))
+                elif label in tracked[name]:  # a tracker may leave a scope out
+                    value = tracked[name][label]
+                    if isinstance(value, Mapping):  # a family: "name[member]" (+ suffix)
+                        for member, member_value in value.items():
+                            self._append(f"{name}[{member}]{suffix}", member_value)
+                    else:
+                        self._append(name + suffix, value)
+
+    def _append(self, series: str, value: float) -> None:
+        self.values.setdefault(series, []).append(value)
 
     def series(self) -> dict[str, NDArray[np.float64]]:
         """Every recorded series: name (``"name[label]"`` per group) → float64 ``(records,)``."""

@@ -84,13 +84,34 @@ ENTRIES["click_through_rate"] = Metric(
     ("consumed_items", "presented"),
     "share of users shown a slate who consumed from it",
     default_when=_has_choice,
+    unit="fraction of users shown a slate",
+    definition=(
+        "the share of the users shown a slate who consumed an item of it, "
+        "`CTR_t = |{i ∈ S_t : c_i ≥ 0}| / |S_t|`; NaN if nobody was shown a slate."
+    ),
+    bounds=(0.0, 1.0),
 )
 ENTRIES["no_choice_rate"] = Metric(
     no_choice_rate,
     ("consumed_items", "presented"),
     "share of users shown a slate who consumed nothing",
     default_when=_has_choice,
+    unit="fraction of users shown a slate",
+    definition=(
+        "the share of the users shown a slate who consumed nothing, `1 − CTR_t`; NaN if "
+        "nobody was shown a slate."
+    ),
+    bounds=(0.0, 1.0),
 )
 ENTRIES["retention"] = Metric(
-    retention, ("active",), "share of users present", default_when=_has_churn
+    retention,
+    ("active",),
+    "share of users present",
+    default_when=_has_churn,
+    unit="fraction of users",
+    definition=(
+        "the share of the users present after the step (the retention curve), "
+        "`R_t = |{i : i present after step t}| / N`."
+    ),
+    bounds=(0.0, 1.0),
 )

@@ -5,19 +5,27 @@ on the last axis). The mean over users of a step is taken in the rewards' dtype 
 in a float32 environment), as :func:`~recgym.population.simulate` takes it for
 ``History.rewards``; the running mean is the mean of these per-step means, so its value
 at the last step of a run is exactly ``History.rewards.mean()``.
+
+:func:`consumed_utility` (registry ``utility``) is the noise-free counterpart of the
+step's reward: the mean true affinity ``⟨s, v⟩`` of the items consumed.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from recgym.population.metrics._checks import _check_rewards
-from recgym.population.metrics._metric import Metric, StepData, TrackerContext
+from recgym.population.metrics._checks import (
+    _check_consumed_items,
+    _check_item_features,
+    _check_rewards,
+    _check_states,
+)
+from recgym.population.metrics._metric import LastStepTracker, Metric, StepData, TrackerContext
 
 #: This module's entries of :data:`~recgym.population.metrics.METRICS`, in registry order.
 ENTRIES: dict[str, Metric] = {}
@@ -82,7 +90,16 @@ def mean_reward(rewards: NDArray[Any]) -> float:
 
 
 ENTRIES["reward"] = Metric(
-    step_reward, ("rewards",), "mean reward over users at this step", default=True
+    step_reward,
+    ("rewards",),
+    "mean reward over users at this step",
+    default=True,
+    unit="reward, unitless",
+    definition=(
+        "the users' mean reward at the step, `r̄_t = (1/N) Σᵢ r_{i,t}`; NaN at step 0. "
+        "A continuous reward is the affinity ⟨s, v⟩ ∈ [−1, 1] (row-normalised features) "
+        "plus noise."
+    ),
 )
 
 
@@ -136,4 +153,110 @@ ENTRIES["mean_reward"] = Metric(
     "mean reward over users and all steps so far",
     default=True,
     tracker=_MeanRewardTracker,
+    unit="reward, unitless",
+    definition=(
+        "the running mean of the step rewards, `(1/t) Σ_{s≤t} r̄_s`; at the last step, the "
+        "run's mean reward."
+    ),
+)
+
+
+# ------------------------------------------------------------------------------ utility
+
+
+def consumed_utility(
+    previous_states: NDArray[Any],
+    item_features: NDArray[Any],
+    consumed_items: NDArray[np.integer[Any]],
+) -> float:
+    """Mean true affinity of the consumed items: ``⟨s, v⟩`` without reward noise.
+
+    With ``sᵢ`` user ``i``'s true preference *before* the step (the state the reward is
+    computed on) and ``vⱼ`` the features of the item ``jᵢ`` it consumed::
+
+        U = (1/|C|) Σ_{i∈C} ⟨sᵢ, v_{jᵢ}⟩,   C = {i : jᵢ ≠ −1}
+
+    — the utility Chaney, Stewart & Engelhardt (2018) record for the consumed items, the
+    affinity :class:`~recgym.UserModel` rewards. Unlike the mean reward it has no reward
+    noise (``reward_std``), is not a Bernoulli draw (``reward_type="binary"``), and
+    leaves out the users who consumed nothing instead of counting them as 0; it also
+    leaves out the environment's idiosyncratic term and satiation. For the default
+    continuous model without noise, every user consuming, it equals the step's mean
+    reward.
+
+    Args:
+        previous_states: The users' true preferences before the step ``(n_users, dim)``.
+        item_features: The item table ``(n_items, dim)``.
+        consumed_items: int ``(n_users,)``: the item each user consumed, −1 for none.
+
+    Returns:
+        float: The mean affinity; in ``[−1, 1]`` for unit states and items. ``nan`` if
+        nobody consumed anything.
+
+    Raises:
+        TypeError: If an argument has the wrong type.
+        ValueError: On mismatched shapes, NaN or inf, or an item outside
+            ``[−1, n_items)``.
+
+    Cost:
+        O(N d).
+    """
+    states = _check_states(previous_states, "previous_states")
+    features = _check_item_features(item_features, states.shape[1])
+    items = _check_consumed_items(consumed_items, states.shape[0], features.shape[0])
+    return _mean_affinity(states, features, items)
+
+
+def _mean_affinity(
+    states: NDArray[Any], features: NDArray[np.float64], items: NDArray[np.int64]
+) -> float:
+    """The body of :func:`consumed_utility` on the rows of one scope (in float64)."""
+    chosen = items >= 0
+    if not chosen.any():
+        return math.nan
+    rows = states[chosen].astype(np.float64, copy=False)
+    return float(np.vecdot(rows, features[items[chosen]]).mean())
+
+
+class _UtilityTracker(LastStepTracker):
+    """The tracker of ``utility``: the states before each step and the items consumed.
+
+    Keeps a reference to the last step's states (the runner's snapshot, never written),
+    and at each step averages the affinity of the consumed items over each scope's users
+    present who consumed something.
+
+    Args:
+        context: The run: initial states, item features and groups.
+
+    Raises:
+        ValueError: If the run has no item features.
+    """
+
+    def __init__(self, context: TrackerContext):
+        super().__init__(context)
+        features = context.require("item_features", "utility")
+        self.features = _check_item_features(features, context.initial_states.shape[1])
+        self.previous: NDArray[Any] = context.initial_states
+
+    def measure(self, step: StepData, rows: Callable[[NDArray[Any]], NDArray[Any]]) -> float:
+        """The mean affinity of the items the scope's present users consumed."""
+        return _mean_affinity(rows(self.previous), self.features, rows(step.items))
+
+    def update(self, step: StepData) -> None:
+        """Keep the states after the step: the next step's states before."""
+        self.previous = step.after("utility")
+
+
+ENTRIES["utility"] = Metric(
+    consumed_utility,
+    ("previous_states", "item_features", "consumed_items"),
+    "mean true affinity <s, v> of the items consumed at this step",
+    tracker=_UtilityTracker,
+    unit="affinity, unitless",
+    definition=(
+        "the mean true affinity of the items consumed at the step, `U_t = (1/|C|) Σ_{i∈C} "
+        "⟨s_i, v_{j_i}⟩`, over the users who consumed; NaN at step 0 or when nobody "
+        "consumed."
+    ),
+    bounds=None,
 )
