@@ -42,6 +42,7 @@ __all__ = [
     "block_generators",
     "child_sequence",
     "root_sequence",
+    "shard_bounds",
 ]
 
 #: Slots per block: 65,536. Chosen by measurement (docs/scaling.md): a block's fill of
@@ -93,6 +94,40 @@ def block_generators(
         np.random.default_rng(child_sequence(root, tag, block))
         for block in range(first_block, first_block + n_blocks)
     ]
+
+
+def shard_bounds(n_slots: int, n_shards: int, block_size: int = BLOCK_SIZE) -> list[int]:
+    """Block-aligned bounds that split ``n_slots`` slots into ``n_shards`` near-equal shards.
+
+    Shard ``i`` holds slots ``[bounds[i], bounds[i + 1])``: whole blocks, the last shard
+    ending at ``n_slots``; the shards' block counts differ by at most one.
+
+    Args:
+        n_slots: Slots of the whole population, ``>= 1``.
+        n_shards: Number of shards, ``1 <= n_shards <=`` the number of blocks.
+        block_size: Slots per block.
+
+    Returns:
+        list[int]: ``n_shards + 1`` increasing bounds from 0 to ``n_slots``.
+
+    Raises:
+        ValueError: If there are fewer blocks than shards.
+
+    Example:
+        >>> shard_bounds(10, 3, block_size=4)
+        [0, 4, 8, 10]
+        >>> shard_bounds(20, 2, block_size=4)
+        [0, 12, 20]
+    """
+    n_blocks = -(-n_slots // block_size)
+    if not 1 <= n_shards <= n_blocks:
+        raise ValueError(
+            f"`n_shards` must lie in [1, {n_blocks}] (a shard holds whole blocks of "
+            f"{block_size} slots; {n_slots} slots make {n_blocks}), got {n_shards}"
+        )
+    blocks = [(n_blocks * i) // n_shards for i in range(n_shards + 1)]
+    blocks = [n_blocks - blocks[n_shards - i] for i in range(n_shards + 1)]  # larger first
+    return [min(block * block_size, n_slots) for block in blocks]
 
 
 def _executor(threads: int) -> ThreadPoolExecutor:

@@ -11,7 +11,13 @@ import numpy as np
 import pytest
 
 from recgym import worlds
-from recgym._streams import BLOCK_SIZE, BlockLayout, block_generators, child_sequence
+from recgym._streams import (
+    BLOCK_SIZE,
+    BlockLayout,
+    block_generators,
+    child_sequence,
+    shard_bounds,
+)
 from recgym.catalogue import CatalogueChange
 from recgym.choice import Cascade, MultinomialLogit, PositionBased
 from recgym.config import PopulationConfig
@@ -370,3 +376,17 @@ def test_a_model_with_its_own_generator_draws_the_builtin_models_numbers_in_one_
         env.reset_batch(seed=8)
         results.append([env.step_batch(np.array([0, 1, 2, 3, 0, 1]))[1] for _ in range(3)])
     np.testing.assert_allclose(results[0], results[1], rtol=0, atol=1e-12)
+
+
+def test_shard_bounds_split_whole_blocks_evenly():
+    assert shard_bounds(N, 2, BLOCK) == [0, 24, 40]
+    assert shard_bounds(N, 5, BLOCK) == [0, 8, 16, 24, 32, 40]
+    assert shard_bounds(37, 3, BLOCK) == [0, 16, 32, 37]
+    assert shard_bounds(10**6, 3) == [0, 6 * 2**16, 11 * 2**16, 10**6]
+    config = make_config()
+    for n_shards in range(1, 6):  # every split makes valid shards
+        bounds = shard_bounds(N, n_shards, BLOCK)
+        assert [Population.shard(config, N, a, b).n_slots for a, b in itertools.pairwise(bounds)]
+    message = "`n_shards` must lie in [1, 5] (a shard holds whole blocks of 8 slots; 40 slots "
+    with pytest.raises(ValueError, match=re.escape(message + "make 5), got 6")):
+        shard_bounds(N, 6, BLOCK)
