@@ -459,7 +459,13 @@ def per_user(value: Any, name: str, user_ids: NDArray[np.int64] | None) -> Any:
     return value[user_ids]
 
 
-def check_slates(actions: Any, n: int, slate_size: int, n_items: int) -> NDArray[np.int64]:
+def check_slates(
+    actions: Any,
+    n: int,
+    slate_size: int,
+    n_items: int,
+    valid: Callable[[NDArray[np.int64], int], bool] | None = None,
+) -> NDArray[np.int64]:
     """Validate a batch of slates with vectorised checks and return them as int64.
 
     At ``slate_size == 1`` this is :func:`check_actions`: one item per user, shape ``(n,)``.
@@ -469,6 +475,10 @@ def check_slates(actions: Any, n: int, slate_size: int, n_items: int) -> NDArray
         n: Number of users.
         slate_size: Items per slate.
         n_items: Number of items; every item must lie in ``[0, n_items)``.
+        valid: Optional fast check of a C-contiguous int64 ``(n, slate_size)`` array,
+            true when every item is in range and no slate repeats one (the fused
+            kernels' :func:`recgym._kernels.valid_slates`); when it says false, or is
+            not given, the vectorised checks run and name the first error.
 
     Returns:
         numpy.ndarray: ``actions`` as int64 (the same object if it already was).
@@ -495,6 +505,13 @@ def check_slates(actions: Any, n: int, slate_size: int, n_items: int) -> NDArray
         )
     if n == 0:
         return actions.astype(np.int64, copy=False)
+    if (
+        valid is not None
+        and actions.dtype == np.int64
+        and actions.flags.c_contiguous
+        and valid(actions, n_items)
+    ):
+        return actions
     outside = (actions < 0) | (actions >= n_items)
     if outside.any():
         user, position = (int(i) for i in np.argwhere(outside)[0])

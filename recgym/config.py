@@ -45,11 +45,22 @@ if TYPE_CHECKING:
 
     from recgym.social import SocialInfluence
 
+#: The engines of the step (the ``engine`` argument): numba's fused kernels cover the
+#: built-in user model (``recgym.UserModel`` itself) and choice models; anything else
+#: runs on numpy.
+ENGINES = ("auto", "numpy", "numba")
+
+#: ``engine="auto"`` takes numba from this many slots on: below it the numpy step is as
+#: fast (measured in docs/scaling.md) and no compiled kernel needs loading.
+AUTO_NUMBA_SLOTS = 4096
+
 # Tag of the idiosyncratic key's seed sequence (a child of `random_state`).
 _IDIOSYNCRATIC_STREAM = 0x6964696F
 
 __all__ = [
+    "AUTO_NUMBA_SLOTS",
     "DEFAULT_ARGUMENTS",
+    "ENGINES",
     "EnvArguments",
     "ExtensionArguments",
     "OriginalArguments",
@@ -122,6 +133,12 @@ class ExtensionArguments(TypedDict, total=False):
             the generator of its block of slots, so the numbers do not depend on threads
             or shards (see ``docs/reproducibility.md``). Changing it changes the numbers;
             small blocks serve tests of sharding.
+        engine: How the step is computed: ``"auto"`` (default), ``"numpy"`` or
+            ``"numba"`` (the fused kernels of :mod:`recgym._kernels`, from the extra
+            ``recgym[fast]``). ``"auto"`` takes numba when it is installed, the
+            configuration is built-in (see :data:`ENGINES`) and the population has at
+            least :data:`AUTO_NUMBA_SLOTS` slots; numpy otherwise. The two agree to
+            rounding, each deterministic for a seed (see ``docs/scaling.md``).
     """
 
     feature_normalization: str
@@ -138,6 +155,7 @@ class ExtensionArguments(TypedDict, total=False):
     social_weight: float
     confidence_bound: float | None
     block_size: int
+    engine: str
 
 
 class EnvArguments(OriginalArguments, ExtensionArguments, total=False):
@@ -173,6 +191,7 @@ DEFAULT_ARGUMENTS: Mapping[str, Any] = MappingProxyType(
         "social_weight": 0.0,
         "confidence_bound": None,
         "block_size": BLOCK_SIZE,
+        "engine": "auto",
     }
 )
 
@@ -240,6 +259,7 @@ class PopulationConfig:
         catalogue: The catalogue change, or None.
         social: The social influence (graph, ``β``, ``ε``), or None.
         block_size: Slots per block of the per-user random streams.
+        engine: ``"auto"``, ``"numpy"`` or ``"numba"``, as requested.
     """
 
     step_per_episode: int
@@ -267,6 +287,7 @@ class PopulationConfig:
     catalogue: CatalogueChange | None = None
     social: SocialInfluence | None = None
     block_size: int = BLOCK_SIZE
+    engine: str = "auto"
 
     @classmethod
     def from_arguments(cls, **arguments: Unpack[EnvArguments]) -> PopulationConfig:
@@ -388,6 +409,7 @@ _CHECKS: Mapping[str, Callable[[Any, str], Any]] = MappingProxyType(
         "churn": lambda value, name: check_instance(value, name, Churn),
         "catalogue": lambda value, name: check_instance(value, name, CatalogueChange),
         "block_size": check_positive_int,
+        "engine": lambda value, name: check_choice(value, name, ENGINES),
     }
 )
 

@@ -16,12 +16,14 @@ sub-environment).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
+from recgym._buffers import Recycler
+from recgym._fused import fused_step, load_kernels, resolve_engine
 from recgym._idiosyncratic import idiosyncratic_normals
 from recgym._snapshot import (
     check_core_snapshot,
@@ -295,6 +297,15 @@ class Population:
         self.catalogue_rng: np.random.Generator | None = None
         if n_slots != total:
             _check_shardable(self, first_slot, stop, total)
+        #: ``"numpy"`` or ``"numba"``: the engine the step runs on (``config.engine``
+        #: resolved; see :func:`recgym._fused.resolve_engine`).
+        self.engine = resolve_engine(config, n_slots)
+        #: The arrays steps hand out, reused once nothing references them.
+        self.buffers = Recycler()
+        #: The fused kernels' check of a batch of slates (see ``check_slates``), or None.
+        self.valid_slates: Callable[[NDArray[np.int64], int], bool] | None = (
+            load_kernels().valid_slates if self.engine == "numba" else None
+        )
         if config.social is not None and n_slots != config.n_users:
             raise ValueError(
                 "a social graph links the pool's users, so every user needs a slot: "
@@ -496,14 +507,14 @@ class Population:
         states = self.current_states()
         if slots is not None:
             states = states[slots]
+        obs = self.buffers.take(states.shape, self.dtype)
         if self.obs_std > 0.0:
-            obs = np.empty(states.shape, dtype=self.dtype)
-            self.layout.fill(self.obs_rng, obs, "normal", slots)
+            self.layout.fill(self.obs_rng, obs, "normal", slots, self._fill_threads())
             obs *= self.obs_std
             obs += states
             np.maximum(obs, -1.0, out=obs)
         else:
-            obs = np.maximum(states, -1.0)
+            np.maximum(states, -1.0, out=obs)
         # np.minimum/np.maximum rather than np.clip: same result, a third of the cost.
         return np.minimum(obs, 1.0, out=obs)
 
@@ -591,16 +602,21 @@ class Population:
                 changes then).
         """
         current, user_ids = self.current_states(), self.current_user_ids()
-        if self._plain:
+        obs = None
+        if not self._plain:
+            self.check_available(actions)
+        if self.engine == "numba":  # one fused pass per user (satiation and memory too)
+            obs, rewards, states, choices, items = fused_step(self, actions)
+            choices, items = _frozen(choices), _frozen(items)
+        elif self._plain:
             choices = self._position_zero
             items = _frozen(np.array(actions, dtype=np.int64))
             rewards, states = self._respond(current, items, user_ids)
         else:
-            self.check_available(actions)
             rewards, states, choices, items = self._pipeline(current, user_ids, actions)
         self.states = _frozen(states)
         self.choices, self.consumed_items = choices, items
-        if self.satiation is not None and self.config.satiation is not None:
+        if obs is None and self.satiation is not None and self.config.satiation is not None:
             consumers = np.flatnonzero(items >= 0)
             features = self.item_features.take(items[consumers], axis=0)
             self.config.satiation.update(self.satiation, consumers, features)
@@ -612,7 +628,7 @@ class Population:
                 self.available, self.next_item, self.catalogue_rng, minimum=self.slate_size
             )
         self.t += 1
-        return self.observe(), rewards
+        return (self.observe() if obs is None else obs), rewards
 
     def _pipeline(
         self, current: NDArray[Any], user_ids: NDArray[np.int64], actions: NDArray[np.int64]
@@ -792,6 +808,12 @@ class Population:
             dtype=self.dtype,
             user_ids=user_ids,
         )
+
+    def _fill_threads(self) -> int:
+        """Threads that fill random draws: numba's thread count with its engine, else 1."""
+        if self.engine != "numba":
+            return 1
+        return int(load_kernels().threads())
 
     def _reward_draw_kind(self) -> str | None:
         """What the reward draws per consumer from the per-block streams, if anything."""

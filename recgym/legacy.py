@@ -287,6 +287,11 @@ class LegacyPopulation:
                     "drew from one stream), "
                     f"got {value!r}"
                 )
+        if given["engine"] == "numba":
+            raise ValueError(
+                "`engine` must be 'auto' or 'numpy' with legacy=True (the original's "
+                "arithmetic runs one user at a time in numpy), got 'numba'"
+            )
         random_state = given["random_state"]
         if random_state is None:
             raise ValueError(

@@ -319,7 +319,13 @@ class PopulationEnv(Checkpointable, ParallelEnv[AgentID, NDArray[np.floating], n
         """
         self._check_live()
         config = self.config
-        actions = check_slates(actions, config.n_users, config.slate_size, config.n_items)
+        actions = check_slates(
+            actions,
+            config.n_users,
+            config.slate_size,
+            config.n_items,
+            self._population.valid_slates,
+        )
         obs, rewards, terminated, truncated = self._step(actions)
         return obs, rewards, terminated, truncated, self._infos()
 
