@@ -260,7 +260,9 @@ def test_engine_numba_without_numba_names_the_extra():
 
 def test_import_recgym_does_not_import_numba():
     code = "import sys, recgym; print('numba' in sys.modules, 'recgym._kernels' in sys.modules)"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.split() == ["False", "False"]
 
 
@@ -327,9 +329,27 @@ def test_fused_slates_are_validated_with_the_numpy_messages():
     slates = np.tile(np.array([0, 1, 2]), (20, 1))
     env.step_batch(slates)
     slates[4] = [3, 5, 3]
-    message = "`actions` must not repeat an item within a slate: user 4 has item 3 at positions 0 and 2"
+    message = (
+        "`actions` must not repeat an item within a slate: user 4 has item 3 at positions 0 "
+        "and 2"
+    )
     with pytest.raises(ValueError, match=re.escape(message)):
         env.step_batch(slates)
     slates[4] = [3, 5, 6]
     with pytest.raises(ValueError, match=re.escape("got 6 for user 4 at position 2")):
         env.step_batch(slates)
+
+
+def test_the_kernels_exp_is_within_two_ulp_of_numpys():
+    from recgym._kernels import _exp
+
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.uniform(-745, 709, 3000), rng.uniform(-3, 3, 3000)])
+    got = np.array([_exp(value) for value in x])
+    expected = np.exp(x)
+    normal = expected > np.finfo(np.float64).tiny
+    assert (np.abs(got - expected)[normal] <= 2 * np.spacing(expected[normal])).all()
+    assert (np.abs(got - expected)[~normal] <= np.spacing(0.0)).all()  # subnormals: 1 unit
+    special = {-np.inf: 0.0, -746.0: 0.0, 0.0: 1.0, 709.8: np.inf, np.inf: np.inf}
+    for value, result in special.items():
+        assert _exp(value) == result, value
