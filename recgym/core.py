@@ -508,7 +508,12 @@ class Population:
         states = self.current_states()
         if slots is not None:
             states = states[slots]
-        obs = self.buffers.take(states.shape, self.dtype)
+        # The fused engine keeps its arrays between steps; numpy allocates as it goes,
+        # which keeps its peak memory lower (two state-sized arrays live at once).
+        if self.engine == "numba":
+            obs = self.buffers.take(states.shape, self.dtype)
+        else:
+            obs = np.empty(states.shape, dtype=self.dtype)
         if self.obs_std > 0.0:
             self.layout.fill(self.obs_rng, obs, "normal", slots, self._fill_threads())
             obs *= self.obs_std
