@@ -53,6 +53,12 @@ class Recycler:
     def __init__(self) -> None:
         self._pools: dict[tuple[tuple[int, ...], str], list[NDArray[Any]]] = {}
 
+    def __getstate__(self) -> dict[str, Any]:
+        return {}  # buffers are scratch memory: a copy starts with none
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._pools = {}
+
     def take(self, shape: tuple[int, ...], dtype: DTypeLike) -> NDArray[Any]:
         """An array of ``shape`` and ``dtype`` that nobody else references.
 

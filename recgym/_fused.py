@@ -137,19 +137,10 @@ def fused_step(
     dtype = population.dtype
     scalar = dtype.type
     take = population.buffers.take
-    layout = population.layout
     threads = kernels.threads()
     current = _readonly(population.current_states())
-    user_ids = _readonly(population.current_user_ids())
     n, d = current.shape
-    features = _readonly(population.item_features)
-    active = _readonly(population.active) if population.active is not None else _EMPTY_BOOL
-    satiation = population.satiation
-    if satiation is None:
-        satiation = np.empty((0, d), dtype=dtype)
-    consumed = population.consumed
-    if consumed is None:
-        consumed = _EMPTY_BITS
+    stage = _Stage(population, kernels, threads)
     items = take((n,), np.int64)
     extras = config.idiosyncratic_std > 0.0 or config.satiation is not None
     offsets = take((n,), dtype) if extras else np.empty(0, dtype=dtype)
@@ -158,46 +149,110 @@ def fused_step(
         consumed_items, copy = _readonly(np.ascontiguousarray(actions)), items
         choices = population._position_zero
     else:
-        slates = _readonly(np.ascontiguousarray(actions.reshape(n, population.slate_size)))
         choices = take((n,), np.int64)
+        stage.choose(actions, choices, items, offsets)
+        consumed_items = _readonly(items)
+    pull = np.empty((0, d), dtype=dtype)
+    if config.social is not None:
+        pull = config.social.pull(population.current_states())
+    rewards = stage.reward_draws(items)
+    obs = take((n, d), dtype)
+    if config.obs_std > 0.0:
+        population.layout.fill(population.obs_rng, obs, "normal", threads=threads)
+    new_states = take((n, d), dtype)
+    model = config.user_model
+    assert isinstance(model, UserModel)
+    alpha = model.alpha
+    kernels.respond(
+        current,
+        consumed_items,
+        stage.features,
+        stage.active,
+        stage.user_ids,
+        scalar(1.0 if isinstance(alpha, np.ndarray) else alpha),
+        _readonly(alpha) if isinstance(alpha, np.ndarray) else _EMPTY_FLOATS,
+        _readonly(offsets),
+        _readonly(pull),
+        {None: 0, "normal": 1, "uniform": 2}[population._reward_draw_kind()],
+        scalar(config.reward_std),
+        rewards,
+        scalar(config.obs_std),
+        obs,
+        new_states,
+        stage.satiation,
+        scalar(0.0 if config.satiation is None else config.satiation.decay),
+        stage.consumed,
+        copy,
+    )
+    return obs, rewards, new_states, choices, items
+
+
+class _Stage:
+    """The inputs of a fused step that both kernels read, and its two numpy stages."""
+
+    def __init__(self, population: Population, kernels: ModuleType, threads: int):
+        self.population, self.kernels, self.threads = population, kernels, threads
+        d = population.config.user_feature_dim
+        self.user_ids = _readonly(population.current_user_ids())
+        self.features = _readonly(population.item_features)
+        active = population.active
+        self.active = _EMPTY_BOOL if active is None else _readonly(active)
+        satiation = population.satiation
+        self.satiation = np.empty((0, d), population.dtype) if satiation is None else satiation
+        consumed = population.consumed
+        self.consumed = _EMPTY_BITS if consumed is None else consumed
+
+    def choose(
+        self,
+        actions: NDArray[np.int64],
+        choices: NDArray[np.int64],
+        items: NDArray[np.int64],
+        offsets: NDArray[Any],
+    ) -> None:
+        """Run the choice kernel: fills ``choices``, ``items`` and ``offsets``."""
+        population = self.population
+        config, dtype, k = population.config, population.dtype, population.slate_size
+        n = population.n_slots
+        slates = _readonly(np.ascontiguousarray(actions.reshape(n, k)))
         choice = config.choice_model
         idiosyncratic = np.empty((0, 0), dtype=dtype)
         if config.idiosyncratic_std > 0.0:
-            noise = idiosyncratic_normals(config.idiosyncratic_key, user_ids[:, np.newaxis], slates)
+            noise = idiosyncratic_normals(
+                config.idiosyncratic_key, self.user_ids[:, np.newaxis], slates
+            )
             idiosyncratic = (config.idiosyncratic_std * noise).astype(dtype, copy=False)
         uniforms = _EMPTY_FLOATS
-        if choice.draws:
+        if choice.draws:  # one uniform per present user, from its block
             uniforms = np.empty(n)
             present = None if population.active is None else np.flatnonzero(population.active)
             if present is None or present.size == n:
-                layout.fill(population.choice_rng, uniforms, "uniform", threads=threads)
-            elif present.size:
-                uniforms[present] = layout.fill(
-                    population.choice_rng, np.empty(present.size), "uniform", present, threads
+                population.layout.fill(
+                    population.choice_rng, uniforms, "uniform", threads=self.threads
                 )
-        temperature = getattr(choice, "temperature", 1.0)
+            elif present.size:
+                uniforms[present] = population.layout.fill(
+                    population.choice_rng, np.empty(present.size), "uniform", present, self.threads
+                )
         if isinstance(choice, MultinomialLogit):
             second, third = choice.no_choice_utility, 1.0
         else:
             second, third = getattr(choice, "bias", 0.0), getattr(choice, "continuation", 1.0)
         examination = (
-            choice._examination(population.slate_size)
-            if isinstance(choice, PositionBased)
-            else np.ones(population.slate_size)
+            choice._examination(k) if isinstance(choice, PositionBased) else np.ones(k)
         )
-        satiation_model = config.satiation
-        kernels.choose(
-            current,
+        satiation = config.satiation
+        self.kernels.choose(
+            _readonly(population.current_states()),
             slates,
-            features,
-            active,
-            user_ids,
+            self.features,
+            self.active,
+            self.user_ids,
             _readonly(idiosyncratic),
-            satiation,
-            scalar(0.0 if satiation_model is None else satiation_model.strength),
-            consumed,
+            self.satiation,
+            dtype.type(0.0 if satiation is None else satiation.strength),
+            self.consumed,
             _CHOICE_CODES[type(choice)],
-            _parameter(temperature),
+            _parameter(getattr(choice, "temperature", 1.0)),
             _parameter(second),
             _parameter(third),
             _parameter(examination),
@@ -206,49 +261,23 @@ def fused_step(
             items,
             offsets,
         )
-    pull = np.empty((0, d), dtype=dtype)
-    if config.social is not None:
-        pull = config.social.pull(population.current_states())
-    rewards = take((n,), dtype)
-    kind = population._reward_draw_kind()
-    if kind is not None:
+
+    def reward_draws(self, items: NDArray[np.int64]) -> NDArray[Any]:
+        """The rewards buffer, holding each consumer's reward draw (from its block)."""
+        population = self.population
+        n = population.n_slots
+        rewards = population.buffers.take((n,), population.dtype)
+        kind = population._reward_draw_kind()
+        if kind is None:
+            return rewards
+        fill = population.layout.fill
         consumers = None if population._plain else np.flatnonzero(items >= 0)
         if consumers is None or consumers.size == n:
-            layout.fill(population.reward_rng, rewards, kind, threads=threads)
+            fill(population.reward_rng, rewards, kind, threads=self.threads)
         elif consumers.size:
-            rewards[consumers] = layout.fill(
-                population.reward_rng, np.empty(consumers.size, dtype), kind, consumers, threads
-            )
-    obs = take((n, d), dtype)
-    if config.obs_std > 0.0:
-        layout.fill(population.obs_rng, obs, "normal", threads=threads)
-    new_states = take((n, d), dtype)
-    model = config.user_model
-    assert isinstance(model, UserModel)
-    alpha = model.alpha
-    mode = {None: 0, "normal": 1, "uniform": 2}[kind]
-    kernels.respond(
-        current,
-        consumed_items if consumed_items is not items else _readonly(items),
-        features,
-        active,
-        user_ids,
-        scalar(1.0 if isinstance(alpha, np.ndarray) else alpha),
-        _readonly(alpha) if isinstance(alpha, np.ndarray) else _EMPTY_FLOATS,
-        _readonly(offsets),
-        _readonly(pull),
-        mode,
-        scalar(config.reward_std),
-        rewards,
-        scalar(config.obs_std),
-        obs,
-        new_states,
-        satiation,
-        scalar(0.0 if config.satiation is None else config.satiation.decay),
-        consumed,
-        copy,
-    )
-    return obs, rewards, new_states, choices, items
+            draws = np.empty(consumers.size, population.dtype)
+            rewards[consumers] = fill(population.reward_rng, draws, kind, consumers, self.threads)
+        return rewards
 
 
 def _empty(shape: tuple[int, ...], dtype: Any, *, writeable: bool = False) -> NDArray[Any]:

@@ -379,3 +379,22 @@ def test_the_vector_env_and_checkpoints_run_on_the_fused_engine():
         a, b = fused.step_batch(slates), twin.step_batch(slates)
         for x, y in zip(a[:4], b[:4]):
             assert np.array_equal(x, y)
+
+
+def test_a_fused_environment_pickles_without_its_buffers():
+    import copy
+    import pickle
+
+    env = PopulationEnv(n_users=AUTO_NUMBA_SLOTS, n_items=10, obs_std=0.1, random_state=0)
+    env.reset_batch(seed=0)
+    for _ in range(3):
+        env.step_batch(np.zeros(env.n_users, dtype=np.int64))
+    saved = pickle.dumps(env)
+    assert len(saved) < 3 * env.n_users * 5 * 8  # the pool, the states; not the buffers
+    twins = [pickle.loads(saved), copy.deepcopy(env)]
+    actions = np.ones(env.n_users, dtype=np.int64)
+    expected = env.step_batch(actions)
+    for twin in twins:
+        assert twin._population.engine == "numba"
+        got = twin.step_batch(actions)
+        assert np.array_equal(expected[0], got[0]) and np.array_equal(expected[1], got[1])
