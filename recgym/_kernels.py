@@ -17,10 +17,11 @@ generators (:mod:`recgym._streams`) before a kernel runs, exactly the draws the 
 path makes, so the two paths see the same numbers; each user's arithmetic is the numpy
 path's, in the states' dtype (float32 or float64), but for a few cheaper equivalents.
 They agree to rounding — the numpy path sums the ``d`` products of a dot product in
-BLAS's order, the kernels in index order; the kernels normalise a state by multiplying
-with the reciprocal of its norm instead of dividing ``d`` times, and compute ``exp`` with
-their own polynomial (:func:`_exp`, within 2 ulp) — and each is deterministic for a seed
-whatever the number of threads: a user's numbers never depend on another user's.
+BLAS's order, the kernels in index order; the kernels multiply by reciprocals where numpy
+divides (a state by its norm, the choice models' utilities by their temperature and
+weights by their total), and compute ``exp`` with their own polynomial (:func:`_exp`,
+within 2 ulp) — and each is deterministic for a seed whatever the number of threads: a
+user's numbers never depend on another user's.
 
 Compiled on first use with ``cache=True`` (in ``__pycache__`` next to this file, or
 numba's user-wide cache when that is not writable), never at ``import recgym``: this
@@ -225,13 +226,16 @@ def choose(
             for r in range(m):
                 if has_memory and reach[r] == -np.inf:
                     reach[r] = 0.0
+            if not unit_tau:
+                for r in range(m):
+                    tau[r] = 1.0 / tau[r]  # products, not divisions, in the loops below
             for j in range(k + 1):
                 if unit_tau:
                     for r in range(m):
                         work[j, r] = _exp(work[j, r] - reach[r])
                 else:
                     for r in range(m):
-                        work[j, r] = _exp((work[j, r] - reach[r]) / tau[r])
+                        work[j, r] = _exp((work[j, r] - reach[r]) * tau[r])
             for r in range(m):
                 if has_memory and work[k, r] == 0.0 and second_[r] == -np.inf:
                     empty = True
@@ -243,16 +247,21 @@ def choose(
             for j in range(1, k + 1):
                 for r in range(m):
                     leave[r] += work[j, r]
+            for r in range(m):
+                leave[r] = 1.0 / leave[r]
             for j in range(k + 1):
                 for r in range(m):
-                    work[j, r] = work[j, r] / leave[r]
+                    work[j, r] = work[j, r] * leave[r]
         elif model != CONSUME:
             # The cascade and the PBM: attraction a_j = sigmoid((u_j − b) / τ) (times the
             # PBM's examination), then the first success from the top.
+            if not unit_tau:
+                for r in range(m):
+                    tau[r] = 1.0 / tau[r]
             for j in range(k):
                 for r in range(m):
                     x = work[j, r] - second_[r]
-                    a = 1.0 / (1.0 + _exp(-(x if unit_tau else x / tau[r])))
+                    a = 1.0 / (1.0 + _exp(-(x if unit_tau else x * tau[r])))
                     if model == PBM:
                         a = a * examination[j]
                     work[j, r] = a if available[j, r] else 0.0
