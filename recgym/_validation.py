@@ -565,7 +565,7 @@ def items_from_values(values: list[Any], slate_size: int) -> NDArray[np.int64] |
     """
     if slate_size == 1:
         types = set(map(type, values))
-        if all(t is int or (issubclass(t, np.integer) and t is not np.bool_) for t in types):
+        if all(t is int or issubclass(t, np.integer) for t in types):  # np.bool_ is not one
             try:
                 return np.fromiter(map(operator.index, values), dtype=np.int64, count=len(values))
             except OverflowError:  # beyond int64: out of range anyway

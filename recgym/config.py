@@ -339,14 +339,15 @@ class PopulationConfig:
 
         feature_rng = np.random.default_rng(values["random_state"])
         tables = {}
-        for table, rows, dim in (
+        specs: tuple[tuple[str, int, int], ...] = (
             ("user_feature_vector", n_users, values["user_feature_dim"]),
             ("item_feature_vector", n_items, values["item_feature_dim"]),
-        ):  # users first, then items: the original's draws
+        )
+        for table, rows, columns in specs:  # users first, then items: the original's draws
             given_table = given[table]
             if given_table is None:
-                given_table = generate_features(feature_rng, rows, dim)
-            check_array(given_table, table, (rows, dim))
+                given_table = generate_features(feature_rng, rows, columns)
+            check_array(given_table, table, (rows, columns))
             tables[table] = normalize_features(given_table, values["feature_normalization"], table)
 
         fields = ("user_feature_dim", "item_feature_dim", "reward_type", "reward_std")
