@@ -117,90 +117,22 @@ def _parameter(value: Any) -> NDArray[np.float64]:
     return _readonly(np.atleast_1d(np.asarray(value, dtype=np.float64)))
 
 
-def fused_step(
-    population: Population, actions: NDArray[np.int64]
-) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any], NDArray[np.int64], NDArray[np.int64]]:
-    """One step of ``population`` through the fused kernels; changes only in-place stages.
-
-    Updates the satiation and consumption memory in place; the caller installs the rest.
-
-    Args:
-        population: A population whose engine is numba.
-        actions: Validated int64 actions: ``(n,)`` at slate size 1, else ``(n, k)``.
-
-    Returns:
-        tuple: ``(observations (n, d), rewards (n,), new states (n, d), choices (n,),
-        items (n,))``, arrays of the population's recycler.
-    """
-    kernels = load_kernels()
-    config = population.config
-    dtype = population.dtype
-    scalar = dtype.type
-    take = population.buffers.take
-    threads = kernels.threads()
-    current = _readonly(population.current_states())
-    n, d = current.shape
-    stage = _Stage(population, kernels, threads)
-    items = take((n,), np.int64)
-    extras = config.idiosyncratic_std > 0.0 or config.satiation is not None
-    offsets = take((n,), dtype) if extras else np.empty(0, dtype=dtype)
-    consumed_items, copy = items, _EMPTY_ITEMS
-    if population._plain:  # the kernel reads the actions and copies them into `items`
-        consumed_items, copy = _readonly(np.ascontiguousarray(actions)), items
-        choices = population._position_zero
-    else:
-        choices = take((n,), np.int64)
-        stage.choose(actions, choices, items, offsets)
-        consumed_items = _readonly(items)
-    pull = np.empty((0, d), dtype=dtype)
-    if config.social is not None:
-        pull = config.social.pull(population.current_states())
-    rewards = stage.reward_draws(items)
-    obs = take((n, d), dtype)
-    if config.obs_std > 0.0:
-        population.layout.fill(population.obs_rng, obs, "normal", threads=threads)
-    new_states = take((n, d), dtype)
-    model = config.user_model
-    assert isinstance(model, UserModel)
-    alpha = model.alpha
-    kernels.respond(
-        current,
-        consumed_items,
-        stage.features,
-        stage.active,
-        stage.user_ids,
-        scalar(1.0 if isinstance(alpha, np.ndarray) else alpha),
-        _readonly(alpha) if isinstance(alpha, np.ndarray) else _EMPTY_FLOATS,
-        _readonly(offsets),
-        _readonly(pull),
-        {None: 0, "normal": 1, "uniform": 2}[population._reward_draw_kind()],
-        scalar(config.reward_std),
-        rewards,
-        scalar(config.obs_std),
-        obs,
-        new_states,
-        stage.satiation,
-        scalar(0.0 if config.satiation is None else config.satiation.decay),
-        stage.consumed,
-        copy,
-    )
-    return obs, rewards, new_states, choices, items
-
-
 class _Stage:
     """The inputs of a fused step that both kernels read, and its two numpy stages."""
 
     def __init__(self, population: Population, kernels: ModuleType, threads: int):
         self.population, self.kernels, self.threads = population, kernels, threads
         d = population.config.user_feature_dim
-        self.user_ids = _readonly(population.current_user_ids())
-        self.features = _readonly(population.item_features)
+        self.user_ids: NDArray[np.int64] = _readonly(population.current_user_ids())
+        self.features: NDArray[Any] = _readonly(population.item_features)
         active = population.active
-        self.active = _EMPTY_BOOL if active is None else _readonly(active)
+        self.active: NDArray[np.bool_] = _EMPTY_BOOL if active is None else _readonly(active)
         satiation = population.satiation
-        self.satiation = np.empty((0, d), population.dtype) if satiation is None else satiation
+        self.satiation: NDArray[Any] = (
+            np.empty((0, d), population.dtype) if satiation is None else satiation
+        )
         consumed = population.consumed
-        self.consumed = _EMPTY_BITS if consumed is None else consumed
+        self.consumed: NDArray[np.uint8] = _EMPTY_BITS if consumed is None else consumed
 
     def choose(
         self,
@@ -278,6 +210,76 @@ class _Stage:
             draws = np.empty(consumers.size, population.dtype)
             rewards[consumers] = fill(population.reward_rng, draws, kind, consumers, self.threads)
         return rewards
+
+
+def fused_step(
+    population: Population, actions: NDArray[np.int64]
+) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any], NDArray[np.int64], NDArray[np.int64]]:
+    """One step of ``population`` through the fused kernels; changes only in-place stages.
+
+    Updates the satiation and consumption memory in place; the caller installs the rest.
+
+    Args:
+        population: A population whose engine is numba.
+        actions: Validated int64 actions: ``(n,)`` at slate size 1, else ``(n, k)``.
+
+    Returns:
+        tuple: ``(observations (n, d), rewards (n,), new states (n, d), choices (n,),
+        items (n,))``, arrays of the population's recycler.
+    """
+    kernels = load_kernels()
+    config = population.config
+    dtype = population.dtype
+    scalar = dtype.type
+    take = population.buffers.take
+    threads = kernels.threads()
+    current = _readonly(population.current_states())
+    n, d = current.shape
+    stage = _Stage(population, kernels, threads)
+    items = take((n,), np.int64)
+    extras = config.idiosyncratic_std > 0.0 or config.satiation is not None
+    offsets = take((n,), dtype) if extras else np.empty(0, dtype=dtype)
+    consumed_items, copy = items, _EMPTY_ITEMS
+    if population._plain:  # the kernel reads the actions and copies them into `items`
+        consumed_items, copy = _readonly(np.ascontiguousarray(actions)), items
+        choices = population._position_zero
+    else:
+        choices = take((n,), np.int64)
+        stage.choose(actions, choices, items, offsets)
+        consumed_items = _readonly(items)
+    pull = np.empty((0, d), dtype=dtype)
+    if config.social is not None:
+        pull = config.social.pull(population.current_states())
+    rewards = stage.reward_draws(items)
+    obs = take((n, d), dtype)
+    if config.obs_std > 0.0:
+        population.layout.fill(population.obs_rng, obs, "normal", threads=threads)
+    new_states = take((n, d), dtype)
+    model = config.user_model
+    assert isinstance(model, UserModel)
+    alpha = model.alpha
+    kernels.respond(
+        current,
+        consumed_items,
+        stage.features,
+        stage.active,
+        stage.user_ids,
+        scalar(1.0 if isinstance(alpha, np.ndarray) else alpha),
+        _readonly(alpha) if isinstance(alpha, np.ndarray) else _EMPTY_FLOATS,
+        _readonly(offsets),
+        _readonly(pull),
+        {None: 0, "normal": 1, "uniform": 2}[population._reward_draw_kind()],
+        scalar(config.reward_std),
+        rewards,
+        scalar(config.obs_std),
+        obs,
+        new_states,
+        stage.satiation,
+        scalar(0.0 if config.satiation is None else config.satiation.decay),
+        stage.consumed,
+        copy,
+    )
+    return obs, rewards, new_states, choices, items
 
 
 def _empty(shape: tuple[int, ...], dtype: Any, *, writeable: bool = False) -> NDArray[Any]:
