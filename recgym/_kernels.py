@@ -436,21 +436,44 @@ def respond(
                 obs[i, j] = x if x < one else one
 
 
+#: Catalogues up to this many items are checked for repeats with a table of seen items;
+#: larger ones compare each slate's items pairwise.
+_SEEN_TABLE = 1 << 16
+
+
 @njit(parallel=True, cache=True)
 def valid_slates(slates: Any, n_items: int) -> bool:  # pragma: no cover - compiled
     """Whether every slate of ``(n, k)`` int64 items is in range and repeats no item.
 
     The fast path of :func:`recgym._validation.check_slates`: true when every item lies
-    in ``[0, n_items)`` and no row holds an item twice.
+    in ``[0, n_items)`` and no row holds an item twice. Repeats are found with a table of
+    the items seen in the row (cleared after it) when the catalogue is small, else by
+    comparing the row's items pairwise.
     """
     n, k = slates.shape
-    bad = 0
-    for i in prange(n):
-        for j in range(k):
-            item = slates[i, j]
-            if item < 0 or item >= n_items:
-                bad += 1
-            for other in range(j):
-                if slates[i, other] == item:
-                    bad += 1
-    return bad == 0
+    tasks = (n + _TASK - 1) // _TASK
+    good = np.ones(tasks, dtype=np.bool_)
+    table = k > 1 and n_items <= _SEEN_TABLE
+    for task in prange(tasks):
+        seen = np.zeros(n_items if table else 0, dtype=np.bool_)
+        ok = True
+        for i in range(task * _TASK, min(n, (task + 1) * _TASK)):
+            for j in range(k):
+                item = slates[i, j]
+                if item < 0 or item >= n_items:
+                    ok = False
+                elif table:
+                    if seen[item]:
+                        ok = False
+                    seen[item] = True
+                elif k > 1:
+                    for other in range(j):
+                        if slates[i, other] == item:
+                            ok = False
+            if table:
+                for j in range(k):
+                    item = slates[i, j]
+                    if 0 <= item < n_items:
+                        seen[item] = False
+        good[task] = ok
+    return bool(good.all())

@@ -475,10 +475,10 @@ def check_slates(
         n: Number of users.
         slate_size: Items per slate.
         n_items: Number of items; every item must lie in ``[0, n_items)``.
-        valid: Optional fast check of a C-contiguous int64 ``(n, slate_size)`` array,
-            true when every item is in range and no slate repeats one (the fused
-            kernels' :func:`recgym._kernels.valid_slates`); when it says false, or is
-            not given, the vectorised checks run and name the first error.
+        valid: Optional fast check of a C-contiguous int64 ``(n, slate_size)`` array at
+            ``slate_size > 1``, true when every item is in range and no slate repeats
+            one (the fused kernels' :func:`recgym._kernels.valid_slates`); when it says
+            false, or is not given, the vectorised checks run and name the first error.
 
     Returns:
         numpy.ndarray: ``actions`` as int64 (the same object if it already was).
@@ -488,13 +488,7 @@ def check_slates(
         ValueError: On a wrong shape, an item out of range or an item repeated within a
             slate, naming the user and the position.
     """
-    if slate_size == 1:
-        if (
-            valid is not None
-            and _fast_checkable(actions, (n,))
-            and valid(actions.reshape(n, 1), n_items)
-        ):
-            return actions
+    if slate_size == 1:  # two numpy reductions: as fast as a kernel
         return check_actions(actions, n, n_items)
     shape = (n, slate_size)
     if not isinstance(actions, np.ndarray):
