@@ -116,6 +116,8 @@ TOOLS = (
     "d3rlpy",
     "ray",
     "torch",
+    "numba",  # the fused kernels (engine="numba") load it on first use, never at import
+    "recgym._kernels",
 )
 
 

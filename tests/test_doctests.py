@@ -10,7 +10,7 @@ import recgym
 
 MODULES = sorted(info.name for info in pkgutil.walk_packages(recgym.__path__, prefix="recgym."))
 # Modules that import an optional library at import time: skipped without it.
-OPTIONAL = {"recgym.wrappers.sb3": "stable_baselines3"}
+OPTIONAL = {"recgym.wrappers.sb3": "stable_baselines3", "recgym._kernels": "numba"}
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -310,8 +310,11 @@ class PopulationEnv(Checkpointable, ParallelEnv[AgentID, NDArray[np.floating], n
 
         Returns:
             tuple: ``(observations (n_users, d), rewards (n_users,), terminations
-            (n_users,) bool, truncations (n_users,) bool, infos)``, all new arrays;
-            ``infos`` is ``{"user_id": (n_users,), "state": (n_users, d)}``.
+            (n_users,) bool, truncations (n_users,) bool, infos)``;
+            ``infos`` is ``{"user_id": (n_users,), "state": (n_users, d)}``. Every
+            array is a snapshot recgym never writes into while anything references it
+            (the state and user ids of ``infos`` are read-only); the memory of arrays
+            the caller has dropped is reused by later steps (see ``docs/scaling.md``).
 
         Raises:
             recgym.errors.ResetNeeded: Before the first reset or after the episode ended.
@@ -320,7 +323,13 @@ class PopulationEnv(Checkpointable, ParallelEnv[AgentID, NDArray[np.floating], n
         """
         self._check_live()
         config = self.config
-        actions = check_slates(actions, config.n_users, config.slate_size, config.n_items)
+        actions = check_slates(
+            actions,
+            config.n_users,
+            config.slate_size,
+            config.n_items,
+            self._population.valid_slates,
+        )
         obs, rewards, terminated, truncated = self._step(actions)
         return obs, rewards, terminated, truncated, self._infos()
 
