@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from recgym._snapshot import copy_plain
+
 __all__ = ["join_snapshots", "split_snapshot"]
 
 
@@ -39,15 +41,18 @@ def join_snapshots(
     Returns:
         dict: A snapshot of the whole population (``blocks["first_slot"]`` 0).
     """
-    whole = dict(parts[0])
+    # The global entries are the first shard's (copies: what Ray returns is read-only).
+    whole = {key: copy_plain(value) for key, value in parts[0].items() if key not in rows}
     whole["blocks"] = {**parts[0]["blocks"], "first_slot": 0}
     for name in rows:
-        if parts[0].get(name) is not None:
-            whole[name] = np.concatenate([part[name] for part in parts])
-    generators = dict(parts[0]["generators"])
+        first = parts[0].get(name)
+        whole[name] = None if first is None else np.concatenate([part[name] for part in parts])
+    generators = whole["generators"]
     for name in streams:
         if name in generators:
-            generators[name] = [state for part in parts for state in part["generators"][name]]
+            generators[name] = [
+                copy_plain(state) for part in parts for state in part["generators"][name]
+            ]
     whole["generators"] = generators
     return whole
 

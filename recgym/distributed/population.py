@@ -49,6 +49,9 @@ __all__ = ["ShardedPopulation", "check_actor_options", "check_shardable"]
 #: The actor class of a shard.
 RemoteShard = ray.remote(ShardWorker)
 
+#: Seconds :meth:`ShardedPopulation.close` waits for the actors to exit before killing them.
+CLOSE_TIMEOUT = 30.0
+
 #: The configuration's objects a shard receives, by the argument that set them.
 _ARGUMENTS = {
     "user_model": "UserModel",
@@ -417,9 +420,18 @@ class ShardedPopulation(Population):
     # --- lifetime ------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Release the actors (their memory); safe to call any number of times."""
+        """Stop the actors and wait until they have stopped; safe to call any number of times.
+
+        Each actor finishes what it was asked, then exits (releasing its memory); one
+        still running after :data:`CLOSE_TIMEOUT` seconds is killed. Nothing is left to
+        stop once Ray has shut down.
+        """
         workers, self.workers = self.workers, []
-        for worker in workers:
+        if not workers or not ray.is_initialized():
+            return
+        ends = [worker.__ray_terminate__.remote() for worker in workers]
+        ray.wait(ends, num_returns=len(ends), timeout=CLOSE_TIMEOUT)
+        for worker in workers:  # a no-op for the actors that have exited
             ray.kill(worker)
 
     def __getstate__(self) -> dict[str, Any]:
