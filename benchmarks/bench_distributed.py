@@ -1,0 +1,259 @@
+"""Ray's cost per step: a population sharded over 2 local actors against one process.
+
+Measures, and prints as markdown tables (d = 5, 100 items, float64; ``ray.init`` on the
+machine's CPUs, local actors):
+
+* **Ray's fixed costs**: a round of trivial calls to 2 actors, and ``ray.put`` and
+  ``ray.get`` of a 40 MB array;
+* **the step**: ``step_batch`` of ``ShardedPopulationEnv(n_shards=2)`` against
+  ``PopulationEnv`` at each population size of ``--sizes`` (default 10⁴ … 10⁷), with the
+  same engine in the driver and in the actors, and the step of a one-process population
+  of half the size (what each actor computes). **Ray's overhead per step** is the
+  sharded step minus that half step: what scattering the actions, calling the actors,
+  gathering and concatenating their results costs beyond the actors' own arithmetic.
+  The **speed-up** is the one-process step over the sharded step; sharding pays where
+  it exceeds 1 (the break-even size);
+* the bytes moved per step: actions scattered, rewards and states (and observations,
+  with observation noise) gathered.
+
+Populations of fewer than 2 × 65,536 users run with ``block_size = ceil(N / 2)`` (in
+all three environments of the row, so they compute the same numbers): two shards need
+two blocks.
+
+Every figure is the best of ``--repeats`` timed runs of ``--steps`` steps (the median
+too), after a warm-up, with the 1-minute load average (as ``uptime`` shows it) taken
+before and after the row: the machine may be shared, so read the rows taken at a low
+load, and run again when it is quieter. The actors' numba (``engine="numba"``) runs one
+thread each (``NUMBA_NUM_THREADS=1`` in their environment); the one-process numba step
+runs on all threads.
+
+Run from the repository root (Ray installed: ``pip install -e '.[ray]'``)::
+
+    python benchmarks/bench_distributed.py                 # several minutes; 10⁷ needs ~8 GB
+    python benchmarks/bench_distributed.py --quick         # up to 10⁵ users, under a minute
+    python benchmarks/bench_distributed.py --sizes 1000000,10000000 --configs default,noise
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import platform
+import resource
+import statistics
+import time
+from collections.abc import Callable
+
+import numpy as np
+import ray
+
+import recgym
+from recgym._streams import BLOCK_SIZE
+from recgym.distributed import ShardedPopulationEnv
+from recgym.population import PopulationEnv
+
+N_ITEMS, D = 100, 5
+#: The configurations of the step rows.
+CONFIGS = {
+    "default": {},
+    "noise": {"obs_std": 0.1, "reward_std": 0.1},
+    "mnl": {"slate_size": 10, "choice_model": "mnl"},
+}
+#: One numba thread per actor: two actors on two cores.
+ACTOR_OPTIONS = {"runtime_env": {"env_vars": {"NUMBA_NUM_THREADS": "1"}}}
+
+
+def load() -> float:
+    return os.getloadavg()[0]
+
+
+def machine() -> str:
+    model = platform.processor() or "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return (
+        f"{model}, {os.cpu_count()} cores; Python {platform.python_version()}, numpy "
+        f"{np.__version__}, ray {ray.__version__}, recgym {recgym.__version__}"
+    )
+
+
+def best_of(function: Callable[[], object], repeats: int) -> tuple[float, float]:
+    """(best, median) seconds of ``repeats`` calls of ``function``."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return min(times), statistics.median(times)
+
+
+def milliseconds(times: tuple[float, float]) -> str:
+    return f"{times[0] * 1e3:.2f} ({times[1] * 1e3:.2f})"
+
+
+# --- Ray's fixed costs ----------------------------------------------------------------------
+
+
+@ray.remote
+class Echo:
+    """A trivial actor."""
+
+    def call(self, value: object = None) -> object:
+        """Return ``value``."""
+        return value
+
+
+def fixed_costs(repeats: int) -> None:
+    actors = [Echo.remote() for _ in range(2)]
+    ray.get([actor.call.remote() for actor in actors])
+    array = np.random.default_rng(0).random((10**6, D))  # 40 MB
+    reference = ray.put(array)
+    rows = [
+        ("round of 2 trivial actor calls", lambda: ray.get([a.call.remote() for a in actors])),
+        ("ray.put of 40 MB", lambda: ray.put(array)),
+        ("ray.get of 40 MB (zero-copy)", lambda: ray.get(reference)),
+        ("np.copy of 40 MB (for comparison)", lambda: array.copy()),
+    ]
+    print("\n## Ray's fixed costs\n")
+    print("| operation | best ms (median) | load before → after |")
+    print("|---|---|---|")
+    for name, function in rows:
+        before = load()
+        times = best_of(function, repeats * 4)
+        print(f"| {name} | {milliseconds(times)} | {before:.2f} → {load():.2f} |")
+    for actor in actors:
+        ray.kill(actor)
+
+
+# --- the step -----------------------------------------------------------------------------
+
+
+def arguments(n: int, config: str, engine: str, block_size: int) -> dict[str, object]:
+    return {
+        "n_users": n,
+        "block_size": block_size,
+        "n_items": N_ITEMS,
+        "user_feature_dim": D,
+        "item_feature_dim": D,
+        "step_per_episode": 10**9,  # no reset inside a timed loop
+        "random_state": 0,
+        "engine": engine,
+        **CONFIGS[config],
+    }
+
+
+def actions_for(n: int, k: int, rng: np.random.Generator) -> np.ndarray:
+    if k == 1:
+        return rng.integers(N_ITEMS, size=n)
+    pool = np.argsort(rng.random((4096, N_ITEMS)), axis=1)[:, :k]  # distinct items
+    return np.ascontiguousarray(pool[rng.integers(len(pool), size=n)])
+
+
+def time_steps(env: PopulationEnv, steps: int, repeats: int) -> tuple[float, float]:
+    """(best, median) seconds per ``step_batch`` over ``repeats`` runs of ``steps`` steps."""
+    rng = np.random.default_rng(0)
+    batches = [actions_for(env.n_users, env.config.slate_size, rng) for _ in range(2)]
+    env.reset_batch(seed=0)
+    env.step_batch(batches[0])  # warm-up: compiles or loads the kernels, faults pages in
+
+    def run() -> None:
+        for step in range(steps):
+            env.step_batch(batches[step % 2])
+
+    best, median = best_of(run, repeats)
+    return best / steps, median / steps
+
+
+def moved_bytes(n: int, config: str) -> str:
+    """Bytes scattered and gathered per step (float64 states, int64 actions)."""
+    settings = CONFIGS[config]
+    k = settings.get("slate_size", 1)
+    scattered = 8 * n * k
+    gathered = 8 * n * D + 8 * n  # states, rewards
+    if settings.get("obs_std", 0.0) > 0.0:
+        gathered += 8 * n * D  # observations (without noise the driver clips the states)
+    if k > 1:
+        gathered += 16 * n  # choices and items
+    return f"{scattered / 1e6:.0f} + {gathered / 1e6:.0f}"
+
+
+def step_row(n: int, config: str, engine: str, steps: int, repeats: int) -> None:
+    before = load()
+    block = min(BLOCK_SIZE, -(-n // 2))  # two blocks at least, to make two shards
+    one = PopulationEnv(**arguments(n, config, engine, block))
+    resolved = one._population.engine
+    single = time_steps(one, steps, repeats)
+    del one
+    gc.collect()
+    half_env = PopulationEnv(**arguments(n // 2, config, resolved, block))
+    half = time_steps(half_env, steps, repeats)
+    del half_env
+    gc.collect()
+    env = ShardedPopulationEnv(
+        n_shards=2,
+        actor_options=ACTOR_OPTIONS if resolved == "numba" else None,
+        **arguments(n, config, resolved, block),
+    )
+    sharded = time_steps(env, steps, repeats)
+    env.close()
+    del env
+    gc.collect()
+    overhead = sharded[0] - half[0]
+    print(
+        f"| {n:,} | {config} | {resolved} | {milliseconds(single)} | {milliseconds(half)} | "
+        f"{milliseconds(sharded)} | {overhead * 1e3:.2f} | {single[0] / sharded[0]:.2f} | "
+        f"{moved_bytes(n, config)} | {before:.2f} → {load():.2f} |",
+        flush=True,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="up to 10^5 users, few repeats")
+    parser.add_argument("--sizes", default=None, help="population sizes, comma-separated")
+    parser.add_argument("--configs", default="default,noise", help=f"of {sorted(CONFIGS)}")
+    parser.add_argument("--engines", default="numpy", help="numpy and/or numba (or auto)")
+    parser.add_argument("--steps", type=int, default=None, help="steps per timed run")
+    parser.add_argument("--repeats", type=int, default=None, help="timed runs per figure")
+    args = parser.parse_args()
+    if args.sizes:
+        sizes = [int(size) for size in args.sizes.split(",")]
+    elif args.quick:
+        sizes = [10**4, 10**5]
+    else:
+        sizes = [10**4, 10**5, 3 * 10**5, 10**6, 3 * 10**6, 10**7]
+    repeats = args.repeats or (2 if args.quick else 5)
+
+    ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False)
+    print(f"Machine: {machine()}")
+    fixed_costs(repeats)
+    print("\n## The step: one process against 2 local actors\n")
+    print(
+        "Seconds per `step_batch` as milliseconds, best of the runs (median); overhead = "
+        "2 actors − half population; speed-up = one process / 2 actors; MB scattered + "
+        "gathered per step.\n"
+    )
+    print(
+        "| users | config | engine | one process | half population | 2 actors | "
+        "Ray overhead | speed-up | MB moved | load before → after |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for engine in args.engines.split(","):
+        for config in args.configs.split(","):
+            for n in sizes:
+                steps = args.steps or max(2, min(50, 2 * 10**6 // n))
+                step_row(n, config, engine, steps, repeats)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    print(f"\nPeak resident memory of the driver: {peak:.1f} GiB")
+    ray.shutdown()
+
+
+if __name__ == "__main__":
+    main()
