@@ -153,8 +153,9 @@ def fused_step(
     items = take((n,), np.int64)
     extras = config.idiosyncratic_std > 0.0 or config.satiation is not None
     offsets = take((n,), dtype) if extras else np.empty(0, dtype=dtype)
-    if population._plain:
-        items[:] = actions
+    consumed_items, copy = items, _EMPTY_ITEMS
+    if population._plain:  # the kernel reads the actions and copies them into `items`
+        consumed_items, copy = _readonly(np.ascontiguousarray(actions)), items
         choices = population._position_zero
     else:
         slates = _readonly(np.ascontiguousarray(actions.reshape(n, population.slate_size)))
@@ -228,7 +229,7 @@ def fused_step(
     mode = {None: 0, "normal": 1, "uniform": 2}[kind]
     kernels.respond(
         current,
-        _readonly(items),
+        consumed_items if consumed_items is not items else _readonly(items),
         features,
         active,
         user_ids,
@@ -245,6 +246,7 @@ def fused_step(
         satiation,
         scalar(0.0 if config.satiation is None else config.satiation.decay),
         consumed,
+        copy,
     )
     return obs, rewards, new_states, choices, items
 
@@ -258,3 +260,4 @@ def _empty(shape: tuple[int, ...], dtype: Any, *, writeable: bool = False) -> ND
 _EMPTY_BOOL = _empty((0,), np.bool_)
 _EMPTY_FLOATS = _empty((0,), np.float64)
 _EMPTY_BITS = _empty((0, 0), np.uint8, writeable=True)
+_EMPTY_ITEMS = _empty((0,), np.int64, writeable=True)

@@ -15,10 +15,12 @@ its temporaries. Two kernels:
 Every random number is drawn by the caller from the population's per-block numpy
 generators (:mod:`recgym._streams`) before a kernel runs, exactly the draws the numpy
 path makes, so the two paths see the same numbers; each user's arithmetic is the numpy
-path's, operation for operation, in the states' dtype (float32 or float64). They agree
-to rounding (the numpy path sums the ``d`` products of a dot product in BLAS's order,
-exponentials may differ in the last bit), and each is deterministic for a seed whatever
-the number of threads: a user's numbers never depend on another user's.
+path's, in the states' dtype (float32 or float64), but for a few cheaper equivalents.
+They agree to rounding — the numpy path sums the ``d`` products of a dot product in
+BLAS's order, the kernels in index order; the kernels normalise a state by multiplying
+with the reciprocal of its norm instead of dividing ``d`` times, and compute ``exp`` with
+their own polynomial (:func:`_exp`, within 2 ulp) — and each is deterministic for a seed
+whatever the number of threads: a user's numbers never depend on another user's.
 
 Compiled on first use with ``cache=True`` (in ``__pycache__`` next to this file, or
 numba's user-wide cache when that is not writable), never at ``import recgym``: this
@@ -320,6 +322,7 @@ def respond(
     satiation: Any,
     decay: Any,
     consumed: Any,
+    copy: Any,
 ) -> None:  # pragma: no cover - compiled
     """Reward, dynamics, engagement memory and observation of every user, in one pass.
 
@@ -346,64 +349,82 @@ def respond(
         satiation: ``(n, d)`` satiation vectors, updated in place, or ``(0, d)``.
         decay: ``γ``, a scalar of the states' dtype.
         consumed: uint8 consumption bits, updated in place, or ``(0, 0)``.
+        copy: int64 ``(n,)`` that receives ``items`` (the step's snapshot of the
+            caller's actions), or ``(0,)``.
     """
     n, d = states.shape
     t = states.dtype.type
     one = t(1.0)
+    zero = t(0.0)
     per_user = alphas.shape[0] > 0
     unit_alpha = not per_user and alpha == one
     has_offsets = offsets.shape[0] > 0
     has_pull = pull.shape[0] > 0
     has_satiation = satiation.shape[0] > 0
     has_memory = consumed.shape[0] > 0
-    noisy = obs_std != t(0.0)
-    for i in prange(n):
-        item = items[i]
-        if item >= 0:
-            affinity = _dot(states, i, features, item)
-            utility = affinity + offsets[i] if has_offsets else affinity
-            if reward_mode == 2:
-                rewards[i] = one if rewards[i] < _expit(utility, one) else t(0.0)
-            elif reward_mode == 1:
-                rewards[i] = utility + reward_std * rewards[i]
-            else:
-                rewards[i] = utility
-            if per_user:
-                scale = t(alphas[user_ids[i]] * np.float64(affinity))
-            elif unit_alpha:
-                scale = affinity
-            else:
-                scale = alpha * affinity
-            for j in range(d):
-                new_states[i, j] = features[item, j] * scale + states[i, j]
-                if has_pull:
-                    new_states[i, j] = new_states[i, j] + pull[i, j]
-            norm = math.sqrt(_dot(new_states, i, new_states, i))
-            if norm == 0.0:
-                norm = one
-            for j in range(d):
-                new_states[i, j] = new_states[i, j] / norm
-            if has_memory:
-                consumed[i, item >> 3] |= np.uint8(0x80 >> (item & 7))
-        else:
-            rewards[i] = t(0.0)
-            if has_pull and (active.shape[0] == 0 or active[i]):
+    noisy = obs_std != zero
+    copying = copy.shape[0] > 0
+    for task in prange((n + _TASK - 1) // _TASK):
+        moved = np.empty(d, dtype=states.dtype)  # one user's new state, before it is stored
+        for i in range(task * _TASK, min(n, (task + 1) * _TASK)):
+            item = items[i]
+            if copying:
+                copy[i] = item
+            if item >= 0:
+                affinity = _dot(states, i, features, item)
+                utility = affinity + offsets[i] if has_offsets else affinity
+                if reward_mode == 2:
+                    rewards[i] = one if rewards[i] < _expit(utility, one) else zero
+                elif reward_mode == 1:
+                    rewards[i] = utility + reward_std * rewards[i]
+                else:
+                    rewards[i] = utility
+                if per_user:
+                    scale = t(alphas[user_ids[i]] * np.float64(affinity))
+                elif unit_alpha:
+                    scale = affinity
+                else:
+                    scale = alpha * affinity
+                squared = zero
                 for j in range(d):
-                    new_states[i, j] = states[i, j] + pull[i, j]
-                norm = math.sqrt(_dot(new_states, i, new_states, i))
+                    x = features[item, j] * scale + states[i, j]
+                    if has_pull:
+                        x = x + pull[i, j]
+                    moved[j] = x
+                    squared += x * x
+                norm = math.sqrt(squared)
+                if norm == zero:
+                    norm = one
+                inverse = one / norm  # d products instead of d divisions: within an ulp
                 for j in range(d):
-                    new_states[i, j] = new_states[i, j] / norm if norm > 0.0 else t(0.0)
+                    moved[j] = moved[j] * inverse
+                if has_memory:
+                    consumed[i, item >> 3] |= np.uint8(0x80 >> (item & 7))
             else:
+                rewards[i] = zero
+                if has_pull and (active.shape[0] == 0 or active[i]):
+                    squared = zero
+                    for j in range(d):
+                        x = states[i, j] + pull[i, j]
+                        moved[j] = x
+                        squared += x * x
+                    norm = math.sqrt(squared)
+                    for j in range(d):
+                        moved[j] = moved[j] / norm if norm > zero else zero
+                else:
+                    for j in range(d):
+                        moved[j] = states[i, j]
+            if has_satiation:
                 for j in range(d):
-                    new_states[i, j] = states[i, j]
-        if has_satiation:
+                    b = satiation[i, j] * decay
+                    satiation[i, j] = b + features[item, j] if item >= 0 else b
             for j in range(d):
-                satiation[i, j] = satiation[i, j] * decay
-                if item >= 0:
-                    satiation[i, j] = satiation[i, j] + features[item, j]
-        for j in range(d):
-            o = obs[i, j] * obs_std + new_states[i, j] if noisy else new_states[i, j]
-            obs[i, j] = min(max(o, -one), one)
+                x = moved[j]
+                new_states[i, j] = x
+                if noisy:
+                    x = obs[i, j] * obs_std + x
+                x = x if x > -one else -one
+                obs[i, j] = x if x < one else one
 
 
 @njit(parallel=True, cache=True)

@@ -489,6 +489,12 @@ def check_slates(
             slate, naming the user and the position.
     """
     if slate_size == 1:
+        if (
+            valid is not None
+            and _fast_checkable(actions, (n,))
+            and valid(actions.reshape(n, 1), n_items)
+        ):
+            return actions
         return check_actions(actions, n, n_items)
     shape = (n, slate_size)
     if not isinstance(actions, np.ndarray):
@@ -505,12 +511,7 @@ def check_slates(
         )
     if n == 0:
         return actions.astype(np.int64, copy=False)
-    if (
-        valid is not None
-        and actions.dtype == np.int64
-        and actions.flags.c_contiguous
-        and valid(actions, n_items)
-    ):
+    if valid is not None and _fast_checkable(actions, shape) and valid(actions, n_items):
         return actions
     outside = (actions < 0) | (actions >= n_items)
     if outside.any():
@@ -530,6 +531,17 @@ def check_slates(
             f"at positions {first} and {second}"
         )
     return actions.astype(np.int64, copy=False)
+
+
+def _fast_checkable(actions: Any, shape: tuple[int, ...]) -> bool:
+    """Whether ``actions`` is a plain C-contiguous int64 array of ``shape``, with rows."""
+    return (
+        type(actions) is np.ndarray
+        and actions.dtype == np.int64
+        and actions.shape == shape
+        and shape[0] > 0
+        and actions.flags.c_contiguous
+    )
 
 
 def is_slate(value: Any, slate_size: int, n_items: int) -> bool:

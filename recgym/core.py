@@ -136,9 +136,10 @@ def _frozen(array: NDArray[Any]) -> NDArray[Any]:
     """Mark ``array`` read-only and return it.
 
     The core never writes into its ``states`` or ``user_ids`` after creating them (each
-    step makes new arrays), so the environments can hand them out as immutable
-    snapshots instead of copying them; a user model that tried to modify its input in
-    place fails loudly instead of corrupting a snapshot.
+    step makes new arrays, or reuses one of :attr:`Population.buffers` that nothing
+    references any more), so the environments can hand them out as immutable snapshots
+    instead of copying them; a user model that tried to modify its input in place fails
+    loudly instead of corrupting a snapshot.
     """
     array.flags.writeable = False
     return array
@@ -507,7 +508,12 @@ class Population:
         states = self.current_states()
         if slots is not None:
             states = states[slots]
-        obs = self.buffers.take(states.shape, self.dtype)
+        # The fused engine keeps its arrays between steps; numpy allocates as it goes,
+        # which keeps its peak memory lower (two state-sized arrays live at once).
+        if self.engine == "numba":
+            obs = self.buffers.take(states.shape, self.dtype)
+        else:
+            obs = np.empty(states.shape, dtype=self.dtype)
         if self.obs_std > 0.0:
             self.layout.fill(self.obs_rng, obs, "normal", slots, self._fill_threads())
             obs *= self.obs_std
@@ -595,7 +601,9 @@ class Population:
 
         Returns:
             tuple: ``(observations (n_slots, user_feature_dim), rewards (n_slots,))``,
-            new arrays; :attr:`choices` and :attr:`consumed_items` describe the step.
+            arrays nothing else references (from :attr:`buffers`: arrays of earlier
+            steps that nothing references any more are reused); :attr:`choices` and
+            :attr:`consumed_items` describe the step.
 
         Raises:
             ValueError: If a present user's slate holds an unavailable item (nothing

@@ -353,3 +353,29 @@ def test_the_kernels_exp_is_within_two_ulp_of_numpys():
     special = {-np.inf: 0.0, -746.0: 0.0, 0.0: 1.0, 709.8: np.inf, np.inf: np.inf}
     for value, result in special.items():
         assert _exp(value) == result, value
+
+
+def test_the_vector_env_and_checkpoints_run_on_the_fused_engine():
+    kwargs = {"n_items": 8, "obs_std": 0.1, "reward_std": 0.2, "step_per_episode": 3}
+    kwargs |= {"churn": Churn(threshold=0.0, steepness=3.0), "random_state": 0}
+    envs = [RECVectorEnv(40, engine=engine, **kwargs) for engine in ("numpy", "numba")]
+    assert [env._population.engine for env in envs] == ["numpy", "numba"]
+    actions = np.random.default_rng(0).integers(8, size=(10, 40))
+    for env in envs:
+        env.reset(seed=2)
+    for row in actions:  # autoresets included: every third step
+        a, b = (env.step(row) for env in envs)
+        for x, y in zip(a[:4], b[:4]):
+            np.testing.assert_allclose(x, y, rtol=0, atol=TOLERANCE_FLOAT64)
+    fused = PopulationEnv(n_users=30, n_items=8, slate_size=2, choice_model="cascade",
+                          obs_std=0.1, engine="numba", random_state=1)  # fmt: skip
+    twin = PopulationEnv(n_users=30, n_items=8, slate_size=2, choice_model="cascade",
+                         obs_std=0.1, engine="numba", random_state=1)  # fmt: skip
+    fused.reset_batch(seed=0)
+    slates = np.tile(np.array([3, 5]), (30, 1))
+    fused.step_batch(slates)
+    twin.restore(fused.checkpoint())
+    for _ in range(3):
+        a, b = fused.step_batch(slates), twin.step_batch(slates)
+        for x, y in zip(a[:4], b[:4]):
+            assert np.array_equal(x, y)

@@ -311,8 +311,11 @@ class PopulationEnv(Checkpointable, ParallelEnv[AgentID, NDArray[np.floating], n
 
         Returns:
             tuple: ``(observations (n_users, d), rewards (n_users,), terminations
-            (n_users,) bool, truncations (n_users,) bool, infos)``, all new arrays;
-            ``infos`` is ``{"user_id": (n_users,), "state": (n_users, d)}``.
+            (n_users,) bool, truncations (n_users,) bool, infos)``;
+            ``infos`` is ``{"user_id": (n_users,), "state": (n_users, d)}``. Every
+            array is a snapshot recgym never writes into while anything references it
+            (the state and user ids of ``infos`` are read-only); the memory of arrays
+            the caller has dropped is reused by later steps (see ``docs/scaling.md``).
 
         Raises:
             recgym.errors.ResetNeeded: Before the first reset or after the episode ended.
