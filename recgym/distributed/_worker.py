@@ -70,13 +70,26 @@ class ShardWorker:
     def __init__(
         self, config: PopulationConfig, total_slots: int, start: int, stop: int, dtype: Any
     ):
-        self.population = Population.shard(config, total_slots, start, stop, dtype)
+        # An error here is kept and raised by `ready`: Ray reports an exception of an
+        # actor's constructor as a bare "actor died", and one of a call as itself.
+        self.error: Exception | None = None
+        try:
+            self.population = Population.shard(config, total_slots, start, stop, dtype)
+        except Exception as error:  # e.g. engine="numba" on a node without numba
+            self.error = error
+            return
         self.first = start == 0
         self.observed = config.obs_std > 0.0  # without noise the driver clips the states
         self.plain = self.population._plain
 
     def ready(self) -> int:
-        """The shard's number of slots (a call that returns once the actor is built)."""
+        """The shard's number of slots, once built; the constructor's exception if it failed.
+
+        Raises:
+            Exception: Whatever building the shard raised (the driver raises it as itself).
+        """
+        if self.error is not None:
+            raise self.error
         return self.population.n_slots
 
     def seed(self, seed: np.random.SeedSequence) -> None:

@@ -352,6 +352,19 @@ def test_errors_reach_the_driver_as_one_process_raises_them(sharded):
     )
 
 
+def test_a_shard_that_cannot_be_built_raises_its_error_when_asked_if_ready():
+    # Ray reports an exception of an actor's constructor as "actor died", without the
+    # exception: the worker keeps it for `ready`, which the driver calls at construction.
+    from recgym.config import PopulationConfig
+    from recgym.distributed._worker import ShardWorker
+
+    config = PopulationConfig.from_arguments(**BASE)
+    worker = ShardWorker(config, N, 4, N, np.float64)  # not block-aligned
+    with pytest.raises(ValueError, match=re.escape("a shard must hold whole blocks")):
+        worker.ready()
+    assert ShardWorker(config, N, 8, N, np.float64).ready() == 32
+
+
 def test_close_stops_the_actors_and_pickling_is_refused():
     env = ShardedPopulationEnv(n_shards=2, **BASE)
     env.reset_batch(seed=0)
