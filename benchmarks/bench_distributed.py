@@ -8,11 +8,12 @@ machine's CPUs, local actors):
 * **the step**: ``step_batch`` of ``ShardedPopulationEnv(n_shards=2)`` against
   ``PopulationEnv`` at each population size of ``--sizes`` (default 10⁴ … 10⁷), with the
   same engine in the driver and in the actors, and the step of a one-process population
-  of half the size (what each actor computes). **Ray's overhead per step** is the
-  sharded step minus that half step: what scattering the actions, calling the actors,
-  gathering and concatenating their results costs beyond the actors' own arithmetic.
-  The **speed-up** is the one-process step over the sharded step; sharding pays where
-  it exceeds 1 (the break-even size);
+  of half the size (what each actor computes, when it has a core to itself). **Ray's
+  overhead per step** is the sharded step minus the time the slowest actor spent in its
+  population's step (each actor times its own ``Population.step``): what scattering the
+  actions, calling the actors, serialising, gathering and concatenating their results
+  costs beyond the actors' arithmetic. The **speed-up** is the one-process step over the
+  sharded step; sharding pays where it exceeds 1 (the break-even size);
 * the bytes moved per step: actions scattered, rewards and states (and observations,
   with observation noise) gathered.
 
@@ -156,19 +157,37 @@ def actions_for(n: int, k: int, rng: np.random.Generator) -> np.ndarray:
     return np.ascontiguousarray(pool[rng.integers(len(pool), size=n)])
 
 
-def time_steps(env: PopulationEnv, steps: int, repeats: int) -> tuple[float, float]:
-    """(best, median) seconds per ``step_batch`` over ``repeats`` runs of ``steps`` steps."""
+def time_steps(env: PopulationEnv, steps: int, repeats: int) -> list[tuple[float, float]]:
+    """Per run of ``steps`` ``step_batch`` calls: (seconds per step, slowest actor's share).
+
+    The second number is, for a sharded environment, the seconds per step its slowest
+    actor spent in the population's own step (``ShardWorker.step_seconds``); 0 else.
+    """
     rng = np.random.default_rng(0)
     batches = [actions_for(env.n_users, env.config.slate_size, rng) for _ in range(2)]
     env.reset_batch(seed=0)
     env.step_batch(batches[0])  # warm-up: compiles or loads the kernels, faults pages in
+    workers = env._shards.workers if isinstance(env, ShardedPopulationEnv) else []
 
-    def run() -> None:
+    def busy() -> np.ndarray:
+        return np.array(ray.get([worker.step_seconds.remote() for worker in workers]))
+
+    runs = []
+    for _ in range(repeats):
+        before = busy()
+        start = time.perf_counter()
         for step in range(steps):
             env.step_batch(batches[step % 2])
+        elapsed = time.perf_counter() - start
+        actors = (busy() - before).max() if workers else 0.0
+        runs.append((elapsed / steps, actors / steps))
+    return runs
 
-    best, median = best_of(run, repeats)
-    return best / steps, median / steps
+
+def summary(runs: list[tuple[float, float]]) -> tuple[float, float]:
+    """(best, median) seconds per step."""
+    times = [run[0] for run in runs]
+    return min(times), statistics.median(times)
 
 
 def moved_bytes(n: int, config: str) -> str:
@@ -189,11 +208,11 @@ def step_row(n: int, config: str, engine: str, steps: int, repeats: int) -> None
     block = min(BLOCK_SIZE, -(-n // 2))  # two blocks at least, to make two shards
     one = PopulationEnv(**arguments(n, config, engine, block))
     resolved = one._population.engine
-    single = time_steps(one, steps, repeats)
+    single = summary(time_steps(one, steps, repeats))
     del one
     gc.collect()
     half_env = PopulationEnv(**arguments(n // 2, config, resolved, block))
-    half = time_steps(half_env, steps, repeats)
+    half = summary(time_steps(half_env, steps, repeats))
     del half_env
     gc.collect()
     env = ShardedPopulationEnv(
@@ -201,15 +220,18 @@ def step_row(n: int, config: str, engine: str, steps: int, repeats: int) -> None
         actor_options=ACTOR_OPTIONS if resolved == "numba" else None,
         **arguments(n, config, resolved, block),
     )
-    sharded = time_steps(env, steps, repeats)
+    runs = time_steps(env, steps, repeats)
     env.close()
     del env
     gc.collect()
-    overhead = sharded[0] - half[0]
+    sharded = summary(runs)
+    fastest = min(runs)  # the best run: its time per step and its slowest actor's share
+    overhead = fastest[0] - fastest[1]
     print(
         f"| {n:,} | {config} | {resolved} | {milliseconds(single)} | {milliseconds(half)} | "
-        f"{milliseconds(sharded)} | {overhead * 1e3:.2f} | {single[0] / sharded[0]:.2f} | "
-        f"{moved_bytes(n, config)} | {before:.2f} → {load():.2f} |",
+        f"{milliseconds(sharded)} | {fastest[1] * 1e3:.2f} | {overhead * 1e3:.2f} | "
+        f"{single[0] / sharded[0]:.2f} | {moved_bytes(n, config)} | "
+        f"{before:.2f} → {load():.2f} |",
         flush=True,
     )
 
@@ -236,15 +258,15 @@ def main() -> None:
     fixed_costs(repeats)
     print("\n## The step: one process against 2 local actors\n")
     print(
-        "Seconds per `step_batch` as milliseconds, best of the runs (median); overhead = "
-        "2 actors − half population; speed-up = one process / 2 actors; MB scattered + "
-        "gathered per step.\n"
+        "Milliseconds per `step_batch`, best of the runs (median). Slowest actor: its own "
+        "population step in the best run; Ray overhead = 2 actors − slowest actor; "
+        "speed-up = one process / 2 actors; MB scattered + gathered per step.\n"
     )
     print(
-        "| users | config | engine | one process | half population | 2 actors | "
-        "Ray overhead | speed-up | MB moved | load before → after |"
+        "| users | config | engine | one process | half population, one process | "
+        "2 actors | slowest actor | Ray overhead | speed-up | MB moved | load before → after |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for engine in args.engines.split(","):
         for config in args.configs.split(","):
             for n in sizes:

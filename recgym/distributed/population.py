@@ -133,7 +133,10 @@ def _gather(refs: Sequence[ray.ObjectRef]) -> list[Any]:
     first shard's exception is raised — the one the single-process population meets
     first, in slot order.
     """
-    return [_get(ref) for ref in refs]
+    try:
+        return list(ray.get(list(refs)))  # one round trip to the object store
+    except RayTaskError:  # find the first shard that failed
+        return [_get(ref) for ref in refs]
 
 
 def _get(ref: ray.ObjectRef) -> Any:
