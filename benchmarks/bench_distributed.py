@@ -157,11 +157,12 @@ def actions_for(n: int, k: int, rng: np.random.Generator) -> np.ndarray:
     return np.ascontiguousarray(pool[rng.integers(len(pool), size=n)])
 
 
-def time_steps(env: PopulationEnv, steps: int, repeats: int) -> list[tuple[float, float]]:
-    """Per run of ``steps`` ``step_batch`` calls: (seconds per step, slowest actor's share).
+def time_steps(env: PopulationEnv, steps: int, repeats: int) -> list[tuple[float, ...]]:
+    """Per run of ``steps`` ``step_batch`` calls: seconds per step, and the slowest actor's.
 
-    The second number is, for a sharded environment, the seconds per step its slowest
-    actor spent in the population's own step (``ShardWorker.step_seconds``); 0 else.
+    For a sharded environment the run also gives the wall-clock and CPU seconds per step
+    its slowest actor spent in its population's own step (``ShardWorker.step_seconds``;
+    CPU well below wall means the actor waited for a core); zeros otherwise.
     """
     rng = np.random.default_rng(0)
     batches = [actions_for(env.n_users, env.config.slate_size, rng) for _ in range(2)]
@@ -170,21 +171,26 @@ def time_steps(env: PopulationEnv, steps: int, repeats: int) -> list[tuple[float
     workers = env._shards.workers if isinstance(env, ShardedPopulationEnv) else []
 
     def busy() -> np.ndarray:
+        """(wall, CPU) seconds per actor, ``(n_actors, 2)``."""
         return np.array(ray.get([worker.step_seconds.remote() for worker in workers]))
 
     runs = []
     for _ in range(repeats):
-        before = busy()
+        before = busy() if workers else None
         start = time.perf_counter()
         for step in range(steps):
             env.step_batch(batches[step % 2])
         elapsed = time.perf_counter() - start
-        actors = (busy() - before).max() if workers else 0.0
-        runs.append((elapsed / steps, actors / steps))
+        wall = cpu = 0.0
+        if before is not None:
+            spent = busy() - before
+            slowest = int(np.argmax(spent[:, 0]))
+            wall, cpu = spent[slowest]
+        runs.append((elapsed / steps, wall / steps, cpu / steps))
     return runs
 
 
-def summary(runs: list[tuple[float, float]]) -> tuple[float, float]:
+def summary(runs: list[tuple[float, ...]]) -> tuple[float, float]:
     """(best, median) seconds per step."""
     times = [run[0] for run in runs]
     return min(times), statistics.median(times)
@@ -225,11 +231,12 @@ def step_row(n: int, config: str, engine: str, steps: int, repeats: int) -> None
     del env
     gc.collect()
     sharded = summary(runs)
-    fastest = min(runs)  # the best run: its time per step and its slowest actor's share
+    fastest = min(runs)  # the best run: its time per step and its slowest actor's
     overhead = fastest[0] - fastest[1]
     print(
         f"| {n:,} | {config} | {resolved} | {milliseconds(single)} | {milliseconds(half)} | "
-        f"{milliseconds(sharded)} | {fastest[1] * 1e3:.2f} | {overhead * 1e3:.2f} | "
+        f"{milliseconds(sharded)} | {fastest[1] * 1e3:.2f} / {fastest[2] * 1e3:.2f} | "
+        f"{overhead * 1e3:.2f} | "
         f"{single[0] / sharded[0]:.2f} | {moved_bytes(n, config)} | "
         f"{before:.2f} → {load():.2f} |",
         flush=True,
@@ -259,7 +266,8 @@ def main() -> None:
     print("\n## The step: one process against 2 local actors\n")
     print(
         "Milliseconds per `step_batch`, best of the runs (median). Slowest actor: its own "
-        "population step in the best run; Ray overhead = 2 actors − slowest actor; "
+        "population step in the best run, wall / CPU; Ray overhead = 2 actors − slowest "
+        "actor (wall); "
         "speed-up = one process / 2 actors; MB scattered + gathered per step.\n"
     )
     print(

@@ -74,7 +74,7 @@ class ShardWorker:
         # An error here is kept and raised by `ready`: Ray reports an exception of an
         # actor's constructor as a bare "actor died", and one of a call as itself.
         self.error: Exception | None = None
-        self.stepping = 0.0  # seconds in Population.step, read by benchmarks
+        self.stepping = self.stepping_cpu = 0.0  # seconds in Population.step (benchmarks)
         try:
             self.population = Population.shard(config, total_slots, start, stop, dtype)
         except Exception as error:  # e.g. engine="numba" on a node without numba
@@ -113,14 +113,15 @@ class ShardWorker:
 
     def step(self, actions: NDArray[np.int64]) -> ShardResult:
         """Step the shard on its rows of the validated actions, ``(m,)`` or ``(m, k)``."""
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         observations, rewards = self.population.step(actions)
         self.stepping += time.perf_counter() - start
+        self.stepping_cpu += time.process_time() - cpu
         return self._result(observations, rewards)
 
-    def step_seconds(self) -> float:
-        """Wall-clock seconds spent in the population's steps so far (for benchmarks)."""
-        return self.stepping
+    def step_seconds(self) -> tuple[float, float]:
+        """Wall-clock and CPU seconds spent in the population's steps so far (benchmarks)."""
+        return self.stepping, self.stepping_cpu
 
     def sample_users(self, slots: NDArray[np.intp] | None = None) -> NDArray[np.int64]:
         """One pool user per slot of ``slots`` (local, sorted; None: all), int64."""
