@@ -8,12 +8,16 @@ machine's CPUs, local actors):
 * **the step**: ``step_batch`` of ``ShardedPopulationEnv(n_shards=2)`` against
   ``PopulationEnv`` at each population size of ``--sizes`` (default 10⁴ … 10⁷), with the
   same engine in the driver and in the actors, and the step of a one-process population
-  of half the size (what each actor computes, when it has a core to itself). **Ray's
-  overhead per step** is the sharded step minus the time the slowest actor spent in its
-  population's step (each actor times its own ``Population.step``): what scattering the
-  actions, calling the actors, serialising, gathering and concatenating their results
-  costs beyond the actors' arithmetic. The **speed-up** is the one-process step over the
-  sharded step; sharding pays where it exceeds 1 (the break-even size);
+  of half the size (what each actor computes, when it has a core to itself);
+* **Ray's overhead per step**: the same sharded step on actors that replay their first
+  result instead of computing (``ReplayShard``) — validation, scattering the actions,
+  the calls, serialising, gathering and concatenating the results, without the actors'
+  arithmetic competing with anything for the cores. Each actor also times its own
+  population step (wall and CPU), which shows when it waited for a core;
+* the **speed-up**, measured (one process / 2 actors) and on free cores (one process /
+  (half population + Ray overhead), what 2 actors give when each has a core of its own
+  and the driver's work does not overlap theirs); sharding pays where it exceeds 1 (the
+  break-even size);
 * the bytes moved per step: actions scattered, rewards and states (and observations,
   with observation noise) gathered.
 
@@ -40,7 +44,6 @@ from __future__ import annotations
 import argparse
 import gc
 import os
-import platform
 import resource
 import statistics
 import time
@@ -48,10 +51,12 @@ from collections.abc import Callable
 
 import numpy as np
 import ray
+from bench_scale import load, machine  # the scale benchmark's machine line and load
 
-import recgym
 from recgym._streams import BLOCK_SIZE
 from recgym.distributed import ShardedPopulationEnv
+from recgym.distributed import population as distributed_population
+from recgym.distributed._worker import ShardResult, ShardWorker
 from recgym.population import PopulationEnv
 
 N_ITEMS, D = 100, 5
@@ -63,26 +68,6 @@ CONFIGS = {
 }
 #: One numba thread per actor: two actors on two cores.
 ACTOR_OPTIONS = {"runtime_env": {"env_vars": {"NUMBA_NUM_THREADS": "1"}}}
-
-
-def load() -> float:
-    return os.getloadavg()[0]
-
-
-def machine() -> str:
-    model = platform.processor() or "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return (
-        f"{model}, {os.cpu_count()} cores; Python {platform.python_version()}, numpy "
-        f"{np.__version__}, ray {ray.__version__}, recgym {recgym.__version__}"
-    )
 
 
 def best_of(function: Callable[[], object], repeats: int) -> tuple[float, float]:
@@ -134,6 +119,37 @@ def fixed_costs(repeats: int) -> None:
 
 
 # --- the step -----------------------------------------------------------------------------
+
+
+class ReplayShard(ShardWorker):
+    """A shard that steps once, then returns that step's result again without computing.
+
+    A ``ShardedPopulationEnv`` on such actors does everything a sharded step does —
+    validate, scatter the actions, call every actor, serialise, gather and concatenate
+    the results, clip the observations — except the actors' arithmetic: its step time is
+    Ray's overhead alone, measured without the actors competing for cores.
+    """
+
+    def step(self, actions: np.ndarray) -> ShardResult:
+        """The first call's result, every time."""
+        if not hasattr(self, "replayed"):
+            self.replayed = super().step(actions)
+        return self.replayed
+
+
+def sharded_env(n: int, config: str, engine: str, block: int, replay: bool):
+    """``ShardedPopulationEnv(n_shards=2)``, on replaying actors if ``replay``."""
+    original = distributed_population.RemoteShard
+    if replay:
+        distributed_population.RemoteShard = ray.remote(ReplayShard)
+    try:
+        return ShardedPopulationEnv(
+            n_shards=2,
+            actor_options=ACTOR_OPTIONS if engine == "numba" else None,
+            **arguments(n, config, engine, block),
+        )
+    finally:
+        distributed_population.RemoteShard = original
 
 
 def arguments(n: int, config: str, engine: str, block_size: int) -> dict[str, object]:
@@ -212,32 +228,30 @@ def moved_bytes(n: int, config: str) -> str:
 def step_row(n: int, config: str, engine: str, steps: int, repeats: int) -> None:
     before = load()
     block = min(BLOCK_SIZE, -(-n // 2))  # two blocks at least, to make two shards
+    times = {}
     one = PopulationEnv(**arguments(n, config, engine, block))
-    resolved = one._population.engine
-    single = summary(time_steps(one, steps, repeats))
+    engine = one._population.engine  # "auto" resolved for the whole population
+    times["one"] = summary(time_steps(one, steps, repeats))
     del one
     gc.collect()
-    half_env = PopulationEnv(**arguments(n // 2, config, resolved, block))
-    half = summary(time_steps(half_env, steps, repeats))
-    del half_env
+    half = PopulationEnv(**arguments(n // 2, config, engine, block))
+    times["half"] = summary(time_steps(half, steps, repeats))
+    del half
     gc.collect()
-    env = ShardedPopulationEnv(
-        n_shards=2,
-        actor_options=ACTOR_OPTIONS if resolved == "numba" else None,
-        **arguments(n, config, resolved, block),
-    )
-    runs = time_steps(env, steps, repeats)
-    env.close()
-    del env
-    gc.collect()
-    sharded = summary(runs)
-    fastest = min(runs)  # the best run: its time per step and its slowest actor's
-    overhead = fastest[0] - fastest[1]
+    for replay in (True, False):
+        env = sharded_env(n, config, engine, block, replay)
+        runs = time_steps(env, steps, repeats)
+        env.close()
+        del env
+        gc.collect()
+        times["overhead" if replay else "sharded"] = summary(runs)
+    actor = min(runs)  # the best sharded run: its slowest actor's wall and CPU per step
+    one, half, overhead, sharded = (times[key] for key in ("one", "half", "overhead", "sharded"))
     print(
-        f"| {n:,} | {config} | {resolved} | {milliseconds(single)} | {milliseconds(half)} | "
-        f"{milliseconds(sharded)} | {fastest[1] * 1e3:.2f} / {fastest[2] * 1e3:.2f} | "
-        f"{overhead * 1e3:.2f} | "
-        f"{single[0] / sharded[0]:.2f} | {moved_bytes(n, config)} | "
+        f"| {n:,} | {config} | {engine} | {milliseconds(one)} | {milliseconds(half)} | "
+        f"{milliseconds(overhead)} | {milliseconds(sharded)} | {actor[1] * 1e3:.2f} / "
+        f"{actor[2] * 1e3:.2f} | {one[0] / sharded[0]:.2f} | "
+        f"{one[0] / (half[0] + overhead[0]):.2f} | {moved_bytes(n, config)} | "
         f"{before:.2f} → {load():.2f} |",
         flush=True,
     )
@@ -261,20 +275,23 @@ def main() -> None:
     repeats = args.repeats or (2 if args.quick else 5)
 
     ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False)
-    print(f"Machine: {machine()}")
+    print(f"Machine: {machine()}, ray {ray.__version__}")
     fixed_costs(repeats)
     print("\n## The step: one process against 2 local actors\n")
     print(
-        "Milliseconds per `step_batch`, best of the runs (median). Slowest actor: its own "
-        "population step in the best run, wall / CPU; Ray overhead = 2 actors − slowest "
-        "actor (wall); "
-        "speed-up = one process / 2 actors; MB scattered + gathered per step.\n"
+        "Milliseconds per `step_batch`, best of the runs (median). Ray overhead: the "
+        "sharded step on actors that replay their first result (no arithmetic). Slowest "
+        "actor: its own population step in the best sharded run, wall / CPU (CPU below "
+        "wall: it waited for a core). Speed-up measured = one process / 2 actors; on free "
+        "cores = one process / (half population + Ray overhead). MB scattered + gathered "
+        "per step.\n"
     )
     print(
-        "| users | config | engine | one process | half population, one process | "
-        "2 actors | slowest actor | Ray overhead | speed-up | MB moved | load before → after |"
+        "| users | config | engine | one process | half population | Ray overhead | "
+        "2 actors | slowest actor | speed-up measured | on free cores | MB moved | "
+        "load before → after |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for engine in args.engines.split(","):
         for config in args.configs.split(","):
             for n in sizes:
