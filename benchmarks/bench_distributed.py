@@ -27,16 +27,18 @@ two blocks.
 
 Every figure is the best of ``--repeats`` timed runs of ``--steps`` steps (the median
 too), after a warm-up, with the 1-minute load average (as ``uptime`` shows it) taken
-before and after the row: the machine may be shared, so read the rows taken at a low
-load, and run again when it is quieter. The actors' numba (``engine="numba"``) runs one
-thread each (``NUMBA_NUM_THREADS=1`` in their environment); the one-process numba step
-runs on all threads.
+before and after the row. On a shared machine use ``--rounds``: every row is measured
+again in each round over all rows, so that it gets several chances at a quiet moment,
+and a last table keeps each figure's best over the rounds. The actors' numba
+(``engine="numba"``) runs one thread each (``NUMBA_NUM_THREADS=1`` in their
+environment); the one-process numba step runs on all threads.
 
 Run from the repository root (Ray installed: ``pip install -e '.[ray]'``)::
 
     python benchmarks/bench_distributed.py                 # several minutes; 10⁷ needs ~8 GB
     python benchmarks/bench_distributed.py --quick         # up to 10⁵ users, under a minute
     python benchmarks/bench_distributed.py --sizes 1000000,10000000 --configs default,noise
+    python benchmarks/bench_distributed.py --configs default,noise,mnl --rounds 3
 """
 
 from __future__ import annotations
@@ -225,17 +227,18 @@ def moved_bytes(n: int, config: str) -> str:
     return f"{scattered / 1e6:.0f} + {gathered / 1e6:.0f}"
 
 
-def step_row(n: int, config: str, engine: str, steps: int, repeats: int) -> None:
+def measure_row(n: int, config: str, engine: str, steps: int, repeats: int) -> dict:
+    """One round of a row: each figure as (best, median) seconds per step, and the loads."""
     before = load()
     block = min(BLOCK_SIZE, -(-n // 2))  # two blocks at least, to make two shards
-    times = {}
+    row: dict = {}
     one = PopulationEnv(**arguments(n, config, engine, block))
-    engine = one._population.engine  # "auto" resolved for the whole population
-    times["one"] = summary(time_steps(one, steps, repeats))
+    row["engine"] = engine = one._population.engine  # "auto" resolved for everyone
+    row["one"] = summary(time_steps(one, steps, repeats))
     del one
     gc.collect()
     half = PopulationEnv(**arguments(n // 2, config, engine, block))
-    times["half"] = summary(time_steps(half, steps, repeats))
+    row["half"] = summary(time_steps(half, steps, repeats))
     del half
     gc.collect()
     for replay in (True, False):
@@ -244,16 +247,39 @@ def step_row(n: int, config: str, engine: str, steps: int, repeats: int) -> None
         env.close()
         del env
         gc.collect()
-        times["overhead" if replay else "sharded"] = summary(runs)
-    actor = min(runs)  # the best sharded run: its slowest actor's wall and CPU per step
-    one, half, overhead, sharded = (times[key] for key in ("one", "half", "overhead", "sharded"))
-    print(
-        f"| {n:,} | {config} | {engine} | {milliseconds(one)} | {milliseconds(half)} | "
-        f"{milliseconds(overhead)} | {milliseconds(sharded)} | {actor[1] * 1e3:.2f} / "
-        f"{actor[2] * 1e3:.2f} | {one[0] / sharded[0]:.2f} | "
-        f"{one[0] / (half[0] + overhead[0]):.2f} | {moved_bytes(n, config)} | "
-        f"{before:.2f} → {load():.2f} |",
-        flush=True,
+        row["overhead" if replay else "sharded"] = summary(runs)
+    row["actor"] = min(runs)[1:]  # the best sharded run's slowest actor: wall, CPU
+    row["load"] = (before, load())
+    return row
+
+
+def best(rows: list[dict]) -> dict:
+    """The rounds of a row combined: every figure's best and median over the rounds."""
+    combined = dict(rows[0])
+    for key in ("one", "half", "overhead", "sharded"):
+        combined[key] = (min(row[key][0] for row in rows), min(row[key][1] for row in rows))
+    combined["actor"] = min((row["actor"] for row in rows), key=lambda actor: actor[0])
+    loads = [value for row in rows for value in row["load"]]
+    combined["load"] = (min(loads), max(loads))
+    return combined
+
+
+HEADER = (
+    "| users | config | engine | one process | half population | Ray overhead | 2 actors | "
+    "slowest actor | speed-up measured | on free cores | MB moved | load |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|"
+)
+
+
+def format_row(n: int, config: str, row: dict) -> str:
+    one, half, overhead, sharded = (row[key] for key in ("one", "half", "overhead", "sharded"))
+    wall, cpu = row["actor"]
+    low, high = row["load"]
+    return (
+        f"| {n:,} | {config} | {row['engine']} | {milliseconds(one)} | {milliseconds(half)} | "
+        f"{milliseconds(overhead)} | {milliseconds(sharded)} | {wall * 1e3:.2f} / "
+        f"{cpu * 1e3:.2f} | {one[0] / sharded[0]:.2f} | {one[0] / (half[0] + overhead[0]):.2f} "
+        f"| {moved_bytes(n, config)} | {low:.2f}–{high:.2f} |"
     )
 
 
@@ -265,6 +291,7 @@ def main() -> None:
     parser.add_argument("--engines", default="numpy", help="numpy and/or numba (or auto)")
     parser.add_argument("--steps", type=int, default=None, help="steps per timed run")
     parser.add_argument("--repeats", type=int, default=None, help="timed runs per figure")
+    parser.add_argument("--rounds", type=int, default=1, help="rounds over all rows")
     args = parser.parse_args()
     if args.sizes:
         sizes = [int(size) for size in args.sizes.split(",")]
@@ -273,6 +300,12 @@ def main() -> None:
     else:
         sizes = [10**4, 10**5, 3 * 10**5, 10**6, 3 * 10**6, 10**7]
     repeats = args.repeats or (2 if args.quick else 5)
+    keys = [
+        (engine, config, n)
+        for engine in args.engines.split(",")
+        for config in args.configs.split(",")
+        for n in sizes
+    ]
 
     ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False)
     print(f"Machine: {machine()}, ray {ray.__version__}")
@@ -284,19 +317,23 @@ def main() -> None:
         "actor: its own population step in the best sharded run, wall / CPU (CPU below "
         "wall: it waited for a core). Speed-up measured = one process / 2 actors; on free "
         "cores = one process / (half population + Ray overhead). MB scattered + gathered "
-        "per step.\n"
+        "per step. Load: the 1-minute load average before and after the row.\n"
     )
-    print(
-        "| users | config | engine | one process | half population | Ray overhead | "
-        "2 actors | slowest actor | speed-up measured | on free cores | MB moved | "
-        "load before → after |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for engine in args.engines.split(","):
-        for config in args.configs.split(","):
-            for n in sizes:
-                steps = args.steps or max(2, min(50, 2 * 10**6 // n))
-                step_row(n, config, engine, steps, repeats)
+    results: dict[tuple, list[dict]] = {key: [] for key in keys}
+    for round_ in range(args.rounds):
+        if args.rounds > 1:
+            print(f"\nRound {round_ + 1} of {args.rounds}:\n")
+        print(HEADER)
+        for engine, config, n in keys:
+            steps = args.steps or max(2, min(50, 2 * 10**6 // n))
+            row = measure_row(n, config, engine, steps, repeats)
+            results[engine, config, n].append(row)
+            print(format_row(n, config, row), flush=True)
+    if args.rounds > 1:
+        print(f"\nBest of the {args.rounds} rounds (load: lowest–highest during them):\n")
+        print(HEADER)
+        for engine, config, n in keys:
+            print(format_row(n, config, best(results[engine, config, n])))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     print(f"\nPeak resident memory of the driver: {peak:.1f} GiB")
     ray.shutdown()
