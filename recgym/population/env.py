@@ -121,9 +121,7 @@ class PopulationEnv(Checkpointable, ParallelEnv[AgentID, NDArray[np.floating], n
         self.max_cycles = (
             None if max_cycles is None else check_positive_int(max_cycles, "max_cycles")
         )
-        self._population: Population = Population(
-            self.config, self.config.n_users, dtype=dtype, slots_argument="n_users"
-        )
+        self._population: Population = self._make_population(dtype)
         dtype = self._population.dtype
         shape = (self.config.user_feature_dim,)
         self._observation_space = spaces.Box(-1.0, 1.0, shape=shape, dtype=dtype)
@@ -136,6 +134,10 @@ class PopulationEnv(Checkpointable, ParallelEnv[AgentID, NDArray[np.floating], n
         self._last_rewards: NDArray[Any] | None = None
         self._last_obs: NDArray[Any] | None = None
         self._canvas: PreferenceCanvas | None = None
+
+    def _make_population(self, dtype: DTypeLike) -> Population:
+        """The core of ``n_users`` slots (a hook: recgym.distributed shards it)."""
+        return Population(self.config, self.config.n_users, dtype=dtype, slots_argument="n_users")
 
     # --- configuration, under the original names -------------------------------------
 
