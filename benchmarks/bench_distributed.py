@@ -39,12 +39,14 @@ Run from the repository root (Ray installed: ``pip install -e '.[ray]'``)::
     python benchmarks/bench_distributed.py --quick         # up to 10⁵ users, under a minute
     python benchmarks/bench_distributed.py --sizes 1000000,10000000 --configs default,noise
     python benchmarks/bench_distributed.py --configs default,noise,mnl --rounds 3
+    python benchmarks/bench_distributed.py --rounds 2 --json sharding.json  # for the figure
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import json
 import os
 import resource
 import statistics
@@ -292,6 +294,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=None, help="steps per timed run")
     parser.add_argument("--repeats", type=int, default=None, help="timed runs per figure")
     parser.add_argument("--rounds", type=int, default=1, help="rounds over all rows")
+    parser.add_argument(
+        "--json", default=None, help="also write each row's best figures to this JSON file"
+    )
     args = parser.parse_args()
     if args.sizes:
         sizes = [int(size) for size in args.sizes.split(",")]
@@ -334,6 +339,13 @@ def main() -> None:
         print(HEADER)
         for engine, config, n in keys:
             print(format_row(n, config, best(results[engine, config, n])))
+    if args.json:
+        rows = [
+            {"users": n, "config": config, **best(results[engine, config, n])}
+            for engine, config, n in keys
+        ]
+        with open(args.json, "w") as file:
+            json.dump({"machine": machine(), "ray": ray.__version__, "rows": rows}, file)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     print(f"\nPeak resident memory of the driver: {peak:.1f} GiB")
     ray.shutdown()
