@@ -230,8 +230,8 @@ class Actor:
                 extra["available"] = available
             if self.utilities is not None:
                 extra["utilities"] = self.utilities
-            decision = self.policy.act(
-                observations, states=states if self.policy.needs_state else None, **extra
+            decision = self.policy._act_on_environment(
+                observations, states if self.policy.needs_state else None, **extra
             )
             actions, propensities = self._check(decision.actions, decision.propensities, self.n)
             return Decision(
@@ -270,7 +270,7 @@ class Actor:
                 ``"item"``); needed with slates.
         """
         if self.policy is not None:
-            self.policy.update(actions, rewards, consumed=consumed)
+            self.policy._update_on_environment(actions, rewards, consumed)
 
     def forget(self, rows: NDArray[np.intp]) -> None:
         """New users took the slots ``rows``: a Policy forgets their predecessors."""

@@ -167,7 +167,7 @@ def simulate(
         positive = rewards > 0
         shown = actions if present is None else actions[present]
         exposure += np.bincount(shown.reshape(-1), minlength=n_items)
-        consumption += np.bincount(consumed[positive], minlength=n_items)
+        consumption += _positive_counts(consumed, positive, n_items)
         mean_rewards[t - 1] = rewards.mean() if present is None else _mean_or_nan(rewards[present])
         recorder.observe(
             actions,
@@ -215,6 +215,18 @@ def simulate(
             "dtype": str(env.dtype),
         },
     )
+
+
+def _positive_counts(
+    consumed: NDArray[np.integer[Any]], positive: NDArray[np.bool_], n_items: int
+) -> NDArray[np.int64]:
+    """Per-item counts of the consumed items whose reward was positive, ``(n_items,)``.
+
+    One weighted pass instead of a masked copy; a user who consumed nothing (-1) has a
+    zero reward, so weight 0 (counted on item 0 at no weight).
+    """
+    counts = np.bincount(np.maximum(consumed, 0), weights=positive, minlength=n_items)
+    return counts.astype(np.int64)
 
 
 def _mean_or_nan(values: NDArray[Any]) -> float:

@@ -181,6 +181,23 @@ def test_consumption_counts_feed_the_item_metrics_on_request():
     assert history.metadata["counts"] == "consumption"
 
 
+def test_consumption_counts_only_positive_rewards_of_consumed_items_with_no_choice():
+    settings = {"slate_size": 3, "choice_model": "mnl", "reward_std": 0.5}
+    policy = make_policy("random", slate_size=3)
+    history = simulate(small_env(**settings), policy, seed=4, record=RECORDABLE)
+    env = small_env(**settings)
+    env.reset_batch(seed=4)
+    expected = np.zeros(N_ITEMS, dtype=np.int64)
+    saw_none = saw_negative = False
+    for actions in history.trajectory["actions"]:
+        _, rewards, _, _, info = env.step_batch(actions)
+        saw_none |= bool((info["item"] == -1).any())
+        saw_negative |= bool(((rewards < 0) & (info["item"] >= 0)).any())
+        np.add.at(expected, info["item"][rewards > 0], 1)
+    assert saw_none and saw_negative  # both kinds of uncounted consumption occurred
+    assert history.consumption.dtype == np.int64
+    np.testing.assert_array_equal(history.consumption, expected)
+
 # ------------------------------------------------ the same numbers as a hand-written loop
 
 

@@ -297,6 +297,38 @@ class Policy(ABC):
         consumed = check_consumed(consumed, actions, self.n_items)
         self._learn(rewards.astype(np.float64, copy=False), consumed)
 
+    def _act_on_environment(
+        self, observations: NDArray[Any], states: NDArray[Any] | None, **extra: Any
+    ) -> Decision:
+        """:meth:`act` on an environment's own outputs, which need no checking (the runners).
+
+        ``extra`` holds the ``utilities`` and ``available`` keywords the runner gives. A
+        policy that overrides :meth:`act` gets its own :meth:`act`, with every check.
+        """
+        if type(self).act is not Policy.act:
+            return self.act(observations, states=states, **extra)
+        self._require_reset("act")
+        candidates = self._candidates(extra.get("available"))
+        return self._decide(_Inputs(observations, states, candidates, extra.get("utilities")))
+
+    def _update_on_environment(
+        self,
+        actions: NDArray[np.int64],
+        rewards: NDArray[np.floating],
+        consumed: NDArray[np.int64] | None,
+    ) -> None:
+        """:meth:`update` with a step's checked actions and the environment's rewards and items.
+
+        A policy that overrides :meth:`update` gets its own :meth:`update`, with every check.
+        """
+        if type(self).update is not Policy.update:
+            self.update(actions, rewards, consumed=consumed)
+            return
+        self._require_reset("update")
+        self._learn(
+            rewards.astype(np.float64, copy=False), actions if consumed is None else consumed
+        )
+
     def forget(self, rows: NDArray[np.integer[Any]]) -> None:
         """Drop what the policy learned about the users in ``rows``: new users took their slots.
 
