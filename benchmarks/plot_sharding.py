@@ -32,7 +32,7 @@ def main() -> None:
     series: dict[tuple[str, str], list[dict]] = {}
     for row in results["rows"]:
         series.setdefault((row["engine"], row["config"]), []).append(row)
-    figure, axes = plt.subplots(figsize=(6.4, 4.0), dpi=110)
+    figure, axes = plt.subplots(figsize=(8.6, 4.2), dpi=110)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for colour, ((engine, config), rows) in zip(colours, sorted(series.items()), strict=False):
         rows.sort(key=lambda row: row["users"])
@@ -43,13 +43,13 @@ def main() -> None:
         axes.plot(users, measured, "o-", color=colour, label=f"{label}: measured")
         axes.plot(users, free, "s--", color=colour, label=f"{label}: on free cores")
     axes.axhline(1.0, color="black", linewidth=0.8)
-    axes.text(users[0], 1.02, "break-even", fontsize=8, va="bottom")
+    axes.text(users[0], 1.03, "break-even: sharding pays above", fontsize=8, va="bottom")
     axes.set_xscale("log")
     axes.set_xlabel("users in the population")
     axes.set_ylabel("speed-up of 2 Ray actors (× one process)")
     axes.set_title("Sharding one population over 2 local Ray actors", fontsize=10)
     axes.grid(True, which="major", alpha=0.3)
-    axes.legend(fontsize=7, loc="upper left")
+    axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="engine, settings")
     figure.tight_layout()
     figure.savefig(args.figure)
 
