@@ -23,6 +23,7 @@ items.
 from __future__ import annotations
 
 import functools
+import inspect
 from abc import abstractmethod
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -50,10 +51,9 @@ _Value = TypeVar("_Value")
 #: The ``Raises`` section of every reader of the fitted model (see :func:`_requires_fit`).
 _FIT_ERRORS = """
 
-        Raises:
-            recgym.errors.ResetNeeded: If called before :meth:`reset`.
-            ValueError: If the model has not been fitted yet.
-"""
+Raises:
+    recgym.errors.ResetNeeded: If called before :meth:`reset`.
+    ValueError: If the model has not been fitted yet."""
 
 
 def _requires_fit(method: Callable[[_Policy], _Value]) -> Callable[[_Policy], _Value]:
@@ -69,7 +69,7 @@ def _requires_fit(method: Callable[[_Policy], _Value]) -> Callable[[_Policy], _V
         self._require_fitted(name)
         return method(self)
 
-    checked.__doc__ = (method.__doc__ or "").rstrip() + _FIT_ERRORS
+    checked.__doc__ = inspect.cleandoc(method.__doc__ or "") + _FIT_ERRORS
     return checked
 
 
