@@ -17,7 +17,7 @@ import math
 import os
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -25,17 +25,8 @@ from numpy.typing import NDArray
 from recgym._io import atomic_write
 from recgym._validation import check_array, check_positive_int
 
-
-class RecordedRun(Protocol):
-    """What the plots read of a :class:`~recgym.population.History`."""
-
-    policy: str
-    steps: NDArray[np.int64]
-    metrics: dict[str, NDArray[np.float64]]
-    exposure: NDArray[np.int64]
-    consumption: NDArray[np.int64]
-    initial_states: NDArray[np.floating]
-    final_states: NDArray[np.floating]
+if TYPE_CHECKING:  # history.py imports this module (History.plot): for typing only
+    from recgym.population.history import History
 
 
 class SummarizedRuns(Protocol):
@@ -216,7 +207,7 @@ def _legend(figure: Any, axes: Sequence[Any], *, title: str | None = None) -> No
         )
 
 
-def _check_histories(histories: Any) -> list[RecordedRun]:
+def _check_histories(histories: Any) -> list[History]:
     """``histories`` as a non-empty list of :class:`History` objects."""
     if _is_history(histories) or not isinstance(histories, Sequence):
         raise TypeError(
@@ -324,7 +315,7 @@ def _marks(n_points: int, index: int, n_lines: int) -> tuple[int, int] | None:
 
 #: One metric's curve: ``(mean, low, high)``, the band's edges None where there is none.
 _Curve = tuple[Any, Any, Any]
-_Run = TypeVar("_Run", RecordedRun, SummarizedRuns)
+_Run = TypeVar("_Run", "History", SummarizedRuns)
 
 
 def _plot_curves(
@@ -344,7 +335,7 @@ def _plot_curves(
     return _save(_curve_panels(series, names, title), path)
 
 
-def _history_curves(history: RecordedRun) -> dict[str, _Curve]:
+def _history_curves(history: History) -> dict[str, _Curve]:
     """A history's recorded series, without bands."""
     return {name: (values, None, None) for name, values in history.metrics.items()}
 
@@ -406,7 +397,7 @@ def _curve_panels(
 
 
 def plot_metric_curves(
-    histories: Sequence[RecordedRun],
+    histories: Sequence[History],
     metrics: Sequence[str] | None = None,
     *,
     path: str | os.PathLike[str] | None = None,
@@ -494,7 +485,7 @@ def _principal_axes(
 
 
 def plot_preference_scatter(
-    histories: Sequence[RecordedRun],
+    histories: Sequence[History],
     *,
     max_points: int = 3000,
     path: str | os.PathLike[str] | None = None,
@@ -556,7 +547,7 @@ def plot_preference_scatter(
 
 
 def plot_exposure(
-    histories: Sequence[RecordedRun], *, path: str | os.PathLike[str] | None = None
+    histories: Sequence[History], *, path: str | os.PathLike[str] | None = None
 ) -> Any:
     """Item-exposure distribution per policy: share of recommendations by item rank.
 
