@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import inspect
 import json
 import math
 import os
@@ -25,7 +26,7 @@ import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -82,6 +83,9 @@ def atomic_write(
     return path
 
 
+_Function = TypeVar("_Function", bound=Callable[..., Any])
+
+
 @dataclass(frozen=True)
 class ContainerFormat:
     """The identity of one container format.
@@ -98,6 +102,21 @@ class ContainerFormat:
     version: int
     header_entry: str
     description: str
+
+    def reader(self, function: _Function) -> _Function:
+        """Decorate a public reader of this format: its docstring gains the errors it raises.
+
+        The ``Raises`` section appended is that of :func:`read_container`, whose errors
+        the reader passes on.
+        """
+        function.__doc__ = inspect.cleandoc(function.__doc__ or "") + (
+            "\n\nRaises:\n"
+            "    TypeError: If ``path`` is not a str or os.PathLike.\n"
+            "    FileNotFoundError: If there is no file at ``path``.\n"
+            f"    ValueError: If the file is not a readable {self.description}:\n"
+            f"        ``cannot load a {self.description} from '<path>': <reason>``."
+        )
+        return function
 
 
 def write_container(

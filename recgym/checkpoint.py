@@ -360,15 +360,9 @@ def write_checkpoint(checkpoint: Mapping[str, Any], path: str | os.PathLike[str]
     return write_container(path, _CONTAINER, header, arrays)
 
 
+@_CONTAINER.reader
 def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read a checkpoint written by :func:`write_checkpoint` (no pickle).
-
-    Raises:
-        TypeError: If ``path`` is not a str or os.PathLike.
-        FileNotFoundError: If there is no file at ``path``.
-        ValueError: If the file is not a readable recgym checkpoint:
-            ``cannot load a checkpoint file from '<path>': <reason>``.
-    """
+    """Read a checkpoint written by :func:`write_checkpoint` (no pickle)."""
     header, contents = read_container(path, _CONTAINER)
 
     def rebuild(value: Any) -> Any:

@@ -9,11 +9,12 @@ output went away (``recgym study | head -1``), as a command killed by SIGPIPE re
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import errno
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -59,19 +60,10 @@ def _study(args: argparse.Namespace) -> int:
 
     check_out(args.out)  # before anything is printed
     policies = tuple(name.strip() for name in args.policies.split(",") if name.strip())
+    # Every option but --policies (split above) is stored under its StudyConfig field.
+    fields = {f.name for f in dataclasses.fields(StudyConfig)} - {"policies"}
     config = StudyConfig(
-        users=args.users,
-        items=args.items,
-        dim=args.dim,
-        steps=args.steps,
-        policies=policies,
-        seed=args.seed,
-        seeds=args.seeds,
-        alpha=args.alpha,
-        feature_normalization=args.normalization,
-        obs_std=args.obs_std,
-        reward_std=args.reward_std,
-        every=args.every,
+        policies=policies, **{name: value for name, value in vars(args).items() if name in fields}
     )
     seeds = config.seed_list
     print(
@@ -151,6 +143,34 @@ def _float(text: str) -> float:
     return float(text)
 
 
+def _config_option(command: argparse.ArgumentParser, defaults: Any) -> Callable[..., None]:
+    """A function adding to ``command`` the option that sets one field of a configuration.
+
+    ``option(field, type, help, flag=None, choices=None)`` adds ``--field`` (underscores
+    as dashes, or ``flag``) of the given ``type``, stored under ``field``, with the
+    field's value in ``defaults`` as its default and formatted into ``help`` at ``{}``.
+    """
+
+    def option(
+        field: str,
+        kind: Callable[[str], Any],
+        text: str,
+        flag: str | None = None,
+        choices: Sequence[str] | None = None,
+    ) -> None:
+        default = getattr(defaults, field)
+        command.add_argument(
+            flag or "--" + field.replace("_", "-"),
+            type=kind,
+            choices=choices,
+            default=default,
+            dest=field,
+            help=text.format(default),
+        )
+
+    return option
+
+
 def _add_progress(command: argparse.ArgumentParser) -> None:
     """The ``--progress`` / ``--no-progress`` option of a command that runs simulations."""
     command.add_argument(
@@ -197,16 +217,11 @@ def build_parser() -> argparse.ArgumentParser:
             "for the same settings are reused; a folder of other settings is refused."
         ),
     )
-    for flag, what in (
-        ("users", "number of users"),
-        ("items", "number of items"),
-        ("dim", "feature dimension d"),
-        ("steps", "steps per run (the horizon)"),
-    ):
-        default = getattr(defaults, flag)
-        study.add_argument(
-            f"--{flag}", type=int, default=default, help=f"{what} (default {default})"
-        )
+    option = _config_option(study, defaults)
+    option("users", int, "number of users (default {})")
+    option("items", int, "number of items (default {})")
+    option("dim", int, "feature dimension d (default {})")
+    option("steps", int, "steps per run (the horizon) (default {})")
     study.add_argument(
         "--policies",
         default=",".join(defaults.policies),
@@ -217,54 +232,25 @@ def build_parser() -> argparse.ArgumentParser:
             f"{', '.join(f'{old} = {new}' for old, new in POLICY_ALIASES.items())}"
         ),
     )
-    study.add_argument(
-        "--seed",
-        type=int,
-        default=defaults.seed,
-        help=f"base seed: the runs use seeds SEED, SEED+1, ... (default {defaults.seed})",
+    option("seed", int, "base seed: the runs use seeds SEED, SEED+1, ... (default {})")
+    option(
+        "seeds",
+        int,
+        "number of seeds; means and 95 %% intervals are over seeds (default {}; 1 gives no "
+        "intervals)",
     )
-    study.add_argument(
-        "--seeds",
-        type=int,
-        default=defaults.seeds,
-        help=(
-            f"number of seeds; means and 95 %% intervals are over seeds (default "
-            f"{defaults.seeds}; 1 gives no intervals)"
-        ),
-    )
-    study.add_argument(
-        "--alpha",
-        type=_float,
-        default=defaults.alpha,
-        help=f"step size of the preference dynamics (default {defaults.alpha:g})",
-    )
-    study.add_argument(
-        "--normalization",
+    option("alpha", _float, "step size of the preference dynamics (default {:g})")
+    option(
+        "feature_normalization",
+        str,
+        "feature normalisation: row (unit vectors) or spectral (the original RECGym's) "
+        "(default {})",
+        flag="--normalization",
         choices=("row", "spectral"),
-        default=defaults.feature_normalization,
-        help=(
-            "feature normalisation: row (unit vectors) or spectral (the original "
-            f"RECGym's) (default {defaults.feature_normalization})"
-        ),
     )
-    study.add_argument(
-        "--obs-std",
-        type=_float,
-        default=defaults.obs_std,
-        help=f"observation noise: policies see s + OBS_STD*noise (default {defaults.obs_std:g})",
-    )
-    study.add_argument(
-        "--reward-std",
-        type=_float,
-        default=defaults.reward_std,
-        help=f"reward noise (default {defaults.reward_std:g})",
-    )
-    study.add_argument(
-        "--every",
-        type=int,
-        default=defaults.every,
-        help=f"record the metrics every EVERY steps (default {defaults.every})",
-    )
+    option("obs_std", _float, "observation noise: policies see s + OBS_STD*noise (default {:g})")
+    option("reward_std", _float, "reward noise (default {:g})")
+    option("every", int, "record the metrics every EVERY steps (default {})")
     study.add_argument("--out", default="recgym-study", help="output folder (default recgym-study)")
     _add_progress(study)
     study.set_defaults(run=_study)

@@ -27,7 +27,7 @@ from recgym.config import (
 from recgym.core import Population
 from recgym.errors import ResetNeeded
 from recgym.legacy import LegacyPopulation
-from recgym.rendering import RENDER_MODES, PreferenceCanvas, render_text
+from recgym.rendering import RENDER_MODES, PreferenceCanvas, _CanvasOwner, render_text
 from recgym.spaces import action_space_of
 from recgym.user_model import BaseUserModel, UserModel
 
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 __all__ = ["RECEnv"]
 
 
-class RECEnv(Checkpointable, gym.Env[NDArray[np.float64], Any]):
+class RECEnv(Checkpointable, _CanvasOwner, gym.Env[NDArray[np.float64], Any]):
     """A recommender system with one user per episode (RECGym, rebuilt).
 
     ## Description
@@ -303,15 +303,6 @@ class RECEnv(Checkpointable, gym.Env[NDArray[np.float64], Any]):
         if available is not None:
             info["available"] = available.copy()
         return info
-
-    def _preference_canvas(self) -> PreferenceCanvas:
-        """The RGB canvas, built on first use (the projection is computed once)."""
-        if self._canvas is None:
-            config = self.config
-            self._canvas = PreferenceCanvas(
-                config.item_features, config.user_features, config.user_groups
-            )
-        return self._canvas
 
     def _record_trail(self) -> None:
         """Add the current state to the path drawn by ``rgb_array`` frames."""

@@ -280,6 +280,27 @@ class PreferenceCanvas:
         return image
 
 
+class _CanvasOwner:
+    """Mixin of the environments that draw on one :class:`PreferenceCanvas`.
+
+    The canvas is built from ``self.config`` (its ``item_features``, ``user_features``
+    and ``user_groups``) on first use, so an environment that never renders an RGB frame
+    never computes the projection; the owner sets ``self._canvas = None`` when built.
+    """
+
+    config: Any
+    _canvas: PreferenceCanvas | None
+
+    def _preference_canvas(self) -> PreferenceCanvas:
+        """The RGB canvas, built on first use (the projection is computed once)."""
+        if self._canvas is None:
+            config = self.config
+            self._canvas = PreferenceCanvas(
+                config.item_features, config.user_features, config.user_groups
+            )
+        return self._canvas
+
+
 def population_dot_radius(n: int) -> int:
     """Dot radius for ``n`` users in one frame: 3 px up to 100 users, 2 to 10⁴, then 1."""
     return 3 if n <= 100 else 2 if n <= 10_000 else 1

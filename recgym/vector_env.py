@@ -26,7 +26,7 @@ from recgym.config import (
 )
 from recgym.core import Population
 from recgym.errors import ResetNeeded
-from recgym.rendering import PreferenceCanvas, render_text
+from recgym.rendering import PreferenceCanvas, _CanvasOwner, render_text
 from recgym.spaces import action_space_of
 
 if TYPE_CHECKING:
@@ -42,7 +42,9 @@ except ImportError:  # Gymnasium 1.0 has no modes: next-step is its only autores
     _NEXT_STEP = "NextStep"  # AutoresetMode.NEXT_STEP.value on Gymnasium >= 1.1
 
 
-class RECVectorEnv(Checkpointable, VectorEnv[NDArray[np.float64], NDArray[np.int64], NDArray[Any]]):
+class RECVectorEnv(
+    Checkpointable, _CanvasOwner, VectorEnv[NDArray[np.float64], NDArray[np.int64], NDArray[Any]]
+):
     """``num_envs`` independent copies of :class:`recgym.RECEnv`, stepped as one array.
 
     ``gymnasium.make_vec("RECEnv-v0", num_envs=n)`` returns this class. Sub-environment
@@ -218,15 +220,6 @@ class RECVectorEnv(Checkpointable, VectorEnv[NDArray[np.float64], NDArray[np.int
         if self.render_mode == "rgb_array":
             self._record_trail()
         return None if self.render_mode is None else obs.copy()
-
-    def _preference_canvas(self) -> PreferenceCanvas:
-        """The RGB canvas, built on first use (the projection is computed once)."""
-        if self._canvas is None:
-            config = self.config
-            self._canvas = PreferenceCanvas(
-                config.item_features, config.user_features, config.user_groups
-            )
-        return self._canvas
 
     def _record_trail(self) -> None:
         horizon = self.config.step_per_episode

@@ -33,6 +33,7 @@ from recgym.errors import ResetNeeded
 from recgym.rendering import (
     RENDER_MODES,
     PreferenceCanvas,
+    _CanvasOwner,
     population_dot_radius,
     render_text,
 )
@@ -46,7 +47,9 @@ __all__ = ["PopulationEnv", "env", "parallel_env", "raw_env"]
 AgentID = str
 
 
-class PopulationEnv(Checkpointable, ParallelEnv[AgentID, NDArray[np.floating], np.int64]):
+class PopulationEnv(
+    Checkpointable, _CanvasOwner, ParallelEnv[AgentID, NDArray[np.floating], np.int64]
+):
     """A population of users, each an agent, stepped together in one batched numpy step.
 
     ## Description
@@ -647,12 +650,7 @@ class PopulationEnv(Checkpointable, ParallelEnv[AgentID, NDArray[np.floating], n
         return None
 
     def _render_rgb(self) -> NDArray[np.uint8]:
-        if self._canvas is None:  # the projection is computed once, on first use
-            config = self.config
-            self._canvas = PreferenceCanvas(
-                config.item_features, config.user_features, config.user_groups
-            )
-        canvas, population = self._canvas, self._population
+        canvas, population = self._preference_canvas(), self._population
         if population.states is None:
             return canvas.background.copy()
         users = np.arange(self.config.n_users)

@@ -106,15 +106,9 @@ class History:
         return write_container(path, HISTORY_FORMAT, header, arrays)
 
     @classmethod
+    @HISTORY_FORMAT.reader
     def load(cls, path: str | os.PathLike[str]) -> History:
-        """Load a :class:`History` written by :meth:`save`.
-
-        Raises:
-            TypeError: If ``path`` is not a str or os.PathLike.
-            FileNotFoundError: If there is no file at ``path``.
-            ValueError: If the file is not a readable History file:
-                ``cannot load a History file from '<path>': <reason>``.
-        """
+        """Load a :class:`History` written by :meth:`save`."""
         header, arrays = read_container(path, HISTORY_FORMAT)
         try:
             history = cls(

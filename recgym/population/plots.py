@@ -16,8 +16,8 @@ import io
 import math
 import os
 import textwrap
-from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -25,17 +25,8 @@ from numpy.typing import NDArray
 from recgym._io import atomic_write
 from recgym._validation import check_array, check_positive_int
 
-
-class RecordedRun(Protocol):
-    """What the plots read of a :class:`~recgym.population.History`."""
-
-    policy: str
-    steps: NDArray[np.int64]
-    metrics: dict[str, NDArray[np.float64]]
-    exposure: NDArray[np.int64]
-    consumption: NDArray[np.int64]
-    initial_states: NDArray[np.floating]
-    final_states: NDArray[np.floating]
+if TYPE_CHECKING:  # history.py imports this module (History.plot): for typing only
+    from recgym.population.history import History
 
 
 class SummarizedRuns(Protocol):
@@ -216,7 +207,7 @@ def _legend(figure: Any, axes: Sequence[Any], *, title: str | None = None) -> No
         )
 
 
-def _check_histories(histories: Any) -> list[RecordedRun]:
+def _check_histories(histories: Any) -> list[History]:
     """``histories`` as a non-empty list of :class:`History` objects."""
     if _is_history(histories) or not isinstance(histories, Sequence):
         raise TypeError(
@@ -322,8 +313,42 @@ def _marks(n_points: int, index: int, n_lines: int) -> tuple[int, int] | None:
     return (index * stride // max(n_lines, 1)) % stride, stride
 
 
+#: One metric's curve: ``(mean, low, high)``, the band's edges None where there is none.
+_Curve = tuple[Any, Any, Any]
+_Run = TypeVar("_Run", "History", SummarizedRuns)
+
+
+def _plot_curves(
+    runs: Sequence[_Run],
+    curves: Callable[[_Run], Mapping[str, _Curve]],
+    metrics: Any,
+    title: str | None,
+    path: str | os.PathLike[str] | None,
+) -> Any:
+    """The figure of :func:`plot_metric_curves` and :func:`plot_metric_intervals`.
+
+    ``curves(run)`` gives a run's curve of every metric it recorded, in its order;
+    ``metrics`` is checked against those names.
+    """
+    series = [(run.policy, run.steps, curves(run)) for run in runs]
+    names = _check_metrics(metrics, [values for _, _, values in series])
+    return _save(_curve_panels(series, names, title), path)
+
+
+def _history_curves(history: History) -> dict[str, _Curve]:
+    """A history's recorded series, without bands."""
+    return {name: (values, None, None) for name, values in history.metrics.items()}
+
+
+def _summary_curves(summary: SummarizedRuns) -> dict[str, _Curve]:
+    """A summary's means with their intervals as bands."""
+    return {
+        name: (summary.mean[name], summary.low[name], summary.high[name]) for name in summary.mean
+    }
+
+
 def _curve_panels(
-    series: Sequence[tuple[str, NDArray[Any], Mapping[str, tuple[Any, Any, Any]]]],
+    series: Sequence[tuple[str, NDArray[Any], Mapping[str, _Curve]]],
     metrics: Sequence[str],
     title: str | None,
 ) -> Any:
@@ -372,7 +397,7 @@ def _curve_panels(
 
 
 def plot_metric_curves(
-    histories: Sequence[RecordedRun],
+    histories: Sequence[History],
     metrics: Sequence[str] | None = None,
     *,
     path: str | os.PathLike[str] | None = None,
@@ -391,17 +416,7 @@ def plot_metric_curves(
     Returns:
         matplotlib.figure.Figure: The figure.
     """
-    histories = _check_histories(histories)
-    metrics = _check_metrics(metrics, [history.metrics for history in histories])
-    series = [
-        (
-            history.policy,
-            history.steps,
-            {name: (values, None, None) for name, values in history.metrics.items()},
-        )
-        for history in histories
-    ]
-    return _save(_curve_panels(series, metrics, None), path)
+    return _plot_curves(_check_histories(histories), _history_curves, metrics, None, path)
 
 
 def plot_metric_intervals(
@@ -426,18 +441,6 @@ def plot_metric_intervals(
         matplotlib.figure.Figure: The figure.
     """
     summaries = _check_summaries(summaries)
-    metrics = _check_metrics(metrics, [summary.mean for summary in summaries])
-    series = [
-        (
-            summary.policy,
-            summary.steps,
-            {
-                name: (summary.mean[name], summary.low[name], summary.high[name])
-                for name in summary.mean
-            },
-        )
-        for summary in summaries
-    ]
     counts = sorted({len(summary.seeds) for summary in summaries})
     seeds = "/".join(str(count) for count in counts)
     if counts == [1]:
@@ -448,7 +451,7 @@ def plot_metric_intervals(
             f"mean over {seeds} seeds; bands: {confidence * 100:.0f} % Student-t interval of "
             "the mean (clipped to the metric's range)"
         )
-    return _save(_curve_panels(series, metrics, title), path)
+    return _plot_curves(summaries, _summary_curves, metrics, title, path)
 
 
 def principal_components(states: NDArray[Any], k: int = 2) -> NDArray[np.float64]:
@@ -482,7 +485,7 @@ def _principal_axes(
 
 
 def plot_preference_scatter(
-    histories: Sequence[RecordedRun],
+    histories: Sequence[History],
     *,
     max_points: int = 3000,
     path: str | os.PathLike[str] | None = None,
@@ -544,7 +547,7 @@ def plot_preference_scatter(
 
 
 def plot_exposure(
-    histories: Sequence[RecordedRun], *, path: str | os.PathLike[str] | None = None
+    histories: Sequence[History], *, path: str | os.PathLike[str] | None = None
 ) -> Any:
     """Item-exposure distribution per policy: share of recommendations by item rank.
 

@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 from recgym._validation import check_positive_float, check_positive_int
 from recgym.population.policies.als import _ridge_rows
 from recgym.population.policies.ranking import ScoreFunction
-from recgym.population.policies.retrained import _RetrainedPolicy
+from recgym.population.policies.retrained import _requires_fit, _RetrainedPolicy
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -127,39 +127,28 @@ class ImplicitFactorizationPolicy(_RetrainedPolicy):
         self._item_factors: NDArray[np.float64] | None = None
 
     @property
+    @_requires_fit
     def user_factors(self) -> NDArray[np.float64]:
-        """Copy of the user factors ``X``, float64 ``(N, rank)``.
-
-        Raises:
-            recgym.errors.ResetNeeded: If called before :meth:`reset`.
-            ValueError: If the model has not been fitted yet.
-        """
-        return self._fitted("user_factors")[0].copy()
+        """Copy of the user factors ``X``, float64 ``(N, rank)``."""
+        return self._factors()[0].copy()
 
     @property
+    @_requires_fit
     def item_factors(self) -> NDArray[np.float64]:
-        """Copy of the item factors ``Y``, float64 ``(n_items, rank)``.
+        """Copy of the item factors ``Y``, float64 ``(n_items, rank)``."""
+        return self._factors()[1].copy()
 
-        Raises:
-            recgym.errors.ResetNeeded: If called before :meth:`reset`.
-            ValueError: If the model has not been fitted yet.
-        """
-        return self._fitted("item_factors")[1].copy()
-
+    @_requires_fit
     def predicted_preferences(self) -> NDArray[np.float64]:
         """The model's scores ``X Yᵀ`` for every (user, item), ``(N, n_items)``.
 
         For inspection on small problems: the array is not chunked.
-
-        Raises:
-            recgym.errors.ResetNeeded: If called before :meth:`reset`.
-            ValueError: If the model has not been fitted yet.
         """
-        users, items = self._fitted("predicted_preferences")
+        users, items = self._factors()
         return users @ items.T
 
-    def _fitted(self, method: str) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        self._require_fitted(method)
+    def _factors(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """The fitted ``(X, Y)``, for a caller that checked the fit."""
         assert self._user_factors is not None and self._item_factors is not None
         return self._user_factors, self._item_factors
 

@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 from recgym._validation import check_positive_int
 from recgym.population.policies.interactions import _zero_rows
 from recgym.population.policies.ranking import ScoreFunction
-from recgym.population.policies.retrained import _RetrainedPolicy
+from recgym.population.policies.retrained import _requires_fit, _RetrainedPolicy
 from recgym.population.policies.scoring import _chunks, _rows_per_chunk
 
 if TYPE_CHECKING:
@@ -137,16 +137,12 @@ class ItemKnnPolicy(_RetrainedPolicy):
         self._history: Any = None
         self._similarity: Any = None
 
+    @_requires_fit
     def similarities(self) -> NDArray[np.float64]:
         """The kept similarities ``S`` as a dense float64 ``(n_items, n_items)`` (0 elsewhere).
 
         Row ``j`` holds item ``j``'s neighbours. For inspection on small catalogues.
-
-        Raises:
-            recgym.errors.ResetNeeded: If called before :meth:`reset`.
-            ValueError: If the model has not been fitted yet.
         """
-        self._require_fitted("similarities")
         return np.asarray(self._similarity.toarray(), dtype=np.float64)
 
     def _train(self, counts: Any) -> None:

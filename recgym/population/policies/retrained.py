@@ -22,8 +22,11 @@ items.
 
 from __future__ import annotations
 
+import functools
+import inspect
 from abc import abstractmethod
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -40,6 +43,34 @@ if TYPE_CHECKING:
     from recgym.population.policies.scoring import _ScoringOptions
 
 __all__: list[str] = []
+
+
+_Policy = TypeVar("_Policy", bound="_RetrainedPolicy")
+_Value = TypeVar("_Value")
+
+#: The ``Raises`` section of every reader of the fitted model (see :func:`_requires_fit`).
+_FIT_ERRORS = """
+
+Raises:
+    recgym.errors.ResetNeeded: If called before :meth:`reset`.
+    ValueError: If the model has not been fitted yet."""
+
+
+def _requires_fit(method: Callable[[_Policy], _Value]) -> Callable[[_Policy], _Value]:
+    """Decorate a method (or property getter) that reads the fitted model.
+
+    The method runs only after :meth:`_RetrainedPolicy._require_fitted` (under the
+    method's name), and its docstring gains the ``Raises`` section of those errors.
+    """
+    name = method.__name__
+
+    @functools.wraps(method)
+    def checked(self: _Policy) -> _Value:
+        self._require_fitted(name)
+        return method(self)
+
+    checked.__doc__ = inspect.cleandoc(method.__doc__ or "") + _FIT_ERRORS
+    return checked
 
 
 class _RetrainedPolicy(_RankingPolicy, _Deterministic):
