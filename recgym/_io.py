@@ -26,7 +26,7 @@ import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, BinaryIO, NoReturn, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -155,13 +155,31 @@ def write_container(
             )
     text = json.dumps({"format": container.name, "version": container.version, **header})
     entries: dict[str, Any] = {**arrays, container.header_entry: np.array(text)}
-    save = np.savez_compressed if compress else np.savez
-
     def write(tmp: str) -> None:
         with open(tmp, "wb") as handle:
-            save(handle, **entries)
+            write_npz(handle, entries, compress)
 
     return atomic_write(path, write)
+
+
+def write_npz(handle: BinaryIO, arrays: Mapping[str, Any], compress: bool) -> None:
+    """Write ``arrays`` as an ``.npz`` archive into the open binary file ``handle``.
+
+    numpy.savez's layout (one ``NAME.npy`` member per array, readable by ``numpy.load``),
+    with the archive closed by its context even when interrupted: numpy 2.0's ``savez``
+    leaves that to the garbage collector, whose late close then writes into the closed
+    file (a traceback after Ctrl-C).
+
+    Args:
+        handle: A file opened for binary writing.
+        arrays: The arrays by member name (no object arrays: never pickled).
+        compress: Deflate the members (``numpy.savez_compressed``) or store them.
+    """
+    compression = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+    with zipfile.ZipFile(handle, mode="w", compression=compression) as archive:
+        for name, array in arrays.items():
+            with archive.open(f"{name}.npy", mode="w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
 
 
 def read_container(

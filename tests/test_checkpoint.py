@@ -9,9 +9,11 @@ through a file, or unpickled — must return exactly the same numbers.
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +21,7 @@ import pytest
 from custom_models import DampedModel, FatigueModel, SingleUserModel
 from gymnasium.utils.env_checker import data_equivalence
 
-from recgym import RECEnv, RECVectorEnv
+from recgym import RECEnv, RECVectorEnv, _io
 from recgym.checkpoint import read_checkpoint, write_checkpoint
 from recgym.errors import ResetNeeded
 from recgym.population import PerUserFallbackWarning, PopulationEnv
@@ -522,11 +524,11 @@ def test_interrupted_write_leaves_the_old_checkpoint_intact(snapshot, tmp_path, 
     write_checkpoint(snapshot, path)
     before = path.read_bytes()
 
-    def failing_savez(file, **arrays):
+    def failing_savez(file, arrays, compress):
         file.write(b"PK\x03\x04 half an archive")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(np, "savez", failing_savez)
+    monkeypatch.setattr(_io, "write_npz", failing_savez)
     with pytest.raises(KeyboardInterrupt):
         write_checkpoint(snapshot, path)
     assert path.read_bytes() == before
@@ -545,3 +547,30 @@ def test_gymnasium_np_random_is_restored(case):
     target.restore(env.checkpoint())
     assert target.np_random_seed == env.np_random_seed == 8
     np.testing.assert_array_equal(target.np_random.random(4), env.np_random.random(4))
+
+
+def test_an_interrupt_inside_the_archive_closes_it_before_the_file(snapshot, tmp_path, monkeypatch):
+    # numpy 2.0's savez left the archive to the garbage collector, whose close then wrote
+    # into the closed file: "Exception ignored in ZipFile.__del__" after a Ctrl-C.
+    path = tmp_path / "c.npz"
+    write_array, calls, unraisable = np.lib.format.write_array, 0, []
+
+    def interrupted(*args, **kwargs):
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise KeyboardInterrupt
+        return write_array(*args, **kwargs)
+
+    monkeypatch.setattr(np.lib.format, "write_array", interrupted)
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    with pytest.raises(KeyboardInterrupt):
+        write_checkpoint(snapshot, path)
+    gc.collect()
+    assert unraisable == []
+    assert os.listdir(tmp_path) == []
+    monkeypatch.undo()
+    write_checkpoint(snapshot, path)
+    with np.load(path) as archive:  # numpy.savez's layout
+        assert len(archive.files) > 1
+    assert_identical(read_checkpoint(path), snapshot)

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from recgym import _io
 from recgym.population import PopulationEnv
 from recgym.population.datasets import (
     LOGGED_DATASET_KEYS,
@@ -416,11 +417,11 @@ def test_interrupted_write_leaves_no_file_and_keeps_the_old_one(tmp_path, monkey
     path = tmp_path / "d.npz"
     save_logged_dataset({"size": 1}, path)
 
-    def crash(file, **arrays):
+    def crash(file, arrays, compress):
         file.write(b"PK\x03\x04 partial")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(np, "savez", crash)
+    monkeypatch.setattr(_io, "write_npz", crash)
     with pytest.raises(KeyboardInterrupt):
         save_logged_dataset({"size": 2}, path)
     with pytest.raises(KeyboardInterrupt):

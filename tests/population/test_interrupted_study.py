@@ -19,10 +19,9 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from recgym import cli
+from recgym import _io, cli
 from recgym.population import PopulationEnv
 from recgym.population.history import History
 from recgym.population.study import StudyConfig, run_study
@@ -110,20 +109,20 @@ def test_interrupt_in_the_middle_of_a_rollout(tmp_path, monkeypatch, uninterrupt
 
 
 def test_interrupt_while_a_history_is_written(tmp_path, monkeypatch, uninterrupted):
-    savez = np.savez
+    write_npz = _io.write_npz
     calls = 0
 
-    def dies_half_way(file, **arrays):
+    def dies_half_way(file, arrays, compress):
         nonlocal calls
         calls += 1
         if calls == 2:  # the second history
             file.write(b"PK\x03\x04 half an archive")
             raise KeyboardInterrupt
-        return savez(file, **arrays)
+        return write_npz(file, arrays, compress)
 
     out = tmp_path / "study"
     with monkeypatch.context() as patch, pytest.raises(KeyboardInterrupt):
-        patch.setattr(np, "savez", dies_half_way)
+        patch.setattr(_io, "write_npz", dies_half_way)
         run_study(StudyConfig(**SMALL, policies=POLICIES), out)
     before = files(out)
     assert set(before) == FOLDER | {history("random")}
