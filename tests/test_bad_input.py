@@ -101,7 +101,7 @@ from recgym.population.policies import (
 )
 from recgym.population.simulation import simulate
 from recgym.population.study import StudyConfig, run_study
-from recgym.presets import Estimate, Replication, jiang_2019, replicate
+from recgym.presets import Estimate, RankDiscountedChoice, Replication, jiang_2019, replicate
 
 NAN, INF = float("nan"), float("inf")
 
@@ -431,7 +431,10 @@ def a_replication() -> Replication:
     )  # fmt: skip
 
 
-PRESET_NAMES = "['dean_morgenstern_2022', 'jiang_2019', 'kalimeris_2021']"
+PRESET_NAMES = (
+    "['chaney_2018', 'dean_morgenstern_2022', 'jiang_2019', 'kalimeris_2021', "
+    "'mansoury_2020']"
+)
 
 
 # -------------------------------------------------------------------------- the table
@@ -2062,6 +2065,10 @@ CASES += [
          ValueError, "`expected` must be one of ['> 0', '< 0'] or None, got '>0'"),
     Case("presets/estimate-no-values", lambda: Estimate("a", "a", ()), ValueError,
          "`values` of 'a' must hold one value per seed, got none"),
+    Case("presets/rank_discounted-exponent-negative", lambda: RankDiscountedChoice(-0.8),
+         ValueError, f"`exponent` {NON_NEGATIVE_FLOAT} -0.8"),
+    Case("presets/rank_discounted-exponent-str", lambda: RankDiscountedChoice("0.8"),
+         TypeError, "`exponent` must be a non-negative float, got '0.8'"),
     Case("cli/replicate-name-unknown", lambda: cli("replicate", "nope"), CLIExit,
          f"exit 2: recgym: error: `name` must be one of {PRESET_NAMES}, got 'nope'"),
     Case("cli/replicate-name-missing", lambda: cli("replicate"), CLIExit,
