@@ -35,9 +35,10 @@ CLAUSE = re.compile(r"^\s*(~=|===|==|!=|<=|>=|<|>)\s*([0-9][0-9A-Za-z.+!*-]*)\s*
 
 
 #: Extras pinned and tested in stages of their own, one virtual environment each: the RL
-#: libraries of .ci/integration pin different Gymnasium versions, and the documentation
-#: tools (.ci/run's docs stage) are not needed to run recgym's tests.
-OWN_STAGE_EXTRAS = ("sb3", "d3rlpy", "rllib", "docs")
+#: libraries of .ci/integration pin different Gymnasium versions, Ray (.ci/integration's
+#: ray stage, recgym.distributed) is a large install only its own tests need, and the
+#: documentation tools (.ci/run's docs stage) are not needed to run recgym's tests.
+OWN_STAGE_EXTRAS = ("sb3", "d3rlpy", "rllib", "ray", "docs")
 
 
 def fail(message: str) -> None:

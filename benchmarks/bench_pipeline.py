@@ -39,10 +39,15 @@ from recgym.population import PopulationEnv
 N_ITEMS, D = 100, 5
 
 
+#: The engine of every population (``--engine``): numpy, as in docs/performance.md's
+#: pipeline table; bench_scale.py measures the fused kernels.
+ENGINE = "numpy"
+
+
 def make(n: int, **kwargs) -> PopulationEnv:
     return PopulationEnv(
         n_users=n, n_items=N_ITEMS, user_feature_dim=D, item_feature_dim=D,
-        step_per_episode=10_000, random_state=0, **kwargs,
+        step_per_episode=10_000, random_state=0, engine=ENGINE, **kwargs,
     )  # fmt: skip
 
 
@@ -70,7 +75,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes")
     parser.add_argument("--repeats", type=int, default=5, help="timed steps per row")
+    parser.add_argument(
+        "--engine", default="numpy", choices=("numpy", "numba", "auto"), help="the step's engine"
+    )
     args = parser.parse_args()
+    global ENGINE
+    ENGINE = args.engine
     big = 10**4 if args.quick else 10**6
     sizes = (10**3, 10**4) if args.quick else (10**4, 10**5, 10**6)
     graph = worlds.erdos_renyi(big, 10, rng=0)

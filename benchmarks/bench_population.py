@@ -52,7 +52,13 @@ TARGET_DICT = 1e6  # agent-steps/s at N = 10⁴
 TARGET_MEMORY = 2.0  # peak / (user pool + states) at N = 10⁶
 
 
+#: The engine of every population (``--engine``): numpy, as in the tables of
+#: docs/performance.md's Population section; bench_scale.py measures the fused kernels.
+ENGINE = "numpy"
+
+
 def make_population(n: int, **kwargs) -> PopulationEnv:
+    kwargs.setdefault("engine", ENGINE)
     return PopulationEnv(
         n_users=n,
         n_items=N_ITEMS,
@@ -197,6 +203,7 @@ def memory_child(n: int, dtype: str, keep: bool, steps: int = 10) -> dict[str, f
 
 def bench_memory(n: int, dtype: str, keep: bool) -> dict[str, float]:
     command = [sys.executable, __file__, "--memory-child", str(n), dtype, str(int(keep))]
+    command += ["--engine", ENGINE]
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     return json.loads(output)
 
@@ -233,8 +240,13 @@ def main() -> None:
         "--sizes", type=int, nargs="+", help="population sizes of the step_batch table"
     )
     parser.add_argument("--no-memory", action="store_true", help="skip the memory table")
+    parser.add_argument(
+        "--engine", default="numpy", choices=("numpy", "numba", "auto"), help="the step's engine"
+    )
     parser.add_argument("--memory-child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    global ENGINE
+    ENGINE = args.engine
 
     if args.memory_child:
         n, dtype, keep = args.memory_child

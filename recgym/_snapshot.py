@@ -169,10 +169,15 @@ def check_core_snapshot(
     return {"t": t, "seeded": bool(seeded), "states": states, "user_ids": user_ids}
 
 
-def check_generator_entries(generators: Any, wanted: list[str]) -> dict[str, Any]:
+def check_generator_entries(
+    generators: Any, wanted: list[str], blocks: Mapping[str, int] | None = None
+) -> dict[str, Any]:
     """New generators from a snapshot's ``generators`` entry.
 
-    It must hold exactly the generators ``wanted`` and ``"user_model"``.
+    It must hold exactly the generators ``wanted`` and ``"user_model"``. A name in
+    ``blocks`` is a stream organised in blocks of users (:mod:`recgym._streams`): its
+    entry is a list of exactly ``blocks[name]`` generator states, one per block, and
+    becomes a list of generators.
 
     Raises:
         ValueError: Otherwise, or on a malformed generator state.
@@ -187,10 +192,31 @@ def check_generator_entries(generators: Any, wanted: list[str]) -> dict[str, Any
             "checkpoint entry population['generators'] must hold "
             f"{[*wanted, 'user_model']}, got {list(generators)}"
         )
-    return {
-        name: generator_from_state(value, f"population['generators'][{name!r}]")
-        for name, value in generators.items()
-    }
+    blocks = blocks or {}
+    checked: dict[str, Any] = {}
+    for name, value in generators.items():
+        label = f"population['generators'][{name!r}]"
+        if name not in blocks:
+            checked[name] = generator_from_state(value, label)
+            continue
+        if not isinstance(value, (list, tuple)) or len(value) != blocks[name]:
+            got = f"{len(value)} entries" if isinstance(value, (list, tuple)) else repr(value)
+            raise ValueError(
+                f"checkpoint entry {label} must be a list of {blocks[name]} generator states "
+                f"(one per block of users), got {got}"
+            )
+        if not value or any(state is None for state in value):
+            raise ValueError(f"checkpoint entry {label} must hold a generator state per block")
+        streams = [
+            generator_from_state(state, f"{label}[{block}]") for block, state in enumerate(value)
+        ]
+        if not all(isinstance(stream, np.random.Generator) for stream in streams):
+            raise ValueError(
+                f"checkpoint entry {label} must hold numpy.random.Generator states, got a "
+                "RandomState"
+            )
+        checked[name] = streams
+    return checked
 
 
 def load_core_snapshot(population: Any, checked: dict[str, Any]) -> None:

@@ -97,6 +97,10 @@ class Checkpointable:
 
     _checkpoint_attributes: ClassVar[dict[str, str]] = {}
     _checkpoint_settings: ClassVar[tuple[str, ...]] = ()
+    #: The environment a checkpoint names and a restore requires; None: the class's name.
+    #: An environment whose checkpoints are another's (a sharded ``PopulationEnv``) names
+    #: that one, so each restores the other's.
+    _checkpoint_environment: ClassVar[str | None] = None
     _population: PopulationCore
     config: PopulationConfig
 
@@ -115,7 +119,7 @@ class Checkpointable:
         return {
             "format": CHECKPOINT_FORMAT,
             "version": _VERSION,
-            "environment": type(self).__name__,
+            "environment": self._checkpoint_environment or type(self).__name__,
             "settings": self._settings(),
             "population": self._population.snapshot(),
             "environment_state": {
@@ -144,7 +148,7 @@ class Checkpointable:
                 kind of environment or from different settings (the differing ones are
                 named), or holds malformed entries.
         """
-        _check_header(checkpoint, type(self).__name__)
+        _check_header(checkpoint, self._checkpoint_environment or type(self).__name__)
         _check_settings(checkpoint["settings"], self._settings())
         population = self._population.check_snapshot(checkpoint["population"])
         attributes = _check_attributes(

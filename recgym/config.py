@@ -22,6 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from recgym._idiosyncratic import idiosyncratic_key
+from recgym._streams import BLOCK_SIZE
 from recgym._validation import (
     check_array,
     check_bool,
@@ -44,11 +45,22 @@ if TYPE_CHECKING:
 
     from recgym.social import SocialInfluence
 
+#: The engines of the step (the ``engine`` argument): numba's fused kernels cover the
+#: built-in user model (``recgym.UserModel`` itself) and choice models; anything else
+#: runs on numpy.
+ENGINES = ("auto", "numpy", "numba")
+
+#: ``engine="auto"`` takes numba from this many slots on: below it the numpy step is as
+#: fast (measured in docs/scaling.md) and no compiled kernel needs loading.
+AUTO_NUMBA_SLOTS = 4096
+
 # Tag of the idiosyncratic key's seed sequence (a child of `random_state`).
 _IDIOSYNCRATIC_STREAM = 0x6964696F
 
 __all__ = [
+    "AUTO_NUMBA_SLOTS",
     "DEFAULT_ARGUMENTS",
+    "ENGINES",
     "EnvArguments",
     "ExtensionArguments",
     "OriginalArguments",
@@ -116,6 +128,17 @@ class ExtensionArguments(TypedDict, total=False):
         social_weight: ``β ≥ 0``, the weight of the neighbours' pull.
         confidence_bound: ``ε ∈ [-1, 1]``: only neighbours within this cosine count
             (bounded confidence); None (default): all do.
+        block_size: Users per block of the random streams (default
+            :data:`recgym._streams.BLOCK_SIZE`, 65,536): every per-user draw comes from
+            the generator of its block of slots, so the numbers do not depend on threads
+            or shards (see ``docs/reproducibility.md``). Changing it changes the numbers;
+            small blocks serve tests of sharding.
+        engine: How the step is computed: ``"auto"`` (default), ``"numpy"`` or
+            ``"numba"`` (the fused kernels of :mod:`recgym._kernels`, from the extra
+            ``recgym[fast]``). ``"auto"`` takes numba when it is installed, the
+            configuration is built-in (see :data:`ENGINES`) and the population has at
+            least :data:`AUTO_NUMBA_SLOTS` slots; numpy otherwise. The two agree to
+            rounding, each deterministic for a seed (see ``docs/scaling.md``).
     """
 
     feature_normalization: str
@@ -131,6 +154,8 @@ class ExtensionArguments(TypedDict, total=False):
     social_graph: Any
     social_weight: float
     confidence_bound: float | None
+    block_size: int
+    engine: str
 
 
 class EnvArguments(OriginalArguments, ExtensionArguments, total=False):
@@ -165,6 +190,8 @@ DEFAULT_ARGUMENTS: Mapping[str, Any] = MappingProxyType(
         "social_graph": None,
         "social_weight": 0.0,
         "confidence_bound": None,
+        "block_size": BLOCK_SIZE,
+        "engine": "auto",
     }
 )
 
@@ -231,6 +258,8 @@ class PopulationConfig:
         churn: The churn stage, or None.
         catalogue: The catalogue change, or None.
         social: The social influence (graph, ``β``, ``ε``), or None.
+        block_size: Slots per block of the per-user random streams.
+        engine: ``"auto"``, ``"numpy"`` or ``"numba"``, as requested.
     """
 
     step_per_episode: int
@@ -257,6 +286,8 @@ class PopulationConfig:
     churn: Churn | None = None
     catalogue: CatalogueChange | None = None
     social: SocialInfluence | None = None
+    block_size: int = BLOCK_SIZE
+    engine: str = "auto"
 
     @classmethod
     def from_arguments(cls, **arguments: Unpack[EnvArguments]) -> PopulationConfig:
@@ -378,6 +409,8 @@ _CHECKS: Mapping[str, Callable[[Any, str], Any]] = MappingProxyType(
         "satiation": lambda value, name: check_instance(value, name, Satiation),
         "churn": lambda value, name: check_instance(value, name, Churn),
         "catalogue": lambda value, name: check_instance(value, name, CatalogueChange),
+        "block_size": check_positive_int,
+        "engine": lambda value, name: check_choice(value, name, ENGINES),
     }
 )
 

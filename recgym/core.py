@@ -16,12 +16,14 @@ sub-environment).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
+from recgym._buffers import Recycler
+from recgym._fused import fused_step, load_kernels, resolve_engine
 from recgym._idiosyncratic import idiosyncratic_normals
 from recgym._snapshot import (
     check_core_snapshot,
@@ -32,18 +34,27 @@ from recgym._snapshot import (
     generator_state,
     load_core_snapshot,
 )
+from recgym._streams import (
+    CATALOGUE,
+    REWARDS,
+    STREAM_TAGS,
+    BlockLayout,
+    block_generators,
+    child_sequence,
+)
 from recgym._validation import (
     check_actions,
     check_dtype,
     check_memory,
     check_model_outputs,
+    check_nonnegative_int,
     check_positive_int,
     check_seed,
 )
 from recgym.choice import Consume
 from recgym.config import PopulationConfig
 from recgym.errors import ResetNeeded
-from recgym.user_model import BaseUserModel, UserModel, accepts_user_ids
+from recgym.user_model import BaseUserModel, UserModel, accepts_keyword, accepts_user_ids
 
 __all__ = [
     "PerUserFallbackWarning",
@@ -77,8 +88,8 @@ class PopulationCore(Protocol):
     def seed(self, seed: Any) -> None:
         """Re-create the random streams from ``seed``."""
 
-    def sample_users(self) -> NDArray[np.int64]:
-        """Draw one pool user per slot, int64 ``(n_slots,)``."""
+    def sample_users(self, slots: NDArray[np.intp] | None = None) -> NDArray[np.int64]:
+        """Draw one pool user per slot (or per slot of ``slots``), int64 ``(n_slots,)``."""
 
     def reset(self, user_ids: NDArray[np.int64]) -> NDArray[Any]:
         """Put ``user_ids`` into the slots; return their observations ``(n_slots, d)``."""
@@ -125,9 +136,10 @@ def _frozen(array: NDArray[Any]) -> NDArray[Any]:
     """Mark ``array`` read-only and return it.
 
     The core never writes into its ``states`` or ``user_ids`` after creating them (each
-    step makes new arrays), so the environments can hand them out as immutable
-    snapshots instead of copying them; a user model that tried to modify its input in
-    place fails loudly instead of corrupting a snapshot.
+    step makes new arrays, or reuses one of :attr:`Population.buffers` that nothing
+    references any more), so the environments can hand them out as immutable snapshots
+    instead of copying them; a user model that tried to modify its input in place fails
+    loudly instead of corrupting a snapshot.
     """
     array.flags.writeable = False
     return array
@@ -149,12 +161,22 @@ class Population:
     nothing else configured (the defaults), a step is one call of the user model's
     ``batch_step`` for everyone — the original RECGym's step, bit for bit.
 
-    Random streams: :meth:`seed` spawns six independent generators from one
-    ``numpy.random.SeedSequence`` — user draws, observation noise, the user model's
-    ``random_`` (reward noise), choices, engagement (leaving and returning) and the
-    catalogue — so one stage's draws never shift another's. Each stream is consumed in
-    slot order: populations of different sizes share a seed's first draws only, not
-    their trajectories.
+    Random streams (:mod:`recgym._streams`): :meth:`seed` derives, from one
+    ``numpy.random.SeedSequence``, five per-user streams — user draws, observation
+    noise, reward noise, choices, engagement (leaving and returning) — each made of one
+    generator per **block** of ``config.block_size`` slots, plus one catalogue
+    generator and the user model's ``random_``; so one stage's draws never shift
+    another's. The draws of slots ``[b·B, (b+1)·B)`` come from block ``b``'s generator
+    in slot order, seeded by ``(seed, stream, b)`` alone: the numbers of a slot do not
+    depend on the number of users, on threads, or on sharding.
+
+    Shards: a population may be built for a block-aligned range of slots of a larger
+    one (:meth:`shard`); its rows are then exactly the rows the whole population
+    computes for those slots — user draws, noise, choices, dynamics, churn and
+    catalogue — step after step, given the same seed and the same actions for those
+    slots. Social influence needs every user and is refused, and so is a user model
+    that draws from its own ``random_`` (one generator for all users, consumed in slot
+    order) instead of taking the environment's per-block ``reward_draws``.
 
     Memory: the states and the users in the slots, plus per slot, when configured:
     ``⌈n_items / 8⌉`` bytes of consumption memory, a satiation vector of ``d`` floats,
@@ -166,6 +188,17 @@ class Population:
         dtype: float64 (default) or float32 for states, observations and rewards.
         slots_argument: The argument that set ``n_slots`` in the caller (``n_users``,
             ``num_envs``), named when ``n_slots`` cannot fit in memory.
+        first_slot: For a shard: the global index of the first of its ``n_slots``
+            slots, a multiple of ``config.block_size`` (default 0).
+        total_slots: For a shard: the number of slots of the whole population (default
+            ``first_slot + n_slots``: the whole population). A shard ends at a multiple
+            of ``config.block_size`` or at ``total_slots``.
+
+    Raises:
+        TypeError: If an argument is of the wrong kind.
+        ValueError: If the slots do not fit in memory, a shard is not block-aligned, or
+            a shard is asked of a configuration that cannot be sharded (social
+            influence; a user model without ``reward_draws``).
 
     Attributes:
         choices: After a step, int64 ``(n_slots,)``: the slate position each user
@@ -186,6 +219,8 @@ class Population:
         dtype: DTypeLike = np.float64,
         *,
         slots_argument: str = "n_slots",
+        first_slot: int = 0,
+        total_slots: int | None = None,
     ):
         if not isinstance(config, PopulationConfig):
             raise TypeError(
@@ -194,6 +229,10 @@ class Population:
             )
         n_slots = check_positive_int(n_slots, "n_slots")
         dtype = check_dtype(dtype)
+        first_slot = check_nonnegative_int(first_slot, "first_slot")
+        stop = first_slot + n_slots
+        total = stop if total_slots is None else check_positive_int(total_slots, "total_slots")
+        _check_shard(first_slot, stop, total, config.block_size)
         # The states and observations of a step, with their temporaries, and the bits of
         # consumption memory: refused before anything is allocated if they cannot fit.
         per_slot = 4 * config.user_feature_dim * dtype.itemsize + 32
@@ -245,6 +284,29 @@ class Population:
         )
         self._position_zero = _frozen(np.zeros(n_slots, dtype=np.int64))
         self._model_takes_ids = accepts_user_ids(type(self.user_model), "batch_step")
+        # Per-block reward noise for models that take it (recgym.UserModel does).
+        self._model_takes_draws = accepts_keyword(
+            type(self.user_model), "batch_step", "reward_draws"
+        )
+        self.layout = BlockLayout(first_slot, n_slots, config.block_size)
+        self.first_slot, self.total_slots = first_slot, total
+        self.user_rng: list[np.random.Generator] = []
+        self.obs_rng: list[np.random.Generator] = []
+        self.reward_rng: list[np.random.Generator] = []
+        self.choice_rng: list[np.random.Generator] = []
+        self.engagement_rng: list[np.random.Generator] = []
+        self.catalogue_rng: np.random.Generator | None = None
+        if n_slots != total:
+            _check_shardable(self, first_slot, stop, total)
+        #: ``"numpy"`` or ``"numba"``: the engine the step runs on (``config.engine``
+        #: resolved; see :func:`recgym._fused.resolve_engine`).
+        self.engine = resolve_engine(config, n_slots)
+        #: The arrays steps hand out, reused once nothing references them.
+        self.buffers = Recycler()
+        #: The fused kernels' check of a batch of slates (see ``check_slates``), or None.
+        self.valid_slates: Callable[[NDArray[np.int64], int], bool] | None = (
+            load_kernels().valid_slates if self.engine == "numba" else None
+        )
         if config.social is not None and n_slots != config.n_users:
             raise ValueError(
                 "a social graph links the pool's users, so every user needs a slot: "
@@ -260,28 +322,100 @@ class Population:
                 stacklevel=3,
             )
 
+    @classmethod
+    def shard(
+        cls,
+        config: PopulationConfig,
+        total_slots: int,
+        start: int,
+        stop: int,
+        dtype: DTypeLike = np.float64,
+    ) -> Population:
+        """The slots ``[start, stop)`` of a population of ``total_slots`` slots.
+
+        The shard's row ``i`` is global slot ``start + i``. Reset with the users of its
+        slots (a ``PopulationEnv`` of ``n_users`` puts pool user ``k`` in slot ``k``:
+        ``shard.reset(np.arange(start, stop))``), seed with the whole population's seed
+        and step with the actions of its slots: every step's observations, rewards,
+        states, choices and engagement are then exactly rows ``start … stop − 1`` of
+        the whole population's (the concatenation of shards covering all slots is the
+        whole population, bit for bit). The catalogue's changes are global draws that
+        every shard replicates.
+
+        Args:
+            config: The whole population's configuration.
+            total_slots: Number of slots of the whole population.
+            start: First slot, a multiple of ``config.block_size``.
+            stop: End of the range, a multiple of ``config.block_size`` or
+                ``total_slots``.
+            dtype: float64 (default) or float32.
+
+        Returns:
+            Population: A population of ``stop − start`` slots.
+
+        Raises:
+            TypeError: If a bound is not an integer.
+            ValueError: If the range is empty or not block-aligned, or the configuration
+                cannot be sharded: social influence (a user's neighbours may live in
+                another shard) or a user model that draws from its own ``random_``.
+        """
+        start = check_nonnegative_int(start, "start")
+        stop = check_nonnegative_int(stop, "stop")
+        if stop <= start:
+            raise ValueError(f"`stop` must be greater than `start` ({start}), got {stop}")
+        return cls(config, stop - start, dtype, first_slot=start, total_slots=total_slots)
+
+    def _stream_names(self) -> list[str]:
+        """The per-block streams this configuration draws from (see :mod:`recgym._streams`)."""
+        names = ["user_rng", "obs_rng"]
+        if self._model_takes_draws:
+            names.append("reward_rng")
+        if not isinstance(self.choice_model, Consume):
+            names.append("choice_rng")
+        if self.config.churn is not None:
+            names.append("engagement_rng")
+        return names
+
     def seed(self, seed: int | np.random.SeedSequence | None) -> None:
-        """Re-create the six random streams from ``seed`` (None: fresh OS entropy).
+        """Re-create every random stream from ``seed`` (None: fresh OS entropy).
+
+        For each per-user stream ``s`` in use, block ``b`` of the population's range gets
+        the generator of ``SeedSequence(entropy, spawn_key=(…, s, b))``; the catalogue
+        gets the child ``(…, 5)``, and the user model's ``random_`` the seed of the
+        reward stream's first block, ``(…, 2, first block)``.
 
         Raises:
             TypeError: If ``seed`` is not None, an integer or a ``SeedSequence``.
             ValueError: If ``seed`` is a negative integer.
         """
-        sequence = seed if isinstance(seed, np.random.SeedSequence) else None
-        if sequence is None:
-            sequence = np.random.SeedSequence(check_seed(seed, "seed"))
-        users, observations, model, choice, engagement, catalogue = sequence.spawn(6)
-        self.user_rng = np.random.default_rng(users)
-        self.obs_rng = np.random.default_rng(observations)
-        self.user_model.random_ = np.random.default_rng(model)
-        self.choice_rng = np.random.default_rng(choice)
-        self.engagement_rng = np.random.default_rng(engagement)
-        self.catalogue_rng = np.random.default_rng(catalogue)
+        root = seed if isinstance(seed, np.random.SeedSequence) else None
+        if root is None:
+            root = np.random.SeedSequence(check_seed(seed, "seed"))
+        layout = self.layout
+        for name in self._stream_names():
+            generators = block_generators(
+                root, STREAM_TAGS[name], layout.first_block, layout.n_blocks
+            )
+            setattr(self, name, generators)
+        # Seeded as the first block of the reward stream: a model of one's own that draws
+        # one number per consumer in slot order from `random_` gets the built-in model's
+        # reward draws while the population holds a single block (RECEnv, small runs).
+        first = child_sequence(root, REWARDS, layout.first_block)
+        self.user_model.random_ = np.random.default_rng(first)
+        self.catalogue_rng = np.random.default_rng(child_sequence(root, CATALOGUE))
         self.seeded = True
 
-    def sample_users(self, n: int | None = None) -> NDArray[np.int64]:
-        """Draw ``n`` (default ``n_slots``) user ids uniformly from the pool."""
-        return self.user_rng.integers(0, self.config.n_users, size=self.n_slots if n is None else n)
+    def sample_users(self, slots: NDArray[np.intp] | None = None) -> NDArray[np.int64]:
+        """Draw a user uniformly from the pool for every slot, or for the slots ``slots``.
+
+        Args:
+            slots: Sorted local slot indices; None for every slot. Each slot's draw comes
+                from its block's generator.
+
+        Returns:
+            numpy.ndarray: int64 ``(n_slots,)`` or ``(len(slots),)`` pool indices.
+        """
+        return self.layout.integers(self.user_rng, self.config.n_users, slots)
 
     def reset(self, user_ids: NDArray[np.int64]) -> NDArray[Any]:
         """Put the given pool users into the slots and return their first observations.
@@ -365,19 +499,28 @@ class Population:
     def observe(self, slots: NDArray[np.intp] | None = None) -> NDArray[Any]:
         """``clip(states + obs_std·ε, -1, 1)`` as a new array (no draw when obs_std is 0).
 
+        Each slot's ``d`` normals come from its block's generator (in slot order).
+
         Args:
-            slots: Observe only these slots (``(m, d)``, ``m × d`` draws); None: all.
+            slots: Observe only these slots, sorted local indices (``(m, d)``, ``m × d``
+                draws); None: all.
         """
         states = self.current_states()
         if slots is not None:
             states = states[slots]
+        # The fused engine keeps its arrays between steps; numpy allocates as it goes,
+        # which keeps its peak memory lower (two state-sized arrays live at once).
+        if self.engine == "numba":
+            obs = self.buffers.take(states.shape, self.dtype)
+        else:
+            obs = np.empty(states.shape, dtype=self.dtype)
         if self.obs_std > 0.0:
-            obs = self.obs_rng.standard_normal(states.shape, dtype=self.dtype)
+            self.layout.fill(self.obs_rng, obs, "normal", slots, self._fill_threads())
             obs *= self.obs_std
             obs += states
             np.maximum(obs, -1.0, out=obs)
         else:
-            obs = np.maximum(states, -1.0)
+            np.maximum(states, -1.0, out=obs)
         # np.minimum/np.maximum rather than np.clip: same result, a third of the cost.
         return np.minimum(obs, 1.0, out=obs)
 
@@ -458,34 +601,42 @@ class Population:
 
         Returns:
             tuple: ``(observations (n_slots, user_feature_dim), rewards (n_slots,))``,
-            new arrays; :attr:`choices` and :attr:`consumed_items` describe the step.
+            arrays nothing else references (from :attr:`buffers`: arrays of earlier
+            steps that nothing references any more are reused); :attr:`choices` and
+            :attr:`consumed_items` describe the step.
 
         Raises:
             ValueError: If a present user's slate holds an unavailable item (nothing
                 changes then).
         """
         current, user_ids = self.current_states(), self.current_user_ids()
-        if self._plain:
+        obs = None
+        if not self._plain:
+            self.check_available(actions)
+        if self.engine == "numba":  # one fused pass per user (satiation and memory too)
+            obs, rewards, states, choices, items = fused_step(self, actions)
+            choices, items = _frozen(choices), _frozen(items)
+        elif self._plain:
             choices = self._position_zero
             items = _frozen(np.array(actions, dtype=np.int64))
             rewards, states = self._respond(current, items, user_ids)
         else:
-            self.check_available(actions)
             rewards, states, choices, items = self._pipeline(current, user_ids, actions)
         self.states = _frozen(states)
         self.choices, self.consumed_items = choices, items
-        if self.satiation is not None and self.config.satiation is not None:
+        if obs is None and self.satiation is not None and self.config.satiation is not None:
             consumers = np.flatnonzero(items >= 0)
             features = self.item_features.take(items[consumers], axis=0)
             self.config.satiation.update(self.satiation, consumers, features)
         if self.config.churn is not None:
             self._churn(rewards)
         if self.config.catalogue is not None and self.available is not None:
+            assert self.catalogue_rng is not None  # seeded before the first reset
             self.next_item = self.config.catalogue.change(
                 self.available, self.next_item, self.catalogue_rng, minimum=self.slate_size
             )
         self.t += 1
-        return self.observe(), rewards
+        return (self.observe() if obs is None else obs), rewards
 
     def _pipeline(
         self, current: NDArray[Any], user_ids: NDArray[np.int64], actions: NDArray[np.int64]
@@ -511,9 +662,15 @@ class Population:
             utilities = self._plain_utilities(slates, current_rows)
             if extra is not None:
                 utilities += extra
-            choices = self.choice_model.choose(
-                utilities, self.choice_rng, available=available, user_ids=ids
-            )
+            choices = np.empty(m, dtype=np.int64)
+            for block, start, stop in self.layout.segments(rows):  # each from its block
+                part = slice(start, stop)
+                choices[part] = self.choice_model.choose(
+                    utilities[part],
+                    self.choice_rng[block],
+                    available=None if available is None else available[part],
+                    user_ids=ids[part],
+                )
         chose = choices >= 0
         everyone = bool(chose.all())
         if everyone and self.slate_size == 1:
@@ -529,7 +686,7 @@ class Population:
             if rows is not None:
                 pull = pull[rows]
         if everyone:
-            rewards, states = self._respond(current_rows, items, ids, offsets, pull)
+            rewards, states = self._respond(current_rows, items, ids, offsets, pull, rows)
         else:
             rewards = np.zeros(m, dtype=self.dtype)
             states = current_rows.copy()
@@ -541,6 +698,7 @@ class Population:
                     ids[consumers],
                     None if offsets is None else offsets[consumers],
                     None if pull is None else pull[consumers],
+                    consumers if rows is None else rows[consumers],
                 )
             if pull is not None:  # influence alone moves the others
                 others = np.flatnonzero(~chose)
@@ -577,23 +735,39 @@ class Population:
         assert self.satisfaction is not None and self.visits is not None
         satisfaction = self.satisfaction
         left = np.zeros(self.n_slots, dtype=np.bool_)
+        returned = np.zeros(self.n_slots, dtype=np.bool_)
+        # One uniform per slot that draws — a present user whose leaving is random, an
+        # absent user who may return — from its block's generator, in slot order.
         if self.active.all():  # the same arithmetic without gathering every slot
-            absent = np.empty(0, dtype=np.intp)
             satisfaction *= 1.0 - churn.rate
             satisfaction += churn.rate * rewards
-            left[churn.leave(satisfaction, self.engagement_rng)] = True
+            everyone = None
+            if churn.draws_to_leave:
+                everyone = self.layout.fill(
+                    self.engagement_rng, np.empty(self.n_slots), "uniform"
+                )
+            left[churn.leaving(satisfaction, everyone)] = True
         else:
             present = np.flatnonzero(self.active)
             absent = np.flatnonzero(~self.active)
             satisfaction[present] *= 1.0 - churn.rate
             satisfaction[present] += churn.rate * rewards[present]
-            left[present[churn.leave(satisfaction[present], self.engagement_rng)]] = True
-        returned = np.zeros(self.n_slots, dtype=np.bool_)
-        if churn.return_probability > 0.0 and absent.size:
-            back = absent[self.engagement_rng.random(absent.size) < churn.return_probability]
-            returned[back] = True
-            satisfaction[back] = churn.initial_satisfaction
-            self.visits[back] += 1
+            returns = churn.return_probability > 0.0
+            drawing = self.active.copy() if churn.draws_to_leave else np.zeros_like(self.active)
+            if returns:
+                drawing |= ~self.active
+            uniforms = np.zeros(self.n_slots)
+            rows = np.flatnonzero(drawing)
+            if rows.size:
+                uniforms[rows] = self.layout.fill(
+                    self.engagement_rng, np.empty(rows.size), "uniform", rows
+                )
+            left[present[churn.leaving(satisfaction[present], uniforms[present])]] = True
+            if returns:
+                back = absent[uniforms[absent] < churn.return_probability]
+                returned[back] = True
+                satisfaction[back] = churn.initial_satisfaction
+                self.visits[back] += 1
         self.active = (self.active & ~left) | returned
         self.left, self.returned = _frozen(left), _frozen(returned)
 
@@ -612,14 +786,23 @@ class Population:
         user_ids: NDArray[np.int64],
         offsets: NDArray[Any] | None = None,
         pull: NDArray[Any] | None = None,
+        slots: NDArray[np.intp] | None = None,
     ) -> tuple[NDArray[Any], NDArray[Any]]:
-        """The user model's rewards and new states for consumers, with output checks."""
+        """The user model's rewards and new states for consumers, with output checks.
+
+        ``slots`` are the consumers' sorted local slots (None: every slot, in order);
+        their reward draws come from their blocks' generators.
+        """
         model = self.user_model
         extra: dict[str, Any] = {"user_ids": user_ids} if self._model_takes_ids else {}
         if offsets is not None:
             extra["utility_offsets"] = offsets
         if pull is not None:
             extra["preference_offsets"] = pull
+        kind = self._reward_draw_kind()
+        if kind is not None:
+            draws = np.empty(len(items), dtype=self.dtype)
+            extra["reward_draws"] = self.layout.fill(self.reward_rng, draws, kind, slots)
         rewards, new_states = model.batch_step(states, items, self.item_features, **extra)
         if type(model) is UserModel:  # recgym's own arithmetic: nothing to check
             return rewards, new_states
@@ -633,6 +816,20 @@ class Population:
             dtype=self.dtype,
             user_ids=user_ids,
         )
+
+    def _fill_threads(self) -> int:
+        """Threads that fill random draws: numba's thread count with its engine, else 1."""
+        if self.engine != "numba":
+            return 1
+        return int(load_kernels().threads())
+
+    def _reward_draw_kind(self) -> str | None:
+        """What the reward draws per consumer from the per-block streams, if anything."""
+        if not self._model_takes_draws:
+            return None
+        if self.config.reward_type == "binary":
+            return "uniform"
+        return "normal" if self.config.reward_std > 0.0 else None
 
     @property
     def done(self) -> bool:
@@ -659,11 +856,7 @@ class Population:
 
     def _generator_names(self) -> list[str]:
         """The generators a snapshot holds once seeded, besides the user model's."""
-        names = ["user_rng", "obs_rng"]
-        if self.choice_model.draws:
-            names.append("choice_rng")
-        if self.config.churn is not None:
-            names.append("engagement_rng")
+        names = self._stream_names()
         if self.config.catalogue is not None:
             names.append("catalogue_rng")
         return names
@@ -672,20 +865,24 @@ class Population:
         """Everything the continuation depends on, as plain data (copies).
 
         Returns:
-            dict: ``{"t", "seeded", "user_ids", "states", "generators"}``, plus the state
-            of each configured stage (``"consumed"`` bits, ``"satiation"``, churn's
-            ``"active"``, ``"satisfaction"`` and ``"visits"``, the catalogue's
+            dict: ``{"t", "seeded", "blocks", "user_ids", "states", "generators"}``, plus
+            the state of each configured stage (``"consumed"`` bits, ``"satiation"``,
+            churn's ``"active"``, ``"satisfaction"`` and ``"visits"``, the catalogue's
             ``"available"`` and ``"next_item"``); the generators of the streams in use
-            (once seeded) and ``"user_model"``.
+            (once seeded: a list of states, one per block, for each per-user stream) and
+            ``"user_model"``. ``"blocks"`` is ``{"block_size", "first_slot"}``.
         """
         generators: dict[str, Any] = {}
         if self.seeded:
-            for name in self._generator_names():
-                generators[name] = generator_state(getattr(self, name))
+            for name in self._stream_names():
+                generators[name] = [generator_state(block) for block in getattr(self, name)]
+            if self.config.catalogue is not None:
+                generators["catalogue_rng"] = generator_state(self.catalogue_rng)
         generators["user_model"] = generator_state(getattr(self.user_model, "random_", None))
         snapshot = {
             "t": self.t,
             "seeded": self.seeded,
+            "blocks": {"block_size": self.layout.block_size, "first_slot": self.first_slot},
             "user_ids": copy_plain(self.user_ids),
             "states": copy_plain(self.states),
             "generators": generators,
@@ -711,8 +908,23 @@ class Population:
                 "checkpoint entry population['seeded'] is False, but the population holds "
                 "users: a reset seeds it first, so this checkpoint was not taken from one"
             )
+        blocks = saved.get("blocks")
+        expected = {"block_size": self.layout.block_size, "first_slot": self.first_slot}
+        if not (
+            isinstance(blocks, Mapping)
+            and set(blocks) == set(expected)
+            and all(
+                type(blocks[key]) in (int, np.int64) and blocks[key] == value
+                for key, value in expected.items()
+            )
+        ):
+            raise ValueError(
+                f"checkpoint entry population['blocks'] must be {expected} (the blocks of "
+                f"this population's random streams), got {blocks!r}"
+            )
         wanted = self._generator_names() if checked["seeded"] else []
-        checked["generators"] = check_generator_entries(saved.get("generators"), wanted)
+        n_blocks = dict.fromkeys(self._stream_names(), self.layout.n_blocks)
+        checked["generators"] = check_generator_entries(saved.get("generators"), wanted, n_blocks)
         for name, (shape, dtype) in self._state_arrays().items():
             value = saved.get(name)
             if value is not None or checked["states"] is not None:
@@ -744,3 +956,44 @@ def _normalised(rows: NDArray[Any]) -> NDArray[Any]:
     """Rows scaled to unit length, zero rows left at zero (a new array)."""
     norms = np.sqrt(np.vecdot(rows, rows))[:, np.newaxis]
     return np.divide(rows, norms, out=np.zeros_like(rows), where=norms > 0)
+
+
+def _check_shard(first_slot: int, stop: int, total: int, block_size: int) -> None:
+    """Refuse a range of slots that is not made of whole blocks of a population.
+
+    Raises:
+        ValueError: Naming the range, the population's size and the block size.
+    """
+    where = f"slots [{first_slot}, {stop}) of a population of {total}"
+    if stop > total:
+        raise ValueError(f"`total_slots` must be at least {stop} for {where}, got {total}")
+    if first_slot % block_size or (stop % block_size and stop != total):
+        raise ValueError(
+            f"a shard must hold whole blocks of block_size = {block_size} slots: it must "
+            f"start at a multiple of {block_size} and end at one or at the last slot, got "
+            f"{where}"
+        )
+
+
+def _check_shardable(population: Population, first_slot: int, stop: int, total: int) -> None:
+    """Refuse to build part of a population whose numbers would depend on the split.
+
+    Raises:
+        ValueError: For social influence and for a user model without ``reward_draws``.
+    """
+    where = f"slots [{first_slot}, {stop}) of {total}"
+    if population.config.social is not None:
+        raise ValueError(
+            f"a population with a `social_graph` cannot be split into shards ({where}): "
+            "each user's preference moves toward their neighbours', who may live in "
+            "another shard; run it in one process"
+        )
+    if not population._model_takes_draws:
+        model = type(population.user_model).__name__
+        raise ValueError(
+            f"{model} cannot be split into shards ({where}): its `batch_step` takes no "
+            "`reward_draws`, so its random numbers would come from its own `random_`, one "
+            "generator consumed in slot order, and depend on the split. Use "
+            "recgym.UserModel, or accept `reward_draws` (the environment's per-block draws; "
+            "a model that draws nothing can ignore them)"
+        )

@@ -144,11 +144,33 @@ class Churn:
     def leave(
         self, satisfaction: NDArray[np.float64], rng: np.random.Generator
     ) -> NDArray[np.bool_]:
-        """Who leaves, among users with the given satisfaction ``(m,)`` (bool ``(m,)``)."""
+        """Who leaves, among users with the given satisfaction ``(m,)`` (bool ``(m,)``).
+
+        Draws ``m`` uniforms from ``rng`` when leaving is random, nothing otherwise.
+        """
+        uniforms = rng.random(len(satisfaction)) if self.draws_to_leave else None
+        return self.leaving(satisfaction, uniforms)
+
+    def leaving(
+        self, satisfaction: NDArray[np.float64], uniforms: NDArray[np.float64] | None
+    ) -> NDArray[np.bool_]:
+        """Who leaves, given one uniform in ``[0, 1)`` per user (None when not random).
+
+        Args:
+            satisfaction: float64 ``(m,)``.
+            uniforms: float64 ``(m,)`` if :attr:`draws_to_leave`, else ignored.
+
+        Raises:
+            ValueError: If leaving is random and ``uniforms`` is None.
+
+        Returns:
+            numpy.ndarray: bool ``(m,)``: ``u < sigmoid(κ(τ − m))``, or ``m < τ`` at
+            ``κ = inf``.
+        """
         if not self.draws_to_leave:
             return satisfaction < self.threshold
+        if uniforms is None:
+            raise ValueError("`uniforms` must be given when leaving is random (finite steepness)")
         from scipy.special import expit
 
-        return rng.random(len(satisfaction)) < expit(
-            self.steepness * (self.threshold - satisfaction)
-        )
+        return uniforms < expit(self.steepness * (self.threshold - satisfaction))

@@ -277,14 +277,21 @@ class LegacyPopulation:
             "social_graph",
             "social_weight",
             "confidence_bound",
+            "block_size",
         ):
             value, default = given[name], DEFAULT_ARGUMENTS[name]
             if not (type(value) is type(default) and value == default):
                 raise ValueError(
                     f"`{name}` must keep its default ({DEFAULT_ARGUMENTS[name]!r}) with "
-                    f"legacy=True (the original showed one item, always consumed), "
+                    "legacy=True (the original showed one item, always consumed, and "
+                    "drew from one stream), "
                     f"got {value!r}"
                 )
+        if given["engine"] == "numba":
+            raise ValueError(
+                "`engine` must be 'auto' or 'numpy' with legacy=True (the original's "
+                "arithmetic runs one user at a time in numpy), got 'numba'"
+            )
         random_state = given["random_state"]
         if random_state is None:
             raise ValueError(
@@ -338,8 +345,12 @@ class LegacyPopulation:
         """
         self.random_ = np.random.RandomState(check_legacy_seed(seed, "seed"))
 
-    def sample_users(self) -> NDArray[np.int64]:
-        """Draw the episode's user: one ``randint(0, n_users)``, as an array ``(1,)``."""
+    def sample_users(self, slots: NDArray[np.intp] | None = None) -> NDArray[np.int64]:
+        """Draw the episode's user: one ``randint(0, n_users)``, as an array ``(1,)``.
+
+        ``slots`` is accepted for the :class:`~recgym.core.PopulationCore` interface; the
+        legacy population has one slot, which is always drawn for.
+        """
         return np.array([self.random_.randint(0, self.config.n_users)], dtype=np.int64)
 
     def reset(self, user_ids: NDArray[np.int64]) -> NDArray[np.float64]:

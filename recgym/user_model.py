@@ -132,6 +132,12 @@ class BaseUserModel:
 
     Randomness: the environment gives the model a seeded ``numpy.random.Generator`` in
     the attribute ``random_`` at every seeded reset; draw from ``self.random_`` only.
+    That one generator serves all users in slot order, so the numbers of a model that
+    draws from it depend on how the population is split: a population split into
+    shards (:meth:`recgym.core.Population.shard`) refuses such a model. A model whose
+    ``batch_step`` takes a ``reward_draws`` keyword instead receives its random numbers
+    from the environment's per-block streams (as :class:`UserModel` does) and may be
+    sharded; a model that draws nothing can accept and ignore it.
     """
 
     random_: np.random.Generator | np.random.RandomState
@@ -357,7 +363,8 @@ class UserModel(BaseUserModel):
 
     Random draws: ``n`` standard normals per step for continuous rewards with
     ``reward_std > 0`` (none at ``reward_std == 0``), ``n`` uniforms per step for binary
-    rewards; all from ``self.random_``.
+    rewards; from ``self.random_`` when called directly, from the environment's per-block
+    streams (the ``reward_draws`` of :meth:`batch_step`) inside an environment.
 
     Args:
         user_feature_dim: Dimension of user preferences.
@@ -404,6 +411,7 @@ class UserModel(BaseUserModel):
         user_ids: NDArray[np.int64] | None = None,
         utility_offsets: NDArray[Any] | None = None,
         preference_offsets: NDArray[Any] | None = None,
+        reward_draws: NDArray[Any] | None = None,
     ) -> tuple[NDArray[Any], NDArray[Any]]:
         """One step for ``n`` users, sharing the affinity ``⟨s, v⟩`` between reward and dynamics.
 
@@ -420,6 +428,13 @@ class UserModel(BaseUserModel):
             preference_offsets: Optional ``(n, d)`` terms added to the moved preference
                 before it is normalised (the environment's social influence):
                 ``s ← normalise(s + α⟨s, v⟩v + offset)``.
+            reward_draws: Optional ``(n,)`` random numbers of the reward, of the states'
+                dtype, used instead of drawing from ``random_``: standard normals ``ξ``
+                for continuous rewards with ``reward_std > 0``, uniforms in ``[0, 1)`` for
+                binary rewards (the reward is ``u < sigmoid(⟨s, v⟩)``); ignored when the
+                reward draws nothing. The environments pass them from their per-block
+                streams (:mod:`recgym._streams`), so a user's reward noise does not depend
+                on the other users stepped with them.
 
         Returns:
             tuple: ``(rewards (n,), new_states (n, d))``, new arrays of the states' dtype.
@@ -429,7 +444,7 @@ class UserModel(BaseUserModel):
         alpha = per_user(self.alpha, "alpha", user_ids)
         utility = affinity if utility_offsets is None else affinity + utility_offsets
         moved = self._transition(states, items, affinity, alpha, preference_offsets)
-        return self._reward(utility), moved
+        return self._reward(utility, reward_draws), moved
 
     def batch_reward_function(
         self,
@@ -454,14 +469,29 @@ class UserModel(BaseUserModel):
         alpha = per_user(self.alpha, "alpha", user_ids)
         return self._transition(states, items, np.vecdot(states, items), alpha)
 
-    def _reward(self, affinity: NDArray[Any]) -> NDArray[Any]:
+    @property
+    def reward_draw_kind(self) -> str | None:
+        """What one reward draws per user: ``"uniform"``, ``"normal"`` or None (nothing)."""
+        if self.reward_type == "binary":
+            return "uniform"
+        return "normal" if self.reward_std > 0.0 else None
+
+    def _reward(self, affinity: NDArray[Any], draws: NDArray[Any] | None = None) -> NDArray[Any]:
         if self.reward_type == "binary":
             from scipy.special import expit  # imported on first use: 0.15 s
 
-            uniform = self.random_.random(affinity.shape[0], dtype=affinity.dtype)
+            uniform = (
+                self.random_.random(affinity.shape[0], dtype=affinity.dtype)
+                if draws is None
+                else draws
+            )
             return (uniform < expit(affinity)).astype(affinity.dtype)
         if self.reward_std > 0.0:
-            noise = self.random_.standard_normal(affinity.shape[0], dtype=affinity.dtype)
+            noise = (
+                self.random_.standard_normal(affinity.shape[0], dtype=affinity.dtype)
+                if draws is None
+                else draws
+            )
             return affinity + self.reward_std * noise
         return affinity
 

@@ -176,7 +176,9 @@ class RECVectorEnv(Checkpointable, VectorEnv[NDArray[np.float64], NDArray[np.int
         n = self.num_envs
         if population.states is None:
             raise ResetNeeded("Cannot call `step` before `reset`; call `reset` first")
-        actions = check_slates(actions, n, self.config.slate_size, self.config.n_items)
+        actions = check_slates(
+            actions, n, self.config.slate_size, self.config.n_items, population.valid_slates
+        )
         resetting = self._autoreset
         terminated = np.zeros(n, dtype=np.bool_)
         truncated = np.zeros(n, dtype=np.bool_)
@@ -192,7 +194,7 @@ class RECVectorEnv(Checkpointable, VectorEnv[NDArray[np.float64], NDArray[np.int
             obs, rewards = population.step(actions)
             self._episode_steps += 1
             if slots.size:
-                population.reset_slots(slots, population.sample_users(slots.size))
+                population.reset_slots(slots, population.sample_users(slots))
                 obs[slots] = population.observe(slots)
                 rewards[slots] = 0.0
                 self._episode_steps[slots] = 0

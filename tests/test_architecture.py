@@ -115,7 +115,10 @@ TOOLS = (
     "stable_baselines3",
     "d3rlpy",
     "ray",
+    "recgym.distributed",  # Ray's sharded populations: imported by the user, never by recgym
     "torch",
+    "numba",  # the fused kernels (engine="numba") load it on first use, never at import
+    "recgym._kernels",
 )
 
 

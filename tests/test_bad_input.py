@@ -648,6 +648,20 @@ CASES: list[Case] = [
          f"{ITEM_INDEX} array([], dtype=int64)"),
     Case("RECEnv/action-float-array", lambda: rec_reset().step(np.array([1.5])), TypeError,
          f"{ITEM_INDEX} array([1.5])"),
+    # === engine and block_size ========================================================
+    Case("PopulationEnv/engine-unknown", lambda: pop_env(engine="jax"), ValueError,
+         "`engine` must be one of ['auto', 'numpy', 'numba'], got 'jax'"),
+    Case("PopulationEnv/engine-None", lambda: pop_env(engine=None), TypeError,
+         "`engine` must be one of ['auto', 'numpy', 'numba'], got None"),
+    Case("PopulationEnv/block_size-zero", lambda: pop_env(block_size=0), ValueError,
+         f"`block_size` {POSITIVE_INT} 0"),
+    Case("RECEnv/block_size-float", lambda: rec_env(block_size=2.0), TypeError,
+         f"`block_size` {POSITIVE_INT} 2.0"),
+    Case("legacy/engine-numba", lambda: legacy_env(engine="numba"), ValueError,
+         "`engine` must be 'auto' or 'numpy' with legacy=True (the original's arithmetic "
+         "runs one user at a time in numpy), got 'numba'"),
+    Case("legacy/block_size", lambda: legacy_env(block_size=16), ValueError,
+         "`block_size` must keep its default (65536) with legacy=True"),
     # === RECEnv(legacy=True) ==========================================================
     Case("legacy/random_state-None", lambda: legacy_env(random_state=None), ValueError,
          "`random_state` must be given with legacy=True (the original required it: "

@@ -385,18 +385,52 @@ def test_non_checkpoints_are_rejected(value):
         (
             ("population", "generators", "obs_rng"),
             KeyError,
-            "must hold ['user_rng', 'obs_rng', 'user_model']",
+            "must hold ['user_rng', 'obs_rng', 'reward_rng', 'user_model']",
+        ),
+        (
+            ("population", "generators", "obs_rng"),
+            [{"kind": "Generator", "state": {"bit_generator": "PCG64"}}],
+            "population['generators']['obs_rng'][0] is not a generator state",
+        ),
+        (
+            ("population", "generators", "user_rng"),
+            [{"kind": "Dice", "state": {}}],
+            "is not a generator state",
         ),
         (
             ("population", "generators", "obs_rng"),
             {"kind": "Generator", "state": {"bit_generator": "PCG64"}},
-            "population['generators']['obs_rng'] is not a generator state",
+            "population['generators']['obs_rng'] must be a list of 1 generator states (one "
+            "per block of users), got {'kind'",
         ),
         (
-            ("population", "generators", "user_rng"),
-            {"kind": "Dice", "state": {}},
-            "is not a generator state",
+            ("population", "generators", "reward_rng"),
+            [],
+            "population['generators']['reward_rng'] must be a list of 1 generator states (one "
+            "per block of users), got 0 entries",
         ),
+        (
+            ("population", "generators", "reward_rng"),
+            [None],
+            "population['generators']['reward_rng'] must hold a generator state per block",
+        ),
+        (
+            ("population", "generators", "reward_rng"),
+            [{"kind": "RandomState", "state": np.random.RandomState(0).get_state(legacy=False)}],
+            "must hold numpy.random.Generator states, got a RandomState",
+        ),
+        (
+            ("population", "blocks"),
+            {"block_size": 4096, "first_slot": 0},
+            "population['blocks'] must be {'block_size': 65536, 'first_slot': 0} (the blocks "
+            "of this population's random streams), got {'block_size': 4096",
+        ),
+        (
+            ("population", "blocks"),
+            {"block_size": True, "first_slot": 0},
+            "got {'block_size': True",
+        ),
+        (("population", "blocks"), KeyError, "population['blocks'] must be"),
         (("environment_state",), KeyError, "has no 'environment_state' dict"),
         (("environment_state", "live"), KeyError, "environment_state['live'] is missing"),
         (("environment_state", "live"), "yes", "environment_state['live'] must be a bool"),

@@ -92,13 +92,15 @@ def test_zero_noise_draws_nothing():
     env.reset(seed=1)
     population = env.unwrapped._population
     before = (
-        population.obs_rng.bit_generator.state,
+        population.obs_rng[0].bit_generator.state,
+        population.reward_rng[0].bit_generator.state,
         env.user_model.random_.bit_generator.state,
     )
     for action in range(10):
         env.step(action % 5)
     after = (
-        population.obs_rng.bit_generator.state,
+        population.obs_rng[0].bit_generator.state,
+        population.reward_rng[0].bit_generator.state,
         env.user_model.random_.bit_generator.state,
     )
     assert after == before

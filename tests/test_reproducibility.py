@@ -23,8 +23,13 @@ SCRIPT = Path(__file__).with_name("reference_rollouts.py")
 
 #: sha256 digests of the reference rollouts of tests/reference_rollouts.py (float64 bytes
 #: of every observation, reward, state, flag and user id, in order): a PopulationEnv with
-#: observation and reward noise over 2 episodes (continuous and binary rewards), a
-#: RECEnv over 3 episodes, and simulate() Histories of the random and mass-media policies.
+#: observation and reward noise over 2 episodes (continuous and binary rewards), one of
+#: four blocks of 16 users with slates, MNL choices, churn and returns, a RECEnv over 3
+#: episodes, and simulate() Histories of the random and mass-media policies.
+#:
+#: Recorded again once, when the default mode's random streams were organised in blocks
+#: of users (recgym._streams; CHANGELOG "Unreleased"): every per-user draw moved to its
+#: block's generator. Legacy mode did not move (tests/test_legacy.py).
 #:
 #: A change of these digests means a change of recgym's numbers for a given seed. If it is
 #: intended (say so in the changelog: users' seeded results change), regenerate them with
@@ -42,11 +47,12 @@ SCRIPT = Path(__file__).with_name("reference_rollouts.py")
 #: reference policies do not score items) or LAPACK (row normalisation: the spectral
 #: norm would take an SVD). Recorded with numpy 2.4.6, scipy-openblas 0.3.31, x86-64.
 RECORDED = {
-    "population": "12f087726146ae44870d8b78cfd90972b67b5cc2721286d5cc43d9fd6f931e86",
-    "population_binary": "f4148c6dd98661869d8171fcbbb33d3d86dce8c70d3557affee38d069de08b01",
-    "rec_env": "385df2448c1b2c8e009f5f5d4db0a60d1aba0f332cbeb5e5b03c3adbabce4309",
-    "simulate_random": "696381a9a7bb9c2139c1a77e1dd31fae7668678534936042827c6d2ffec2de62",
-    "simulate_mass_media": "328ecac2f99fd1c69180dee441d9030ee8831b5d89d1c994cc5a64517df0af32",
+    "population": "33658581f73b955156ba18afd0d5ada6a785e1fe77d15a14d4e29ce3fab4fcd8",
+    "population_binary": "cfe63d627d09fbde3ad96320c3787ea9517173b7a60405b70fb45e1cdb00a12d",
+    "population_blocks": "daa0879babc3abef2c2f4616e709784b26af0fbff0426baded57eda4c3b346fa",
+    "rec_env": "b6a41fb4ff97ed86c3b0a11c89dc49ab572cdad3c98521407899b4e3cb664456",
+    "simulate_random": "31e53d2296205f570522900314f2f3f7d0fe437856825dff86f8838d49bd46a0",
+    "simulate_mass_media": "c71b55ae84847699b14b1af0d2b2e68feb3240b8f1aec55cffba011656f106a6",
 }
 
 
@@ -54,12 +60,26 @@ def test_reference_rollouts_match_the_recorded_digests():
     assert reference_digests() == RECORDED
 
 
-def digests_in_a_new_process(hash_seed: str) -> dict[str, str]:
+#: The environment variables that set the thread counts of BLAS, OpenMP and numba.
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMBA_NUM_THREADS",
+)
+
+
+def digests_in_a_new_process(
+    hash_seed: str, threads: str | None = None, *arguments: str
+) -> dict[str, str]:
+    environment = {**os.environ, "PYTHONHASHSEED": hash_seed}
+    if threads is not None:
+        environment |= dict.fromkeys(THREAD_VARIABLES, threads)
     result = subprocess.run(
-        [sys.executable, str(SCRIPT)],
+        [sys.executable, str(SCRIPT), *arguments],
         capture_output=True,
         text=True,
-        env={**os.environ, "PYTHONHASHSEED": hash_seed},
+        env=environment,
         check=False,
         timeout=120,
     )
@@ -75,6 +95,14 @@ def test_two_processes_with_different_hash_seeds_give_the_same_numbers():
     assert first == second
     assert first == all_digests()  # and the same as this process
     assert first["population_dicts"] == first["population"]
+
+
+def test_thread_counts_do_not_change_the_numbers():
+    # Every per-user draw comes from its block's generator and every number of the
+    # reference rollouts from per-row arithmetic: one thread or two, the same bits.
+    one = digests_in_a_new_process("0", "1", "--reference")
+    two = digests_in_a_new_process("0", "2", "--reference")
+    assert one == two == RECORDED
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

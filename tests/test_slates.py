@@ -272,7 +272,7 @@ def test_checkpoint_continues_bit_for_bit_with_consumption_memory_and_choice_str
     checkpoint = env.checkpoint()
     assert checkpoint["population"]["consumed"].shape == (50, 2)
     assert set(checkpoint["population"]["generators"]) == {
-        "user_rng", "obs_rng", "choice_rng", "user_model"
+        "user_rng", "obs_rng", "reward_rng", "choice_rng", "user_model"
     }  # fmt: skip
     twin.restore(checkpoint)
     for _ in range(4):
@@ -288,7 +288,9 @@ def test_the_default_checkpoint_holds_no_new_entry():
     env.reset_batch(seed=0)
     checkpoint = env.checkpoint()
     assert "consumed" not in checkpoint["population"]
-    assert set(checkpoint["population"]["generators"]) == {"user_rng", "obs_rng", "user_model"}
+    generators = checkpoint["population"]["generators"]
+    assert set(generators) == {"user_rng", "obs_rng", "reward_rng", "user_model"}
+    assert checkpoint["population"]["blocks"] == {"block_size": 2**16, "first_slot": 0}
 
 
 @pytest.mark.parametrize(

@@ -121,9 +121,7 @@ class PopulationEnv(Checkpointable, ParallelEnv[AgentID, NDArray[np.floating], n
         self.max_cycles = (
             None if max_cycles is None else check_positive_int(max_cycles, "max_cycles")
         )
-        self._population: Population = Population(
-            self.config, self.config.n_users, dtype=dtype, slots_argument="n_users"
-        )
+        self._population: Population = self._make_population(dtype)
         dtype = self._population.dtype
         shape = (self.config.user_feature_dim,)
         self._observation_space = spaces.Box(-1.0, 1.0, shape=shape, dtype=dtype)
@@ -136,6 +134,10 @@ class PopulationEnv(Checkpointable, ParallelEnv[AgentID, NDArray[np.floating], n
         self._last_rewards: NDArray[Any] | None = None
         self._last_obs: NDArray[Any] | None = None
         self._canvas: PreferenceCanvas | None = None
+
+    def _make_population(self, dtype: DTypeLike) -> Population:
+        """The core of ``n_users`` slots (a hook: recgym.distributed shards it)."""
+        return Population(self.config, self.config.n_users, dtype=dtype, slots_argument="n_users")
 
     # --- configuration, under the original names -------------------------------------
 
@@ -310,8 +312,11 @@ class PopulationEnv(Checkpointable, ParallelEnv[AgentID, NDArray[np.floating], n
 
         Returns:
             tuple: ``(observations (n_users, d), rewards (n_users,), terminations
-            (n_users,) bool, truncations (n_users,) bool, infos)``, all new arrays;
-            ``infos`` is ``{"user_id": (n_users,), "state": (n_users, d)}``.
+            (n_users,) bool, truncations (n_users,) bool, infos)``;
+            ``infos`` is ``{"user_id": (n_users,), "state": (n_users, d)}``. Every
+            array is a snapshot recgym never writes into while anything references it
+            (the state and user ids of ``infos`` are read-only); the memory of arrays
+            the caller has dropped is reused by later steps (see ``docs/scaling.md``).
 
         Raises:
             recgym.errors.ResetNeeded: Before the first reset or after the episode ended.
@@ -320,7 +325,13 @@ class PopulationEnv(Checkpointable, ParallelEnv[AgentID, NDArray[np.floating], n
         """
         self._check_live()
         config = self.config
-        actions = check_slates(actions, config.n_users, config.slate_size, config.n_items)
+        actions = check_slates(
+            actions,
+            config.n_users,
+            config.slate_size,
+            config.n_items,
+            self._population.valid_slates,
+        )
         obs, rewards, terminated, truncated = self._step(actions)
         return obs, rewards, terminated, truncated, self._infos()
 
