@@ -89,7 +89,7 @@ def _centers(settings: Mapping[str, Any]) -> NDArray[np.float64]:
 def _environment(settings: Mapping[str, Any], seed: int) -> PopulationEnv:
     users, items, dim = settings["users"], settings["items"], settings["dim"]
     rng = np.random.default_rng(seed)
-    minority = int(round(settings["minority_share"] * users))
+    minority = round(settings["minority_share"] * users)
     population = worlds.grouped_users(
         [users - minority, minority], centers=_centers(settings), kappa=settings["kappa"], rng=rng
     )
@@ -218,8 +218,12 @@ def _analyse(runs: Runs) -> Findings:
             f"minority's alignment with the majority centre after {steps} steps",
             unit="cosine",
         ),
-        *per_arm(runs, "relative_popularity", f"popularity of the recommended items at step {steps}",
-                 unit="× average item"),  # fmt: skip
+        *per_arm(
+            runs,
+            "relative_popularity",
+            f"popularity of the recommended items at step {steps}",
+            unit="× average item",
+        ),
         *(
             Estimate(
                 f"miscalibration_{group}_{label_key(arm.label)}",
@@ -309,9 +313,7 @@ PRESET = Preset(
         year=2020,
         title="Feedback loop and bias amplification in recommender systems",
         venue="ACM International Conference on Information and Knowledge Management (CIKM '20)",
-        full_authors=(
-            "Mansoury, M., Abdollahpouri, H., Pechenizkiy, M., Mobasher, B. & Burke, R."
-        ),
+        full_authors=("Mansoury, M., Abdollahpouri, H., Pechenizkiy, M., Mobasher, B. & Burke, R."),
     ),
     claim=(
         "Recommenders retrained on the feedback their own recommendations produce "
