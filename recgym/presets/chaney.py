@@ -352,7 +352,7 @@ PRESET = Preset(
     options=_options,
     analyse=_analyse,
     caption=_caption,
-    seconds=15.0,
+    seconds=10.0,
     page="docs/papers/chaney_2018.md",
 )
 

@@ -330,7 +330,7 @@ PRESET = Preset(
     analyse=_analyse,
     measure=_measure,
     caption=_caption,
-    seconds=15.0,
+    seconds=10.0,
     page="docs/papers/mansoury_2020.md",
 )
 
