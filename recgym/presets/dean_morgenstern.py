@@ -273,6 +273,6 @@ def dean_morgenstern_2022(
         >>> from recgym.presets import dean_morgenstern_2022
         >>> result = dean_morgenstern_2022(seeds=3)
         >>> result.verdict, result.estimate("drift_greedy_minus_balanced").text()
-        ('holds', '0.359 ± 0.020 rad')
+        ('holds', '0.359 ± 0.018 rad')
     """
     return PRESET.run(seeds=seeds, scale=scale, base_seed=base_seed, progress=progress)
