@@ -101,7 +101,15 @@ from recgym.population.policies import (
 )
 from recgym.population.simulation import simulate
 from recgym.population.study import StudyConfig, run_study
-from recgym.presets import Estimate, Replication, jiang_2019, replicate
+from recgym.presets import (
+    Estimate,
+    RankDiscountedChoice,
+    Replication,
+    chaney_2018,
+    jiang_2019,
+    mansoury_2020,
+    replicate,
+)
 
 NAN, INF = float("nan"), float("inf")
 
@@ -431,7 +439,9 @@ def a_replication() -> Replication:
     )  # fmt: skip
 
 
-PRESET_NAMES = "['dean_morgenstern_2022', 'jiang_2019', 'kalimeris_2021']"
+PRESET_NAMES = (
+    "['chaney_2018', 'dean_morgenstern_2022', 'jiang_2019', 'kalimeris_2021', 'mansoury_2020']"
+)
 
 
 # -------------------------------------------------------------------------- the table
@@ -2076,6 +2086,30 @@ CASES += [
          ValueError, "`expected` must be one of ['> 0', '< 0'] or None, got '>0'"),
     Case("presets/estimate-no-values", lambda: Estimate("a", "a", ()), ValueError,
          "`values` of 'a' must hold one value per seed, got none"),
+    Case("presets/rank_discounted-exponent-negative", lambda: RankDiscountedChoice(-0.8),
+         ValueError, f"`exponent` {NON_NEGATIVE_FLOAT} -0.8"),
+    Case("presets/rank_discounted-exponent-str", lambda: RankDiscountedChoice("0.8"),
+         TypeError, "`exponent` must be a non-negative float, got '0.8'"),
+    Case("presets/rank_discounted-exponent-inf", lambda: RankDiscountedChoice(INF),
+         ValueError, f"`exponent` {NON_NEGATIVE_FLOAT} inf"),
+    Case("presets/rank_discounted-exponent-nan", lambda: RankDiscountedChoice(NAN),
+         ValueError, f"`exponent` {NON_NEGATIVE_FLOAT} nan"),
+    Case("presets/rank_discounted-exponent-bool", lambda: RankDiscountedChoice(True),
+         TypeError, "`exponent` must be a non-negative float, got True"),
+    Case("presets/rank_discounted-exponent-None", lambda: RankDiscountedChoice(None),
+         TypeError, "`exponent` must be a non-negative float, got None"),
+    Case("presets/chaney-seeds-zero", lambda: chaney_2018(seeds=0), ValueError,
+         f"`seeds` {POSITIVE_INT} 0"),
+    Case("presets/chaney-scale-unknown", lambda: chaney_2018(scale="large"), ValueError,
+         "`scale` must be one of ['small', 'paper'], got 'large'"),
+    Case("presets/chaney-base_seed-float", lambda: chaney_2018(base_seed=1.5), TypeError,
+         "`base_seed` must be a non-negative integer, got 1.5"),
+    Case("presets/mansoury-seeds-str", lambda: mansoury_2020(seeds="3"), TypeError,
+         f"`seeds` {POSITIVE_INT} '3'"),
+    Case("presets/mansoury-scale-None", lambda: mansoury_2020(scale=None), TypeError,
+         "`scale` must be one of ['small', 'paper'], got None"),
+    Case("presets/mansoury-progress-int", lambda: mansoury_2020(progress=1), TypeError,
+         "`progress` must be a bool or None, got 1"),
     Case("cli/replicate-name-unknown", lambda: cli("replicate", "nope"), CLIExit,
          f"exit 2: recgym: error: `name` must be one of {PRESET_NAMES}, got 'nope'"),
     Case("cli/replicate-name-missing", lambda: cli("replicate"), CLIExit,

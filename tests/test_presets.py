@@ -21,7 +21,14 @@ from scipy.stats import t as student_t
 
 from recgym import __version__
 from recgym.cli import main
-from recgym.presets import PRESETS, Estimate, Replication, ReplicationFolderError, replicate
+from recgym.presets import (
+    PRESETS,
+    Estimate,
+    RankDiscountedChoice,
+    Replication,
+    ReplicationFolderError,
+    replicate,
+)
 from recgym.presets.folder import FILES, MANIFEST
 from recgym.presets.replication import CSV_COLUMNS
 
@@ -94,6 +101,85 @@ def test_kalimeris_the_trained_recommender_amplifies_the_leaning(replications):
     random_share = result.curve("own_class_share", "random").values[:, late]
     assert np.all(share.mean(axis=1) > 0.52), share.mean(axis=1)  # above 1/2 classes
     assert np.all(share.mean(axis=1) > random_share.mean(axis=1))
+
+
+def chaney_utility(result: Replication, label: str) -> np.ndarray:
+    """Each seed's mean utility of the consumed items over the run (NaN at step 0)."""
+    return np.nanmean(result.curve("utility", label).values, axis=1)
+
+
+def test_chaney_confounded_training_costs_utility_and_concentrates_consumption(replications):
+    result = replications["chaney_2018"]
+    ideal = chaney_utility(result, "ideal")
+    for label in ("MF, repeated", "MF, once", "popularity", "random"):
+        assert np.all(ideal > chaney_utility(result, label) + 0.05), label  # on every seed
+    # The population's consumption concentrates on fewer items under the feedback loop.
+    assert np.all(last(result, "gini", "MF, repeated") > last(result, "gini", "ideal") + 0.05)
+    # Popularity makes neighbours consume the same items more than anything else does.
+    popular = last(result, "jaccard_nn", "popularity")
+    assert np.all(popular > last(result, "jaccard_nn", "ideal") + 0.1)
+
+
+def test_chaney_confounded_training_homogenises_similar_users_at_lower_utility(replications):
+    """The claim: neighbours consume more of the same items under MF, for less utility."""
+    result = replications["chaney_2018"]
+    ideal = last(result, "jaccard_nn", "ideal")
+    trained = last(result, "jaccard_nn", "MF, repeated")
+    assert np.all(trained > ideal + 0.05), (trained, ideal)  # on every seed
+    assert np.all(chaney_utility(result, "ideal") > chaney_utility(result, "MF, repeated") + 0.2)
+    # Random lists, which learn nothing, homogenise least.
+    assert np.all(last(result, "jaccard_nn", "random") < ideal - 0.1)
+    # The catalogue grows as in the paper: 10 items at the start, about 10 per step.
+    settings = result.settings
+    assert (settings["initial_items"], settings["arrivals_per_step"]) == (10, 10.0)
+    assert settings["slate_size"] == 10
+
+
+def test_mansoury_feedback_raises_popularity_and_draws_the_minority_in(replications):
+    result = replications["mansoury_2020"]
+    steps = result.curve("relative_popularity", "MF").steps
+    first = int(np.flatnonzero(steps > result.settings["startup"])[0])
+    for label in ("MF", "item-kNN"):
+        popularity = result.curve("relative_popularity", label).values
+        assert np.all(popularity[:, -1] > popularity[:, first]), (label, popularity)
+        assert np.all(popularity[:, -1] > 2.0)  # twice as popular as the average item
+    control = result.curve("relative_popularity", "random").values[:, 1:]
+    assert np.allclose(control.mean(axis=1), 1.0, atol=0.05)  # random lists: the average
+
+    def drift(label: str) -> np.ndarray:
+        alignment = result.curve("minority_alignment", label).values
+        return alignment[:, -1] - alignment[:, 0]
+
+    assert np.all(drift("MF") > drift("random") + 0.05)
+    assert np.all(drift("popularity") > drift("MF"))
+    assert np.all(drift("item-kNN") < drift("random"))  # the departure: kNN pushes it away
+    late = steps > 0.75 * result.settings["steps"]
+    gap = {
+        label: np.nanmean(result.curve("miscalibration_gap", label).values[:, late], axis=1)
+        for label in ("MF", "item-kNN", "random")
+    }
+    assert np.all(gap["MF"] > 0) and np.all(gap["item-kNN"] > 0)  # the minority served worse
+    assert np.all(gap["random"] < 0)
+
+
+def test_rank_discounted_choice_takes_the_largest_discounted_utility():
+    choice = RankDiscountedChoice(0.8)
+    utilities = np.array([[0.3, 0.5, 0.9], [0.3, 0.5, 0.5], [0.2, 0.2, 0.9]])
+    expected = [2, 0, 2]  # 0.3, 0.287, 0.374; 0.3, 0.287, 0.208; 0.2, 0.115, 0.374
+    probabilities = choice.probabilities(utilities)
+    assert probabilities.shape == (3, 4) and np.all(probabilities.sum(axis=1) == 1.0)
+    assert probabilities.argmax(axis=1).tolist() == expected
+    rng = np.random.default_rng(0)
+    state = rng.bit_generator.state
+    assert choice.choose(utilities, rng).tolist() == expected
+    assert rng.bit_generator.state == state and not choice.draws  # nothing drawn
+    available = np.array([[True, True, False], [False, False, False], [True, True, True]])
+    assert choice.choose(utilities, rng, available=available).tolist() == [0, -1, 2]
+    assert choice.probabilities(utilities, available=available)[1].tolist() == [0, 0, 0, 1]
+    assert RankDiscountedChoice(0.0).choose(np.array([[0.1, 0.9]]), rng).tolist() == [1]
+    assert RankDiscountedChoice(5.0).choose(np.array([[0.1, 0.9]]), rng).tolist() == [0]
+    assert RankDiscountedChoice(0.0).choose(np.array([[0.5, 0.5]]), rng).tolist() == [0]  # tie
+    assert repr(choice) == "RankDiscountedChoice(exponent=0.8)"
 
 
 # ------------------------------------------------------------------------ the verdict
@@ -207,7 +293,8 @@ def test_the_csv_round_trips_every_number(replications, name, tmp_path):
     first = result.curves[0]
     row = next(r for r in curves if (r["quantity"], r["series"]) == (first.panel, first.series))
     assert int(row["step"]) == first.steps[0]
-    assert [float(row[f"seed_{s}"]) for s in result.seeds] == first.values[:, 0].tolist()
+    written = np.array([float(row[f"seed_{s}"]) for s in result.seeds])
+    assert np.array_equal(written, first.values[:, 0], equal_nan=True)  # NaN: undefined at 0
 
 
 @pytest.mark.parametrize("name", list(PRESETS))
@@ -345,6 +432,18 @@ def test_replicate_writes_its_report_folder(tmp_path, capsys):
     assert "recgym replicate dean_morgenstern_2022 --scale small --seeds 3 --base-seed 0" in report
 
 
+@pytest.mark.parametrize("name", ["chaney_2018", "mansoury_2020"])
+def test_replicate_writes_the_folder_of_the_newer_presets(name, tmp_path, capsys):
+    out = tmp_path / name
+    assert main(["replicate", name, "--seeds", "3", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "the claim's direction holds" in text
+    assert {p.name for p in out.iterdir() if not p.name.startswith(".")} == set(FILES.values())
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert manifest["holds"] is True and manifest["identity"]["seeds"] == [0, 1, 2]
+    assert (out / "figure.png").stat().st_size < 200_000
+
+
 def test_replicate_writes_to_replications_name_by_default(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["replicate", "dean_morgenstern_2022", "--seeds", "2", "--base-seed", "3"]) == 0
@@ -442,3 +541,28 @@ def test_dean_morgenstern_at_paper_scale():
     assert np.all(
         last(result, "item_alignment", "greedy") > last(result, "item_alignment", "balanced")
     )
+
+
+@pytest.mark.slow
+def test_chaney_at_paper_scale():
+    result = replicate("chaney_2018", scale="paper", seeds=3)
+    assert (result.settings["users"], result.settings["items"]) == (100, 1000)
+    assert np.all(chaney_utility(result, "ideal") > chaney_utility(result, "MF, repeated"))
+    assert np.all(last(result, "gini", "MF, repeated") > last(result, "gini", "ideal"))
+    assert np.all(last(result, "jaccard_nn", "MF, repeated") > last(result, "jaccard_nn", "ideal"))
+
+
+@pytest.mark.slow
+def test_mansoury_at_paper_scale():
+    result = replicate("mansoury_2020", scale="paper", seeds=3)
+    assert (result.settings["users"], result.settings["items"]) == (6040, 3706)
+    steps = result.curve("relative_popularity", "MF").steps
+    first = int(np.flatnonzero(steps > result.settings["startup"])[0])
+    for label in ("MF", "item-kNN"):
+        popularity = result.curve("relative_popularity", label).values
+        assert np.all(popularity[:, -1] > popularity[:, first])
+    alignment = {
+        label: result.curve("minority_alignment", label).values for label in ("MF", "random")
+    }
+    drift = {label: values[:, -1] - values[:, 0] for label, values in alignment.items()}
+    assert np.all(drift["MF"] > drift["random"])

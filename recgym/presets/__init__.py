@@ -8,12 +8,18 @@ numbers with 95 % Student-t intervals over seeds, whether the claim's direction 
 (decided from the numbers, :data:`~recgym.presets.replication.RULE`), the per-step
 summaries behind the paper's headline figure and a method that draws it.
 
+- ``chaney_2018`` (:func:`chaney_2018`): recommenders trained on confounded data,
+  homogeneity and utility against the ideal recommender (Chaney, Stewart & Engelhardt,
+  RecSys 2018).
 - ``dean_morgenstern_2022`` (:func:`dean_morgenstern_2022`): personalised
   recommendations turn users onto items; stationarity (Dean & Morgenstern, EC 2022).
 - ``jiang_2019`` (:func:`jiang_2019`): degenerate feedback loops, slowed by exploration
   (Jiang, Chiappa, Lattimore, György & Kohli, AIES 2019).
 - ``kalimeris_2021`` (:func:`kalimeris_2021`): a slight leaning amplified by a
   feedback-trained recommender (Kalimeris, Bhagat, Kalyanaraman & Weinsberg, KDD 2021).
+- ``mansoury_2020`` (:func:`mansoury_2020`): popularity bias amplified by the feedback
+  loop, and a minority drawn toward the majority (Mansoury, Abdollahpouri, Pechenizkiy,
+  Mobasher & Burke, CIKM 2020).
 
 ``recgym replicate NAME`` runs one from the command line and writes its report folder;
 ``recgym replicate --list`` lists them. ``import recgym`` does not import this package.
@@ -21,7 +27,7 @@ summaries behind the paper's headline figure and a method that draws it.
 Example:
     >>> from recgym.presets import PRESETS
     >>> list(PRESETS)
-    ['dean_morgenstern_2022', 'jiang_2019', 'kalimeris_2021']
+    ['chaney_2018', 'dean_morgenstern_2022', 'jiang_2019', 'kalimeris_2021', 'mansoury_2020']
     >>> PRESETS["jiang_2019"].paper.citation
     'Jiang et al. (2019)'
 """
@@ -32,11 +38,13 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from recgym._validation import check_choice
-from recgym.presets import dean_morgenstern, jiang, kalimeris
+from recgym.presets import chaney, dean_morgenstern, jiang, kalimeris, mansoury
+from recgym.presets.chaney import RankDiscountedChoice, chaney_2018
 from recgym.presets.dean_morgenstern import dean_morgenstern_2022
 from recgym.presets.folder import ReplicationFolderError
 from recgym.presets.jiang import jiang_2019
 from recgym.presets.kalimeris import kalimeris_2021
+from recgym.presets.mansoury import mansoury_2020
 from recgym.presets.preset import SCALES, Arm, Paper, Preset
 from recgym.presets.replication import RULE, Curve, Estimate, Panel, Replication
 
@@ -50,11 +58,14 @@ __all__ = [
     "Panel",
     "Paper",
     "Preset",
+    "RankDiscountedChoice",
     "Replication",
     "ReplicationFolderError",
+    "chaney_2018",
     "dean_morgenstern_2022",
     "jiang_2019",
     "kalimeris_2021",
+    "mansoury_2020",
     "replicate",
 ]
 
@@ -64,9 +75,11 @@ PRESETS: Mapping[str, Preset] = MappingProxyType(
     {
         preset.name: preset
         for preset in (
+            chaney.PRESET,
             dean_morgenstern.PRESET,
             jiang.PRESET,
             kalimeris.PRESET,
+            mansoury.PRESET,
         )
     }
 )
