@@ -14,6 +14,7 @@ from recgym.population.env import PopulationEnv
 from recgym.population.history import History
 from recgym.population.metrics import DEFAULT_METRICS, Recorder, default_metrics
 from recgym.population.metrics.groups import _group_rows
+from recgym.population.metrics.items import _consumption_counts
 from recgym.population.metrics.registry import _metric_names
 from recgym.population.policies import Policy, make_policy
 from recgym.population.rollout import SAMPLE_STREAM, Rollout, check_env, horizon, stream_rng
@@ -167,7 +168,7 @@ def simulate(
         positive = rewards > 0
         shown = actions if present is None else actions[present]
         exposure += np.bincount(shown.reshape(-1), minlength=n_items)
-        consumption += _positive_counts(consumed, positive, n_items)
+        consumption += _consumption_counts(consumed, positive, n_items)
         mean_rewards[t - 1] = rewards.mean() if present is None else _mean_or_nan(rewards[present])
         recorder.observe(
             actions,
@@ -215,18 +216,6 @@ def simulate(
             "dtype": str(env.dtype),
         },
     )
-
-
-def _positive_counts(
-    consumed: NDArray[np.integer[Any]], positive: NDArray[np.bool_], n_items: int
-) -> NDArray[np.int64]:
-    """Per-item counts of the consumed items whose reward was positive, ``(n_items,)``.
-
-    One weighted pass instead of a masked copy; a user who consumed nothing (-1) has a
-    zero reward, so weight 0 (counted on item 0 at no weight).
-    """
-    counts = np.bincount(np.maximum(consumed, 0), weights=positive, minlength=n_items)
-    return counts.astype(np.int64)
 
 
 def _mean_or_nan(values: NDArray[Any]) -> float:
