@@ -211,18 +211,21 @@ def bench_memory(n: int, dtype: str, keep: bool) -> dict[str, float]:
 # --- report ---------------------------------------------------------------------------
 
 
-def machine() -> str:
-    model = platform.processor() or "unknown CPU"
+def cpu_model() -> str:
+    """The CPU's model name, from Linux's /proc/cpuinfo where there is one."""
     try:
         with open("/proc/cpuinfo") as cpuinfo:
             for line in cpuinfo:
                 if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
+                    return line.split(":", 1)[1].strip()
     except OSError:
         pass
+    return platform.processor() or "unknown CPU"
+
+
+def machine() -> str:
     return (
-        f"{model}, {os.cpu_count()} cores; Python {platform.python_version()}, "
+        f"{cpu_model()}, {os.cpu_count()} cores; Python {platform.python_version()}, "
         f"numpy {np.__version__}, recgym {recgym.__version__}"
     )
 

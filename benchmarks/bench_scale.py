@@ -33,6 +33,7 @@ import statistics
 import time
 
 import numpy as np
+from bench_population import cpu_model  # the population benchmark's machine line
 
 import recgym
 from recgym import RECEnv
@@ -52,15 +53,6 @@ def load() -> float:
 
 
 def machine() -> str:
-    model = platform.processor() or "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
     try:
         import numba
 
@@ -68,7 +60,7 @@ def machine() -> str:
     except ImportError:
         threads = "numba not installed"
     return (
-        f"{model}, {os.cpu_count()} cores; Python {platform.python_version()}, numpy "
+        f"{cpu_model()}, {os.cpu_count()} cores; Python {platform.python_version()}, numpy "
         f"{np.__version__}, {threads}, recgym {recgym.__version__}"
     )
 
